@@ -1,0 +1,36 @@
+import { NetmeshError } from "./contract/netmesh-error.js";
+
+/** The bus configuration is invalid. `path` names the offending field, e.g. `"batch.maxSize"`. */
+export class ConfigError extends NetmeshError {
+  readonly code = "INVALID_CONFIG" as const;
+  constructor(
+    /** Dotted path of the invalid field. */
+    readonly path: string,
+    problem: string,
+  ) {
+    super(`invalid configuration: ${path} ${problem}`);
+  }
+}
+
+/** An event cannot be ingested: it is not serializable to JSON, or its partition key is not a string. */
+export class InvalidEventError extends NetmeshError {
+  readonly code = "INVALID_EVENT" as const;
+}
+
+/** The persisted producer state file could not be read, created or written. */
+export class ProducerStateError extends NetmeshError {
+  readonly code = "PRODUCER_STATE" as const;
+  constructor(
+    /** The producer state file involved. */
+    readonly path: string,
+    problem: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`producer-state file ${path}: ${problem}`, options);
+  }
+}
+
+/** The adapter is not compatible with this version of the bus (wrong or missing `specVersion`). */
+export class AdapterCompatibilityError extends NetmeshError {
+  readonly code = "ADAPTER_INCOMPATIBLE" as const;
+}

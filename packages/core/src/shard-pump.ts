@@ -1,0 +1,214 @@
+import type { ResolvedConfig } from "./config.js";
+import type { Logger } from "./contract/logger.js";
+import { type DispatchContext, type DispatchOutcome, dispatchWithRetry } from "./dispatch.js";
+import { OutgoingBatch } from "./outgoing-batch.js";
+import type { ProducerState } from "./producer-state.js";
+import type { Shard } from "./shard.js";
+import type { DropCounts, DropReason } from "./stats.js";
+
+/** What a pump shares with the bus. */
+export interface PumpContext {
+  readonly config: ResolvedConfig;
+  readonly producer: ProducerState;
+  readonly dispatch: DispatchContext;
+  /** The bus's drop counters, per reason. */
+  readonly drops: DropCounts;
+  readonly logger: Logger;
+}
+
+interface Barrier {
+  readonly target: number;
+  readonly resolve: () => void;
+}
+
+/**
+ * The per-shard loop that turns queued events into batches and hands them to the adapter, one batch in
+ * flight at a time so a shard's events are stored in order. A batch leaves when the queue reaches the
+ * size target (adaptive, and at most half the ring so producers keep room), when the oldest queued event
+ * has waited `maxDelayMs`, when a flush barrier is pending, or while stopping. Idle, it holds no timer.
+ */
+export class ShardPump {
+  /** Settles when the pump has exited (after `stop()` and an empty queue). Never rejects. */
+  readonly done: Promise<void>;
+  private stopping = false;
+  private aborted = false;
+  private idle = false;
+  private wakeUp: (() => void) | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  /** Lower bound of the time (performance.now) since which the oldest queued event has waited. */
+  private pendingSince = 0;
+  private flushTarget = 0;
+  private barriers: Barrier[] = [];
+  private room: Promise<void> | undefined;
+  private releaseRoomWaiters: (() => void) | undefined;
+  private readonly sizeCap: number;
+
+  constructor(
+    private readonly shard: Shard,
+    private readonly context: PumpContext,
+  ) {
+    this.sizeCap = Math.max(1, shard.ring.capacity >> 1);
+    this.done = this.run();
+  }
+
+  /** Wakes the pump if it sleeps. Called by the ingest path when `shard.wakeAt` is reached. */
+  readonly wake = (): void => {
+    const resolve = this.wakeUp;
+    if (resolve === undefined) return;
+    this.wakeUp = undefined;
+    this.shard.wakeAt = Number.POSITIVE_INFINITY;
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    if (this.idle) {
+      this.idle = false;
+      this.pendingSince = performance.now();
+    }
+    resolve();
+  };
+
+  /** Resolves once every event accepted before acceptance index `target` is dispatched or dropped. */
+  settle(target: number): Promise<void> {
+    if (this.shard.oldestUnsettled >= target) return Promise.resolve();
+    if (target > this.flushTarget) this.flushTarget = target;
+    return new Promise((resolve) => {
+      this.barriers.push({ target, resolve });
+      this.wake();
+    });
+  }
+
+  /** Resolves the next time the pump frees ring slots (or stops). Shared by every waiter. */
+  whenRoom(): Promise<void> {
+    this.room ??= new Promise((resolve) => {
+      this.releaseRoomWaiters = resolve;
+    });
+    return this.room;
+  }
+
+  /** Sends everything still queued without waiting for batches to fill, then exits. */
+  stop(): void {
+    this.stopping = true;
+    this.freeRoom();
+    this.wake();
+  }
+
+  /** Gives up on queued events: they are dropped as `shutdownDeadline`. Call after {@link stop}. */
+  abort(): void {
+    this.aborted = true;
+    this.wake();
+  }
+
+  private async run(): Promise<void> {
+    for (;;) {
+      try {
+        if (this.aborted) this.dropQueued("shutdownDeadline");
+        const size = this.readySize();
+        if (size > 0) {
+          await this.send(size);
+          continue;
+        }
+        this.releaseBarriers();
+        if (this.stopping && this.shard.ring.length === 0) return;
+        await this.sleep();
+      } catch (error) {
+        // Only a bug can get here; keep the queue moving rather than strand it.
+        this.context.logger.error({ shard: this.shard.id, error: String(error) }, "shard pump error");
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    }
+  }
+
+  private readySize(): number {
+    const queued = this.shard.ring.length;
+    if (queued === 0) return 0;
+    const size = Math.min(queued, this.context.config.batch.maxSize);
+    if (this.stopping || this.flushTarget > this.shard.oldestUnsettled) return size;
+    if (queued >= Math.min(this.shard.sizer.target, this.sizeCap)) return size;
+    if (performance.now() - this.pendingSince >= this.context.config.batch.maxDelayMs) return size;
+    return 0;
+  }
+
+  private sleep(): Promise<void> {
+    const { shard } = this;
+    return new Promise((resolve) => {
+      this.wakeUp = resolve;
+      if (shard.ring.length === 0) {
+        this.idle = true;
+        shard.wakeAt = 1;
+        return;
+      }
+      shard.wakeAt = Math.min(shard.sizer.target, this.sizeCap);
+      const waited = performance.now() - this.pendingSince;
+      const remaining = Math.max(0, this.context.config.batch.maxDelayMs - waited);
+      this.timer = setTimeout(this.wake, Math.ceil(remaining));
+    });
+  }
+
+  private async send(size: number): Promise<void> {
+    const { shard, context } = this;
+    const startedAt = performance.now();
+    shard.sizer.observe(shard.accepted, startedAt);
+    shard.inFlightStart = shard.accepted - shard.ring.length;
+    const { texts, timestamps } = shard.ring.take(size);
+    shard.inFlight = size;
+    const hadLeftovers = shard.ring.length > 0;
+    const firstSequence = shard.nextSequence;
+    shard.nextSequence += size;
+    this.freeRoom();
+
+    let outcome: DispatchOutcome;
+    try {
+      await context.producer.reserve(shard.id, firstSequence + size);
+      const batch = new OutgoingBatch(shard.id, context.producer.producer, firstSequence, texts, timestamps);
+      outcome = await dispatchWithRetry(batch, context.dispatch);
+    } catch (error) {
+      context.logger.error(
+        { shard: shard.id, firstSequence, events: size, reason: "producerState", error: String(error) },
+        "batch dropped: its sequence numbers could not be reserved",
+      );
+      outcome = "producerState";
+    }
+    shard.inFlight = 0;
+    if (outcome === "dispatched") {
+      shard.dispatched += size;
+      shard.batches++;
+    } else {
+      this.recordDrop(outcome, size);
+    }
+    // Events queued now arrived after the take, unless some were left over (those keep the older mark).
+    if (!hadLeftovers) this.pendingSince = startedAt;
+    this.releaseBarriers();
+  }
+
+  private recordDrop(reason: DropReason, count: number): void {
+    this.shard.dropped += count;
+    this.context.drops[reason] += count;
+  }
+
+  private dropQueued(reason: DropReason): void {
+    const count = this.shard.ring.clear();
+    if (count === 0) return;
+    this.recordDrop(reason, count);
+    this.context.logger.error({ shard: this.shard.id, events: count, reason }, "queued events dropped");
+  }
+
+  private freeRoom(): void {
+    const release = this.releaseRoomWaiters;
+    if (release === undefined) return;
+    this.room = undefined;
+    this.releaseRoomWaiters = undefined;
+    release();
+  }
+
+  private releaseBarriers(): void {
+    if (this.barriers.length === 0) return;
+    const oldest = this.shard.oldestUnsettled;
+    const waiting: Barrier[] = [];
+    for (const barrier of this.barriers) {
+      if (barrier.target <= oldest) barrier.resolve();
+      else waiting.push(barrier);
+    }
+    this.barriers = waiting;
+  }
+}

@@ -1,0 +1,77 @@
+import { BatchSizer } from "./batch-sizer.js";
+import type { ResolvedConfig } from "./config.js";
+import { EventRing } from "./ring.js";
+import type { ShardStats } from "./stats.js";
+
+/**
+ * One shard: its ring of pending events and its counters. The bus pushes on the ingest path; the
+ * shard's pump (see `ShardPump`) takes batches off it. Fields are public for the two of them only.
+ */
+export class Shard {
+  readonly ring: EventRing;
+  readonly sizer: BatchSizer;
+  /** Last insertion timestamp handed out (µs since the epoch). */
+  lastTimestamp = 0;
+  /** Events ever accepted; also the acceptance index the next event gets. */
+  accepted = 0;
+  dispatched = 0;
+  dropped = 0;
+  batches = 0;
+  /** Size of the batch being dispatched (0 when none). */
+  inFlight = 0;
+  /** Acceptance index of the first event of the batch being dispatched. */
+  inFlightStart = 0;
+  /** Sequence number of the next batch's first event. */
+  nextSequence: number;
+  /** Ring length from which sampling applies (Infinity unless the sample mode is on). */
+  readonly sampleFrom: number;
+  sampleCounter = 0;
+  /**
+   * Ring length at which a push must wake the pump: 1 while it idles on an empty ring, the batch
+   * target while it waits for a batch to fill, Infinity while it is busy or already woken.
+   */
+  wakeAt = Number.POSITIVE_INFINITY;
+
+  constructor(
+    readonly id: number,
+    config: ResolvedConfig,
+    firstSequence: number,
+  ) {
+    this.ring = new EventRing(config.ringCapacity);
+    this.sizer = new BatchSizer(config.batch);
+    this.nextSequence = firstSequence;
+    const bp = config.backpressure;
+    this.sampleFrom =
+      bp.mode === "sample" ? Math.max(1, Math.ceil(config.ringCapacity * bp.threshold)) : Number.POSITIVE_INFINITY;
+  }
+
+  /** Accepted events not yet dispatched or dropped. */
+  get pending(): number {
+    return this.ring.length + this.inFlight;
+  }
+
+  /**
+   * Acceptance index of the oldest event that is neither dispatched nor dropped. The ring always holds
+   * the newest accepted events, contiguously; an in-flight batch holds older ones. Evictions can settle
+   * ring events before the in-flight batch, so settled events are not always a prefix.
+   */
+  get oldestUnsettled(): number {
+    return this.inFlight > 0 ? this.inFlightStart : this.accepted - this.ring.length;
+  }
+
+  /** A snapshot of the counters. */
+  stats(): ShardStats {
+    return {
+      id: this.id,
+      ingested: this.accepted,
+      dispatched: this.dispatched,
+      dropped: this.dropped,
+      batches: this.batches,
+      queued: this.ring.length,
+      inFlight: this.inFlight,
+      capacity: this.ring.capacity,
+      fill: this.ring.length / this.ring.capacity,
+      nextSequence: this.nextSequence,
+    };
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * Outcome of a synchronous ingest, returned instead of throwing so that overload never makes ingest
+ * slower. Only `"accepted"` means the bus took responsibility for the event.
+ * - `"full"`: the shard's ring is full (drop-newest, fail-producer, block, sample).
+ * - `"sampled"`: rejected by sampling under pressure.
+ * - `"closed"`: the bus is shutting down or shut down.
+ * - `"unrouted"`: no shard can take the event right now (only with dynamic scaling).
+ */
+export type IngestStatus = "accepted" | "full" | "sampled" | "closed" | "unrouted";
+
+/** Why an event was refused before it was accepted (the producer was told synchronously). */
+export type RejectReason = "full" | "sampled" | "closed" | "unrouted" | "invalid";
+
+/**
+ * Why an accepted event was dropped.
+ * - `evicted`: pushed out of a full ring by a newer event (drop-oldest).
+ * - `adapterRejected`: the adapter failed its batch with a non-retryable error (fatal, serialization).
+ * - `adapterShutdown`: the adapter had been shut down.
+ * - `retriesExhausted`: every attempt failed with a retryable error.
+ * - `timedOut`: every attempt failed, the last one by timing out.
+ * - `shutdownDeadline`: still pending when the deadline given to `shutdown()` passed.
+ * - `producerState`: the sequence numbers of the batch could not be reserved in the producer-state
+ *   file, so sending it could have reused message ids.
+ */
+export type DropReason =
+  | "evicted"
+  | "adapterRejected"
+  | "adapterShutdown"
+  | "retriesExhausted"
+  | "timedOut"
+  | "shutdownDeadline"
+  | "producerState";
+
+/** A counter per drop reason. */
+export type DropCounts = Record<DropReason, number>;
+/** A counter per reject reason. */
+export type RejectCounts = Record<RejectReason, number>;
+
+/** Creates a zeroed {@link DropCounts} (all keys present, so the object keeps one shape). */
+export function zeroDropCounts(): DropCounts {
+  return {
+    evicted: 0,
+    adapterRejected: 0,
+    adapterShutdown: 0,
+    retriesExhausted: 0,
+    timedOut: 0,
+    shutdownDeadline: 0,
+    producerState: 0,
+  };
+}
+
+/** Creates a zeroed {@link RejectCounts}. */
+export function zeroRejectCounts(): RejectCounts {
+  return { full: 0, sampled: 0, closed: 0, unrouted: 0, invalid: 0 };
+}
+
+/** Counters of one shard. */
+export interface ShardStats {
+  /** The shard id. */
+  readonly id: number;
+  /** Events accepted into this shard. */
+  readonly ingested: number;
+  /** Events of this shard stored by the adapter. */
+  readonly dispatched: number;
+  /** Accepted events of this shard that were dropped (any reason). */
+  readonly dropped: number;
+  /** Batches of this shard stored by the adapter. */
+  readonly batches: number;
+  /** Events waiting in the ring. */
+  readonly queued: number;
+  /** Events in the batch being dispatched right now. */
+  readonly inFlight: number;
+  /** Ring capacity. */
+  readonly capacity: number;
+  /** `queued / capacity`. */
+  readonly fill: number;
+  /** Sequence number the shard's next batch starts at. */
+  readonly nextSequence: number;
+}
+
+/**
+ * A snapshot of the bus's counters. Invariants:
+ * `ingested = dispatched + dropped + pending` at every moment, hence `ingested = dispatched + dropped`
+ * once the bus is quiescent (after `flush()` or `shutdown()`). Rejected events were never ingested.
+ */
+export interface BusStats {
+  /** Events accepted (status `"accepted"`). */
+  readonly ingested: number;
+  /** Accepted events the adapter has stored. */
+  readonly dispatched: number;
+  /** Accepted events dropped, in total. */
+  readonly dropped: number;
+  /** Accepted events dropped, per reason. */
+  readonly droppedBy: Readonly<DropCounts>;
+  /** Events refused at ingest, in total. */
+  readonly rejected: number;
+  /** Events refused at ingest, per reason (`unrouted` included). */
+  readonly rejectedBy: Readonly<RejectCounts>;
+  /** Batches the adapter has stored. */
+  readonly batches: number;
+  /** Accepted events neither dispatched nor dropped yet (queued or in flight). */
+  readonly pending: number;
+  /** Per-shard counters, by ascending id. */
+  readonly shards: readonly ShardStats[];
+}
+
+/** Sum of a record's values. */
+export function total(counts: Readonly<Record<string, number>>): number {
+  let sum = 0;
+  for (const value of Object.values(counts)) sum += value;
+  return sum;
+}

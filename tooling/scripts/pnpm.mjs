@@ -1,0 +1,21 @@
+#!/usr/bin/env node
+// Runs the pnpm version pinned in the root package.json without relying on corepack, whose
+// signature check fails on this project's machines. `npx` fetches (and caches) that exact version.
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const { packageManager } = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+const match = /^pnpm@(\d+\.\d+\.\d+)/.exec(packageManager ?? "");
+if (!match) {
+  console.error(`package.json "packageManager" must pin pnpm (found ${JSON.stringify(packageManager)})`);
+  process.exit(1);
+}
+const result = spawnSync("npx", ["--yes", `pnpm@${match[1]}`, ...process.argv.slice(2)], {
+  cwd: process.cwd(),
+  stdio: "inherit",
+  env: { ...process.env, COREPACK_ENABLE_STRICT: "0" },
+});
+process.exit(result.status ?? 1);

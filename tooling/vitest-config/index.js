@@ -1,0 +1,22 @@
+import { defineConfig, mergeConfig } from "vitest/config";
+
+/**
+ * The shared Vitest settings: node environment, no globals, generous timeouts for tests that talk to
+ * real backends, and a forked pool so a crashing native client cannot take the runner down.
+ * @param {import("vitest/config").ViteUserConfig} [overrides]
+ */
+export function defineNetmeshConfig(overrides = {}) {
+  return mergeConfig(
+    defineConfig({
+      test: {
+        environment: "node",
+        include: ["test/**/*.test.ts"],
+        pool: "forks",
+        testTimeout: 30_000,
+        hookTimeout: 60_000,
+        reporters: process.env.CI ? ["default"] : ["default"],
+      },
+    }),
+    overrides,
+  );
+}
