@@ -106,7 +106,9 @@ export class EventBus implements AsyncDisposable {
         ? ephemeralProducerState()
         : persistentProducerState(config.producerStatePath),
     ]);
-    await withTimeout(`${adapter.name}.init`, config.adapterTimeoutMs, () => adapter.init({ logger: config.logger }));
+    await withTimeout(`${adapter.name}.init`, config.adapterTimeoutMs, () =>
+      adapter.init({ logger: config.logger }),
+    );
     config.logger.info(
       { adapter: adapter.name, shards: config.shards, producer: producerState.producer },
       "event bus started",
@@ -132,7 +134,7 @@ export class EventBus implements AsyncDisposable {
 
   /** Ingests one JSON-serializable value (serialized once, here). */
   ingest(value: unknown, options?: IngestOptions): IngestStatus {
-    if (this.closed) return this.rejectClosed(1);
+    if (this.closed) return this.rejectClosed(1, "closed");
     const json = this.serialize(value);
     const status = this.admit(this.route(this.hashOf(json, options?.key)), json);
     if (status === "full") this.rejects.full++;
@@ -141,7 +143,7 @@ export class EventBus implements AsyncDisposable {
 
   /** Ingests a pre-serialized event: no serialization, no hashing. The fastest path. */
   ingestRaw(event: RawEvent): IngestStatus {
-    if (this.closed) return this.rejectClosed(1);
+    if (this.closed) return this.rejectClosed(1, "closed");
     const json = event.json;
     if (typeof json !== "string") throw this.invalid("RawEvent.json must be a string");
     const status = this.admit(this.route(event.hash), json);
@@ -156,14 +158,14 @@ export class EventBus implements AsyncDisposable {
    * return value is the length of the accepted prefix; other modes carry on past rejections.
    */
   ingestMany(values: readonly unknown[], options?: IngestManyOptions): number {
-    if (this.closed) return this.rejectClosed(values.length), 0;
+    if (this.closed) return this.rejectClosed(values.length, 0);
     const { texts, hashes } = this.serializeAll(values, options);
     return this.admitAll(texts, hashes);
   }
 
   /** Ingests many pre-serialized events; same rules as {@link ingestMany}. */
   ingestRawMany(events: readonly RawEvent[]): number {
-    if (this.closed) return this.rejectClosed(events.length), 0;
+    if (this.closed) return this.rejectClosed(events.length, 0);
     const texts = new Array<string>(events.length);
     const hashes = new Array<number>(events.length);
     for (let i = 0; i < events.length; i++) {
@@ -180,20 +182,20 @@ export class EventBus implements AsyncDisposable {
    * `"accepted"`, or `"closed"` / `"sampled"` / `"unrouted"` when the event was not taken.
    */
   async ingestOrWait(value: unknown, options?: IngestOptions): Promise<IngestStatus> {
-    if (this.closed) return this.rejectClosed(1);
+    if (this.closed) return this.rejectClosed(1, "closed");
     const json = this.serialize(value);
     const shard = this.route(this.hashOf(json, options?.key));
     for (;;) {
       const status = this.admit(shard, json);
       if (status !== "full") return status;
       await this.pumps[shard.id]!.whenRoom();
-      if (this.closed) return this.rejectClosed(1);
+      if (this.closed) return this.rejectClosed(1, "closed");
     }
   }
 
   /** Ingests many values in order, waiting for room whenever a ring is full; resolves the accepted count. */
   async ingestManyOrWait(values: readonly unknown[], options?: IngestManyOptions): Promise<number> {
-    if (this.closed) return this.rejectClosed(values.length), 0;
+    if (this.closed) return this.rejectClosed(values.length, 0);
     const { texts, hashes } = this.serializeAll(values, options);
     let accepted = 0;
     for (let i = 0; i < texts.length; i++) {
@@ -201,7 +203,7 @@ export class EventBus implements AsyncDisposable {
       let status = this.admit(shard, texts[i]!);
       while (status === "full") {
         await this.pumps[shard.id]!.whenRoom();
-        if (this.closed) return this.rejectClosed(texts.length - i), accepted;
+        if (this.closed) return this.rejectClosed(texts.length - i, accepted);
         status = this.admit(shard, texts[i]!);
       }
       if (status === "accepted") accepted++;
@@ -381,9 +383,10 @@ export class EventBus implements AsyncDisposable {
     return { texts, hashes };
   }
 
-  private rejectClosed(count: number): IngestStatus {
+  /** Counts `count` events refused because the bus is closed, and returns `result`. */
+  private rejectClosed<T>(count: number, result: T): T {
     this.rejects.closed += count;
-    return "closed";
+    return result;
   }
 
   private invalid(message: string, cause?: unknown): InvalidEventError {

@@ -26,7 +26,12 @@ export interface SampleBackpressure {
  * - `{ mode: "sample", rate, threshold }`: see {@link SampleBackpressure}; a full ring then rejects
  *   with `"full"` as in drop-newest.
  */
-export type BackpressureOption = "drop-oldest" | "drop-newest" | "fail-producer" | "block" | SampleBackpressure;
+export type BackpressureOption =
+  | "drop-oldest"
+  | "drop-newest"
+  | "fail-producer"
+  | "block"
+  | SampleBackpressure;
 
 /** Batching per shard. */
 export interface BatchOptions {
@@ -99,7 +104,13 @@ export const DEFAULTS = Object.freeze({
   shards: 4,
   ringCapacity: 65_536,
   backpressure: "drop-oldest" as const,
-  batch: Object.freeze({ minSize: 1_000, maxSize: 10_000, maxDelayMs: 10, adaptive: true, velocityWindowMs: 100 }),
+  batch: Object.freeze({
+    minSize: 1_000,
+    maxSize: 10_000,
+    maxDelayMs: 10,
+    adaptive: true,
+    velocityWindowMs: 100,
+  }),
   adapterTimeoutMs: 10_000,
   retries: 3,
   retryBaseDelayMs: 100,
@@ -123,17 +134,28 @@ function integerIn(path: string, value: number, min: number, max: number): numbe
 
 function durationMs(path: string, value: number): number {
   if (typeof value !== "number" || !Number.isFinite(value) || value <= 0 || value > MAX_DURATION_MS) {
-    throw new ConfigError(path, `must be a finite duration in ms, > 0 and ≤ ${MAX_DURATION_MS}, got ${String(value)}`);
+    throw new ConfigError(
+      path,
+      `must be a finite duration in ms, > 0 and ≤ ${MAX_DURATION_MS}, got ${String(value)}`,
+    );
   }
   return value;
 }
 
 function resolveBackpressure(option: BackpressureOption): ResolvedBackpressure {
   if (typeof option === "string") {
-    if (option === "drop-oldest" || option === "drop-newest" || option === "fail-producer" || option === "block") {
+    if (
+      option === "drop-oldest" ||
+      option === "drop-newest" ||
+      option === "fail-producer" ||
+      option === "block"
+    ) {
       return { mode: option };
     }
-    throw new ConfigError("backpressure", `must be one of drop-oldest, drop-newest, fail-producer, block, or a sample object`);
+    throw new ConfigError(
+      "backpressure",
+      `must be one of drop-oldest, drop-newest, fail-producer, block, or a sample object`,
+    );
   }
   if (typeof option !== "object" || option === null || option.mode !== "sample") {
     throw new ConfigError("backpressure", "must be a mode name or { mode: 'sample', rate }");
@@ -141,7 +163,10 @@ function resolveBackpressure(option: BackpressureOption): ResolvedBackpressure {
   const rate = integerIn("backpressure.rate", option.rate, 1, 2 ** 31 - 1);
   const threshold = option.threshold ?? DEFAULTS.sampleThreshold;
   if (typeof threshold !== "number" || !(threshold > 0 && threshold <= 1)) {
-    throw new ConfigError("backpressure.threshold", `must be a fill ratio in (0, 1], got ${String(threshold)}`);
+    throw new ConfigError(
+      "backpressure.threshold",
+      `must be a fill ratio in (0, 1], got ${String(threshold)}`,
+    );
   }
   return { mode: "sample", rate, threshold };
 }
@@ -150,7 +175,12 @@ function resolveBackpressure(option: BackpressureOption): ResolvedBackpressure {
 export function resolveConfig(options: BusOptions): ResolvedConfig {
   if (typeof options !== "object" || options === null) throw new ConfigError("options", "must be an object");
   const shards = integerIn("shards", options.shards ?? DEFAULTS.shards, 1, MAX_SHARDS);
-  const ringCapacity = integerIn("ringCapacity", options.ringCapacity ?? DEFAULTS.ringCapacity, 2, MAX_RING_CAPACITY);
+  const ringCapacity = integerIn(
+    "ringCapacity",
+    options.ringCapacity ?? DEFAULTS.ringCapacity,
+    2,
+    MAX_RING_CAPACITY,
+  );
   if ((ringCapacity & (ringCapacity - 1)) !== 0) {
     throw new ConfigError("ringCapacity", `must be a power of two, got ${ringCapacity}`);
   }
@@ -160,11 +190,17 @@ export function resolveConfig(options: BusOptions): ResolvedConfig {
     maxSize: integerIn("batch.maxSize", given.maxSize ?? DEFAULTS.batch.maxSize, 1, MAX_BATCH_SIZE),
     maxDelayMs: durationMs("batch.maxDelayMs", given.maxDelayMs ?? DEFAULTS.batch.maxDelayMs),
     adaptive: given.adaptive ?? DEFAULTS.batch.adaptive,
-    velocityWindowMs: durationMs("batch.velocityWindowMs", given.velocityWindowMs ?? DEFAULTS.batch.velocityWindowMs),
+    velocityWindowMs: durationMs(
+      "batch.velocityWindowMs",
+      given.velocityWindowMs ?? DEFAULTS.batch.velocityWindowMs,
+    ),
   };
   if (typeof batch.adaptive !== "boolean") throw new ConfigError("batch.adaptive", "must be a boolean");
   if (batch.minSize > batch.maxSize) {
-    throw new ConfigError("batch.minSize", `(${batch.minSize}) must not exceed batch.maxSize (${batch.maxSize})`);
+    throw new ConfigError(
+      "batch.minSize",
+      `(${batch.minSize}) must not exceed batch.maxSize (${batch.maxSize})`,
+    );
   }
   if (batch.minSize > ringCapacity) {
     throw new ConfigError(
@@ -172,10 +208,16 @@ export function resolveConfig(options: BusOptions): ResolvedConfig {
       `(${batch.minSize}) must not exceed ringCapacity (${ringCapacity}): a batch could never fill`,
     );
   }
-  const retryBaseDelayMs = durationMs("retryBaseDelayMs", options.retryBaseDelayMs ?? DEFAULTS.retryBaseDelayMs);
+  const retryBaseDelayMs = durationMs(
+    "retryBaseDelayMs",
+    options.retryBaseDelayMs ?? DEFAULTS.retryBaseDelayMs,
+  );
   const retryMaxDelayMs = durationMs("retryMaxDelayMs", options.retryMaxDelayMs ?? DEFAULTS.retryMaxDelayMs);
   if (retryMaxDelayMs < retryBaseDelayMs) {
-    throw new ConfigError("retryMaxDelayMs", `(${retryMaxDelayMs}) must be ≥ retryBaseDelayMs (${retryBaseDelayMs})`);
+    throw new ConfigError(
+      "retryMaxDelayMs",
+      `(${retryMaxDelayMs}) must be ≥ retryBaseDelayMs (${retryBaseDelayMs})`,
+    );
   }
   const path = options.producerStatePath;
   if (path !== undefined && (typeof path !== "string" || path.length === 0)) {

@@ -42,7 +42,9 @@ export class Shard {
     this.nextSequence = firstSequence;
     const bp = config.backpressure;
     this.sampleFrom =
-      bp.mode === "sample" ? Math.max(1, Math.ceil(config.ringCapacity * bp.threshold)) : Number.POSITIVE_INFINITY;
+      bp.mode === "sample"
+        ? Math.max(1, Math.ceil(config.ringCapacity * bp.threshold))
+        : Number.POSITIVE_INFINITY;
   }
 
   /** Accepted events not yet dispatched or dropped. */

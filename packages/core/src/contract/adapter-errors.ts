@@ -9,7 +9,13 @@ import { NetmeshError } from "./netmesh-error.js";
  * - `serialization`: the data itself cannot be stored or read.
  * - `shutdown`: the adapter has been shut down and accepts no more work.
  */
-export type AdapterErrorKind = "transient" | "backpressure" | "connection" | "fatal" | "serialization" | "shutdown";
+export type AdapterErrorKind =
+  | "transient"
+  | "backpressure"
+  | "connection"
+  | "fatal"
+  | "serialization"
+  | "shutdown";
 
 const RETRYABLE_KINDS: ReadonlySet<AdapterErrorKind> = new Set(["transient", "backpressure", "connection"]);
 

@@ -15,4 +15,9 @@ export interface Logger {
 const ignore: LogMethod = () => {};
 
 /** A logger that discards everything: the default. */
-export const silentLogger: Logger = Object.freeze({ debug: ignore, info: ignore, warn: ignore, error: ignore });
+export const silentLogger: Logger = Object.freeze({
+  debug: ignore,
+  info: ignore,
+  warn: ignore,
+  error: ignore,
+});

@@ -40,9 +40,16 @@ export class MemoryAdapter implements Adapter {
     this.state = "ready";
   }
 
-  async onBatch(batch: Batch): Promise<void> {
+  async onBatch(batch: Batch, _signal?: AbortSignal): Promise<void> {
     this.assertOpen();
-    this.store.append(batch.shard, batch.producer, batch.firstSequence, batch.events, batch.timestamps, this.maxLength);
+    this.store.append(
+      batch.shard,
+      batch.producer,
+      batch.firstSequence,
+      batch.events,
+      batch.timestamps,
+      this.maxLength,
+    );
   }
 
   async flush(): Promise<void> {
@@ -55,7 +62,8 @@ export class MemoryAdapter implements Adapter {
 
   async pollShard(shard: number, afterId: string | undefined, limit: number): Promise<ShardPage> {
     this.assertOpen();
-    if (!Number.isInteger(limit) || limit < 1) throw new FatalError(`limit must be a positive integer, got ${limit}`);
+    if (!Number.isInteger(limit) || limit < 1)
+      throw new FatalError(`limit must be a positive integer, got ${limit}`);
     let after = 0;
     if (afterId !== undefined) {
       if (!ENTRY_ID.test(afterId)) throw new FatalError(`invalid memory entry id ${JSON.stringify(afterId)}`);

@@ -22,7 +22,12 @@ class ShardLog {
     return this.texts.length - this.start;
   }
 
-  append(producer: string, firstSequence: number, texts: readonly string[], stamps: ArrayLike<number>): number {
+  append(
+    producer: string,
+    firstSequence: number,
+    texts: readonly string[],
+    stamps: ArrayLike<number>,
+  ): number {
     // The bus sends each (producer, shard) in sequence order, so a retried or replayed batch overlaps
     // the high-water mark exactly: skip what is already stored, keep the rest.
     const seen = this.nextSequence.get(producer) ?? 0;
