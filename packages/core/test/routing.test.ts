@@ -59,3 +59,28 @@ describe("routing hash", () => {
     expect(hash("ünïcödé 🚀")).toBe(0x60434f50);
   });
 });
+
+describe("pure-JS XXH32 for ASCII texts", () => {
+  it("equals the wasm XXH32 for every ASCII string and refuses every non-ASCII one (property)", async () => {
+    const { xxh32Ascii } = await import("../src/xxh32-ascii.js");
+    const { default: xxhash } = await import("xxhash-wasm");
+    const { h32 } = await xxhash();
+    fc.assert(
+      fc.property(fc.string({ unit: "binary-ascii", maxLength: 200 }), fc.nat(), (text, seed) => {
+        expect(xxh32Ascii(text, seed)).toBe(h32(text, seed));
+      }),
+      { numRuns: 2000 },
+    );
+    fc.assert(
+      fc.property(
+        fc.string({ unit: "binary-ascii", maxLength: 40 }),
+        fc.string({ unit: "grapheme", minLength: 1, maxLength: 4 }).filter((s) => [...s].some((c) => c.charCodeAt(0) > 0x7f)),
+        fc.string({ unit: "binary-ascii", maxLength: 40 }),
+        (before, unicode, after) => {
+          expect(xxh32Ascii(before + unicode + after, 0)).toBe(-1);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+});
