@@ -39,13 +39,12 @@ agent messages, usage totals, plus unkeyed metrics heartbeats), reads every even
 the adapter and verifies that each accepted event came back exactly once and in order.
 
 Options:
-  --sessions <n>       sessions (conversations and agent runs)    default ${DEFAULTS.sessions}
-  --events <n>         approximate total events (20k, 1.5m, ...)  default ${DEFAULTS.events}
-  --shards <n>         bus shards                                 default ${DEFAULTS.shards}
-  --seed <n>           PRNG seed (0 to 2^32-1); same seed, same events  default ${DEFAULTS.seed}
-  --backpressure <m>   block | drop-oldest | drop-newest | fail-producer | sample[:rate]
-                                                                  default block
-  -q, --quiet          no progress line
+  --sessions <n>       sessions: conversations and agent runs (default ${DEFAULTS.sessions})
+  --events <n>         approximate total events; 20k, 1.5m, 2_000_000 also work (default ${DEFAULTS.events})
+  --shards <n>         bus shards (default ${DEFAULTS.shards})
+  --seed <n>           PRNG seed, 0 to 2^32-1: the same seed gives the same events (default ${DEFAULTS.seed})
+  --backpressure <m>   block, drop-oldest, drop-newest, fail-producer or sample[:rate] (default block)
+  -q, --quiet          no progress line on stderr
   --json               print the summary as JSON
   -h, --help           show this help
 
