@@ -7,9 +7,11 @@ import { formatSummary, formatSummaryJson } from "./report.js";
 import { type PlaygroundOptions, runPlayground } from "./run.js";
 import { MIN_EVENTS_PER_SESSION } from "./workload.js";
 
-/** Exit codes: every accepted event came back / something did not / the command line was wrong. */
+/** Exit code when every accepted event came back (also for `--help`). */
 export const EXIT_OK = 0;
+/** Exit code when verification failed, the bus shut down with errors, or the run crashed. */
 export const EXIT_FAIL = 1;
+/** Exit code for a bad command line, as most CLIs use. */
 export const EXIT_USAGE = 2;
 
 /** The defaults: about 1.2 million events, a few seconds on a two-core machine. */
@@ -31,6 +33,7 @@ const LIMITS = {
 /** Rate of the sample mode when `--backpressure sample` gives none. */
 const DEFAULT_SAMPLE_RATE = 8;
 
+/** The `--help` text. */
 export const USAGE = `Usage: netmesh-playground [options]
 
 Runs an @netmesh/core event bus on its embedded memory adapter, drives it with a simulated AI
