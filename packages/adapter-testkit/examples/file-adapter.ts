@@ -1,0 +1,200 @@
+import { access, mkdir, open, readFile, truncate } from "node:fs/promises";
+import { join } from "node:path";
+import {
+  ADAPTER_SPEC_VERSION,
+  type Adapter,
+  type AdapterContext,
+  type AdapterError,
+  AdapterShutdownError,
+  type Batch,
+  FatalError,
+  type Logger,
+  type ShardPage,
+  type StoredEvent,
+  TransientError,
+  isAdapterError,
+  parseMessageId,
+  silentLogger,
+} from "@netmesh/core/adapter";
+
+/** Options of {@link FileAdapter}. */
+export interface FileAdapterOptions {
+  /** Directory holding one file per shard; created by `init`. One writing adapter per directory. */
+  readonly directory: string;
+}
+
+/** One line of a shard file: `[timestamp, messageId, json]` as a JSON array. */
+type Line = [timestamp: number, messageId: string, json: string];
+
+/** Entry ids are 1-based line numbers: `"1"`, `"2"`, … */
+const ENTRY_ID = /^[1-9]\d{0,15}$/;
+
+/** File-system errors worth retrying; every other one is fatal. */
+const TRANSIENT_CODES = new Set(["EAGAIN", "EBUSY", "EMFILE", "ENFILE", "ENOSPC", "EINTR"]);
+
+function classify(error: unknown, what: string): AdapterError {
+  const code = (error as NodeJS.ErrnoException).code ?? "";
+  const message = `${what}: ${error instanceof Error ? error.message : String(error)}`;
+  return TRANSIENT_CODES.has(code)
+    ? new TransientError(message, { cause: error })
+    : new FatalError(message, { cause: error });
+}
+
+/** The complete lines of a file; a torn last line (a crash mid-append) is not one of them. */
+async function readLines(path: string): Promise<string[]> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw classify(error, `read ${path}`);
+  }
+  const lines = text.split("\n");
+  lines.pop(); // what follows the last newline: "" or a torn line
+  return lines;
+}
+
+function parseLine(line: string): Line | undefined {
+  try {
+    const value: unknown = JSON.parse(line);
+    const [timestamp, messageId, json] = Array.isArray(value) ? value : [];
+    if (typeof timestamp === "number" && typeof messageId === "string" && typeof json === "string") {
+      return [timestamp, messageId, json];
+    }
+  } catch {
+    // Not JSON: the caller treats the line as corrupt.
+  }
+  return undefined;
+}
+
+/**
+ * A minimal durable adapter: each shard is a file of JSON lines under a directory, appended and
+ * fsynced per batch. Entry ids are line numbers. Dedup keeps, per shard and producer, the next
+ * sequence number not yet stored (a high-water mark), rebuilt from the file's message ids when a shard
+ * is first written, so it survives restarts and a retry through a new instance is still stored once.
+ */
+export class FileAdapter implements Adapter {
+  readonly name = "file";
+  readonly specVersion = ADAPTER_SPEC_VERSION;
+  private readonly directory: string;
+  private state: "new" | "ready" | "closed" = "new";
+  private logger: Logger = silentLogger;
+  /** Per shard: producer → next sequence not yet stored. Loaded from the file on first write. */
+  private readonly highWater = new Map<number, Map<string, number>>();
+
+  constructor(options: FileAdapterOptions) {
+    this.directory = options.directory;
+  }
+
+  async init(context: AdapterContext): Promise<void> {
+    if (this.state === "closed") throw new AdapterShutdownError();
+    this.logger = context.logger;
+    try {
+      await mkdir(this.directory, { recursive: true });
+    } catch (error) {
+      throw classify(error, `create ${this.directory}`);
+    }
+    this.state = "ready";
+  }
+
+  async onBatch(batch: Batch, signal: AbortSignal): Promise<void> {
+    this.assertOpen();
+    const path = this.file(batch.shard);
+    try {
+      const next = this.highWater.get(batch.shard) ?? (await this.load(path));
+      this.highWater.set(batch.shard, next);
+      // The bus sends a (producer, shard) in sequence order, so a retry overlaps the mark exactly.
+      const seen = next.get(batch.producer) ?? 0;
+      const skip = Math.min(batch.events.length, Math.max(0, seen - batch.firstSequence));
+      let text = "";
+      for (let i = skip; i < batch.events.length; i++) {
+        const line: Line = [batch.timestamps[i]!, batch.messageId(i), batch.events[i]!];
+        text += `${JSON.stringify(line)}\n`; // JSON.stringify escapes newlines: one event, one line
+      }
+      // Past this point the write is not interrupted, so an abort never leaves half a batch.
+      if (signal.aborted) throw new TransientError("onBatch aborted", { cause: signal.reason });
+      if (text !== "") {
+        const handle = await open(path, "a");
+        try {
+          await handle.appendFile(text, "utf8");
+          await handle.datasync(); // rule 2: resolve only once the batch is durable
+        } finally {
+          await handle.close();
+        }
+      }
+      next.set(batch.producer, Math.max(seen, batch.firstSequence + batch.events.length));
+    } catch (error) {
+      // The file may hold part of the batch: forget the mark, so the retry reloads it from the file.
+      this.highWater.delete(batch.shard);
+      throw isAdapterError(error) ? error : classify(error, `append ${path}`);
+    }
+  }
+
+  async flush(): Promise<void> {
+    this.assertOpen(); // every onBatch is already durable when it resolves
+  }
+
+  async shutdown(): Promise<void> {
+    this.state = "closed";
+    this.highWater.clear();
+  }
+
+  async pollShard(shard: number, afterId: string | undefined, limit: number): Promise<ShardPage> {
+    this.assertOpen();
+    // A caller's mistake: retrying cannot help, so FatalError (rule 4).
+    if (!Number.isInteger(limit) || limit < 1) {
+      throw new FatalError(`limit must be a positive integer, got ${limit}`);
+    }
+    if (afterId !== undefined && !ENTRY_ID.test(afterId)) {
+      throw new FatalError(`invalid file entry id ${JSON.stringify(afterId)}`);
+    }
+    const lines = await readLines(this.file(shard));
+    const start = afterId === undefined ? 0 : Number(afterId); // line n has id n + 1: exclusive cursor
+    const end = Math.min(lines.length, start + limit);
+    const events: StoredEvent[] = [];
+    let nextId: string | undefined;
+    for (let i = start; i < end; i++) {
+      nextId = String(i + 1); // a corrupt line is examined and skipped: the cursor moves past it
+      const line = parseLine(lines[i]!);
+      if (line === undefined) {
+        this.logger.warn({ shard, id: nextId }, "skipping a corrupt line");
+        continue;
+      }
+      const [timestamp, messageId, json] = line;
+      events.push({ id: nextId, shard, timestamp, json, messageId });
+    }
+    return { events, nextId, hasMore: end < lines.length };
+  }
+
+  async isHealthy(): Promise<boolean> {
+    if (this.state !== "ready") return false;
+    return access(this.directory).then(
+      () => true,
+      () => false,
+    );
+  }
+
+  private assertOpen(): void {
+    if (this.state === "closed") throw new AdapterShutdownError();
+    if (this.state === "new") throw new FatalError("FileAdapter used before init()");
+  }
+
+  private file(shard: number): string {
+    return join(this.directory, `shard-${shard}.jsonl`);
+  }
+
+  /** Rebuilds a shard's high-water marks from its file, first cutting off a torn last line. */
+  private async load(path: string): Promise<Map<string, number>> {
+    const lines = await readLines(path);
+    const complete = lines.reduce((bytes, line) => bytes + Buffer.byteLength(line, "utf8") + 1, 0);
+    await truncate(path, complete).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== "ENOENT") throw classify(error, `truncate ${path}`);
+    });
+    const next = new Map<string, number>();
+    for (const line of lines) {
+      const id = parseMessageId(parseLine(line)?.[1] ?? "");
+      if (id !== undefined) next.set(id.producer, Math.max(next.get(id.producer) ?? 0, id.sequence + 1));
+    }
+    return next;
+  }
+}
