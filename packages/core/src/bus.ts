@@ -1,7 +1,9 @@
+import { setMaxListeners } from "node:events";
 import { CoarseClock, nextTimestamp } from "./clock.js";
 import { type BusOptions, type ResolvedConfig, resolveConfig } from "./config.js";
 import { ADAPTER_SPEC_VERSION, type Adapter } from "./contract/adapter.js";
-import { AdapterCompatibilityError, InvalidEventError } from "./errors.js";
+import { AdapterCompatibilityError, type InvalidEventError } from "./errors.js";
+import { EventInput } from "./event-input.js";
 import { type RoutingHasher, loadRoutingHasher } from "./hashing.js";
 import { MemoryAdapter } from "./memory/memory-adapter.js";
 import { type ProducerState, ephemeralProducerState, persistentProducerState } from "./producer-state.js";
@@ -62,22 +64,26 @@ export class EventBus implements AsyncDisposable {
   private readonly evictWhenFull: boolean;
   private readonly stopAtFirstRejection: boolean;
   private readonly sampleRate: number;
+  private readonly input: EventInput;
   private closed = false;
   private shutdownResult: Promise<ShutdownReport> | undefined;
 
   private constructor(
     private readonly config: ResolvedConfig,
     adapter: Adapter,
-    private readonly hasher: RoutingHasher,
+    hasher: RoutingHasher,
     private readonly producerState: ProducerState,
   ) {
     this.adapter = adapter;
+    this.input = new EventInput(hasher, this.rejects);
     this.producer = producerState.producer;
     this.shardCount = config.shards;
     const { mode } = config.backpressure;
     this.evictWhenFull = mode === "drop-oldest";
     this.stopAtFirstRejection = mode === "fail-producer" || mode === "block";
     this.sampleRate = config.backpressure.mode === "sample" ? config.backpressure.rate : 1;
+    // Every shard's in-flight attempt and back-off listens to this one signal: no fixed limit applies.
+    setMaxListeners(0, this.stopController.signal);
     const dispatch = {
       adapter,
       timeoutMs: config.adapterTimeoutMs,
@@ -123,20 +129,20 @@ export class EventBus implements AsyncDisposable {
 
   /** Serializes and hashes an event once, for repeated or deferred ingest with {@link ingestRaw}. */
   prepare(value: unknown, options?: IngestOptions): RawEvent {
-    const json = this.serialize(value);
-    return { json, hash: this.hashOf(json, options?.key) };
+    const json = this.input.serialize(value);
+    return { json, hash: this.input.hashOf(json, options?.key) };
   }
 
   /** The shard a partition key routes to. */
   shardFor(key: string): number {
-    return reduceHash(this.hasher.hash(this.checkedKey(key)), this.shardCount);
+    return reduceHash(this.input.hashKey(key), this.shardCount);
   }
 
   /** Ingests one JSON-serializable value (serialized once, here). */
   ingest(value: unknown, options?: IngestOptions): IngestStatus {
     if (this.closed) return this.rejectClosed(1, "closed");
-    const json = this.serialize(value);
-    const status = this.admit(this.route(this.hashOf(json, options?.key)), json);
+    const json = this.input.serialize(value);
+    const status = this.admit(this.route(this.input.hashOf(json, options?.key)), json);
     if (status === "full") this.rejects.full++;
     return status;
   }
@@ -145,7 +151,7 @@ export class EventBus implements AsyncDisposable {
   ingestRaw(event: RawEvent): IngestStatus {
     if (this.closed) return this.rejectClosed(1, "closed");
     const json = event.json;
-    if (typeof json !== "string") throw this.invalid("RawEvent.json must be a string");
+    if (typeof json !== "string") throw this.input.invalid("RawEvent.json must be a string");
     const status = this.admit(this.route(event.hash), json);
     if (status === "full") this.rejects.full++;
     return status;
@@ -159,56 +165,50 @@ export class EventBus implements AsyncDisposable {
    */
   ingestMany(values: readonly unknown[], options?: IngestManyOptions): number {
     if (this.closed) return this.rejectClosed(values.length, 0);
-    const { texts, hashes } = this.serializeAll(values, options);
+    const { texts, hashes } = this.input.serializeAll(values, options);
     return this.admitAll(texts, hashes);
   }
 
   /** Ingests many pre-serialized events; same rules as {@link ingestMany}. */
   ingestRawMany(events: readonly RawEvent[]): number {
     if (this.closed) return this.rejectClosed(events.length, 0);
-    const texts = new Array<string>(events.length);
-    const hashes = new Array<number>(events.length);
-    for (let i = 0; i < events.length; i++) {
-      const event = events[i]!;
-      if (typeof event?.json !== "string") throw this.invalid(`events[${i}].json must be a string`);
-      texts[i] = event.json;
-      hashes[i] = event.hash;
-    }
+    const { texts, hashes } = this.input.unpackRaw(events);
     return this.admitAll(texts, hashes);
   }
 
   /**
-   * Ingests one value, waiting for room while its shard's ring is full instead of failing. Resolves
-   * `"accepted"`, or `"closed"` / `"sampled"` / `"unrouted"` when the event was not taken.
+   * Ingests one value, waiting for room while its shard's ring is full instead of refusing it (in any
+   * backpressure mode). Resolves `"accepted"`, or `"closed"` / `"sampled"` / `"unrouted"` when the event
+   * was not taken. Waiting is not a rejection: only the final status is counted.
    */
-  async ingestOrWait(value: unknown, options?: IngestOptions): Promise<IngestStatus> {
-    if (this.closed) return this.rejectClosed(1, "closed");
-    const json = this.serialize(value);
-    const shard = this.route(this.hashOf(json, options?.key));
-    for (;;) {
-      const status = this.admit(shard, json);
-      if (status !== "full") return status;
-      await this.pumps[shard.id]!.whenRoom();
-      if (this.closed) return this.rejectClosed(1, "closed");
-    }
+  ingestOrWait(value: unknown, options?: IngestOptions): Promise<IngestStatus> {
+    if (this.closed) return Promise.resolve(this.rejectClosed(1, "closed"));
+    const json = this.input.serialize(value);
+    return this.admitWaiting(json, this.input.hashOf(json, options?.key));
   }
 
-  /** Ingests many values in order, waiting for room whenever a ring is full; resolves the accepted count. */
+  /** {@link ingestOrWait} for a pre-serialized event. */
+  ingestRawOrWait(event: RawEvent): Promise<IngestStatus> {
+    if (this.closed) return Promise.resolve(this.rejectClosed(1, "closed"));
+    if (typeof event?.json !== "string") throw this.input.invalid("RawEvent.json must be a string");
+    return this.admitWaiting(event.json, event.hash);
+  }
+
+  /**
+   * Ingests many values in order, waiting for room whenever a ring is full; resolves the accepted count.
+   * Validation is all-or-nothing, as in {@link ingestMany}.
+   */
   async ingestManyOrWait(values: readonly unknown[], options?: IngestManyOptions): Promise<number> {
     if (this.closed) return this.rejectClosed(values.length, 0);
-    const { texts, hashes } = this.serializeAll(values, options);
-    let accepted = 0;
-    for (let i = 0; i < texts.length; i++) {
-      const shard = this.route(hashes[i]!);
-      let status = this.admit(shard, texts[i]!);
-      while (status === "full") {
-        await this.pumps[shard.id]!.whenRoom();
-        if (this.closed) return this.rejectClosed(texts.length - i, accepted);
-        status = this.admit(shard, texts[i]!);
-      }
-      if (status === "accepted") accepted++;
-    }
-    return accepted;
+    const { texts, hashes } = this.input.serializeAll(values, options);
+    return this.admitAllWaiting(texts, hashes);
+  }
+
+  /** {@link ingestManyOrWait} for pre-serialized events. */
+  async ingestRawManyOrWait(events: readonly RawEvent[]): Promise<number> {
+    if (this.closed) return this.rejectClosed(events.length, 0);
+    const { texts, hashes } = this.input.unpackRaw(events);
+    return this.admitAllWaiting(texts, hashes);
   }
 
   /**
@@ -339,48 +339,33 @@ export class EventBus implements AsyncDisposable {
     return accepted;
   }
 
+  private async admitWaiting(json: string, hash: number): Promise<IngestStatus> {
+    const shard = this.route(hash);
+    for (;;) {
+      const status = this.admit(shard, json);
+      if (status !== "full") return status;
+      await this.pumps[shard.id]!.whenRoom();
+      if (this.closed) return this.rejectClosed(1, "closed");
+    }
+  }
+
+  private async admitAllWaiting(texts: readonly string[], hashes: readonly number[]): Promise<number> {
+    let accepted = 0;
+    for (let i = 0; i < texts.length; i++) {
+      const shard = this.route(hashes[i]!);
+      let status = this.admit(shard, texts[i]!);
+      while (status === "full") {
+        await this.pumps[shard.id]!.whenRoom();
+        if (this.closed) return this.rejectClosed(texts.length - i, accepted);
+        status = this.admit(shard, texts[i]!);
+      }
+      if (status === "accepted") accepted++;
+    }
+    return accepted;
+  }
+
   private route(hash: number): Shard {
     return this.shards[reduceHash(hash, this.shardCount)]!;
-  }
-
-  private hashOf(json: string, key: string | undefined): number {
-    return this.hasher.hash(key === undefined ? json : this.checkedKey(key));
-  }
-
-  private checkedKey(key: unknown): string {
-    if (typeof key !== "string") throw this.invalid(`partition key must be a string, got ${typeof key}`);
-    return key;
-  }
-
-  private serialize(value: unknown): string {
-    let json: string | undefined;
-    try {
-      json = JSON.stringify(value);
-    } catch (cause) {
-      throw this.invalid(`event is not JSON-serializable: ${(cause as Error).message}`, cause);
-    }
-    if (typeof json !== "string") throw this.invalid(`event is not JSON-serializable (${typeof value})`);
-    return json;
-  }
-
-  private serializeAll(values: readonly unknown[], options: IngestManyOptions | undefined) {
-    if (!Array.isArray(values)) throw this.invalid("ingestMany expects an array of events");
-    const key = options?.key;
-    const texts = new Array<string>(values.length);
-    const hashes = new Array<number>(values.length);
-    for (let i = 0; i < values.length; i++) {
-      const value: unknown = values[i];
-      let json: string;
-      try {
-        json = this.serialize(value);
-      } catch (error) {
-        // serialize() has counted the rejection already; only the message gains the index.
-        throw new InvalidEventError(`events[${i}]: ${(error as Error).message}`, { cause: error });
-      }
-      texts[i] = json;
-      hashes[i] = this.hashOf(json, typeof key === "function" ? key(value, i) : key);
-    }
-    return { texts, hashes };
   }
 
   /** Counts `count` events refused because the bus is closed, and returns `result`. */
@@ -389,10 +374,6 @@ export class EventBus implements AsyncDisposable {
     return result;
   }
 
-  private invalid(message: string, cause?: unknown): InvalidEventError {
-    this.rejects.invalid++;
-    return new InvalidEventError(message, { cause });
-  }
 }
 
 /** Creates, validates and starts an event bus (see {@link EventBus} and {@link BusOptions}). */

@@ -21,8 +21,10 @@ export interface SampleBackpressure {
  * - `"drop-newest"`: reject the new event with status `"full"`; batch ingest carries on.
  * - `"fail-producer"`: reject with status `"full"`; batch ingest stops at the first rejected event so
  *   the producer can resume from there.
- * - `"block"`: like `"fail-producer"` for the synchronous calls; `ingestOrWait` and
- *   `ingestManyOrWait` wait for room instead (the way a Node stream's `write()` and `'drain'` work).
+ * - `"block"`: for producers that wait for room with `ingestOrWait`, `ingestManyOrWait` and their raw
+ *   variants (the way a Node stream's `write()` and `'drain'` work). Its synchronous calls refuse like
+ *   `"fail-producer"`, never dropping. (The waiting calls wait in every mode; `"block"` is the mode
+ *   where nothing is ever dropped or sampled.)
  * - `{ mode: "sample", rate, threshold }`: see {@link SampleBackpressure}; a full ring then rejects
  *   with `"full"` as in drop-newest.
  */

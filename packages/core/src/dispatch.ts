@@ -51,7 +51,8 @@ function attempt(batch: Batch, context: DispatchContext): Promise<Attempt> {
     if (context.stop.aborted) return onStop();
     context.stop.addEventListener("abort", onStop, { once: true });
     try {
-      context.adapter.onBatch(batch, controller.signal).then(
+      // Promise.resolve: a plain-JS adapter whose onBatch returns nothing still counts as done.
+      Promise.resolve(context.adapter.onBatch(batch, controller.signal)).then(
         () => finish(OK),
         (error: unknown) => finish({ ok: false, error, timedOut: false, stopped: false }),
       );

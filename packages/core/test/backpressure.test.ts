@@ -119,3 +119,32 @@ describe("backpressure", () => {
     await bus.shutdown();
   });
 });
+
+describe("waiting ingest of raw events", () => {
+  it("ingestRawOrWait and ingestRawManyOrWait wait for room and keep order", async () => {
+    const { bus, adapter } = await tinyBus("block");
+    const raws = Array.from({ length: 100 }, (_, i) => bus.prepare({ i }, { key: "k" }));
+    for (let i = 0; i < 8; i++) expect(bus.ingestRaw(raws[i]!)).toBe("accepted");
+    expect(await bus.ingestRawOrWait(raws[8]!)).toBe("accepted");
+    expect(await bus.ingestRawManyOrWait(raws.slice(9))).toBe(91);
+    const stats = await settle(bus);
+    expect(stats).toMatchObject({ ingested: 100, dispatched: 100, rejected: 0 });
+    expect((await readStore(adapter.store)).map((e) => JSON.parse(e.json).i)).toEqual(raws.map((_, i) => i));
+    await bus.shutdown();
+  });
+
+  it("does not warn about listeners with many shards dispatching at once", async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on("warning", onWarning);
+    const adapter = new ScriptedAdapter([
+      (batch) => new Promise((resolve) => setTimeout(() => resolve(adapter.inner.onBatch(batch)), 20)),
+    ]);
+    const bus = await createBus({ adapter, shards: 16, batch: { minSize: 1, maxSize: 10 } });
+    for (let i = 0; i < 1000; i++) bus.ingest({ i });
+    await bus.shutdown();
+    await new Promise((resolve) => setImmediate(resolve));
+    process.off("warning", onWarning);
+    expect(warnings).not.toContain("MaxListenersExceededWarning");
+  });
+});

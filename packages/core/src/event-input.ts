@@ -1,0 +1,79 @@
+import { InvalidEventError } from "./errors.js";
+import type { RoutingHasher } from "./hashing.js";
+import type { IngestManyOptions, RawEvent } from "./raw-event.js";
+import type { RejectCounts } from "./stats.js";
+
+/**
+ * Turns what producers hand the bus into JSON texts and routing hashes, refusing anything that is not an
+ * event with an {@link InvalidEventError} (counted once as `rejectedBy.invalid`).
+ */
+export class EventInput {
+  constructor(
+    private readonly hasher: RoutingHasher,
+    private readonly rejects: RejectCounts,
+  ) {}
+
+  /** Routing hash of an event: of its key when it has one, else of its JSON text. */
+  hashOf(json: string, key: string | undefined): number {
+    return key === undefined ? this.hasher.hash(json) : this.hashKey(key);
+  }
+
+  /** Routing hash of a partition key, which must be a string. */
+  hashKey(key: unknown): number {
+    if (typeof key !== "string") throw this.invalid(`partition key must be a string, got ${typeof key}`);
+    return this.hasher.hash(key);
+  }
+
+  /** The JSON text of one value. */
+  serialize(value: unknown): string {
+    let json: string | undefined;
+    try {
+      json = JSON.stringify(value);
+    } catch (cause) {
+      throw this.invalid(`event is not JSON-serializable: ${(cause as Error).message}`, cause);
+    }
+    if (typeof json !== "string") throw this.invalid(`event is not JSON-serializable (${typeof value})`);
+    return json;
+  }
+
+  /** Texts and hashes of a batch of values; throws before anything is admitted if one is invalid. */
+  serializeAll(values: readonly unknown[], options: IngestManyOptions | undefined): { texts: string[]; hashes: number[] } {
+    if (!Array.isArray(values)) throw this.invalid("ingestMany expects an array of events");
+    const key = options?.key;
+    const texts = new Array<string>(values.length);
+    const hashes = new Array<number>(values.length);
+    for (let i = 0; i < values.length; i++) {
+      const value: unknown = values[i];
+      let json: string;
+      try {
+        json = this.serialize(value);
+      } catch (error) {
+        // serialize() has counted the rejection already; only the message gains the index.
+        throw new InvalidEventError(`events[${i}]: ${(error as Error).message}`, { cause: error });
+      }
+      texts[i] = json;
+      hashes[i] = this.hashOf(json, typeof key === "function" ? key(value, i) : key);
+    }
+    return { texts, hashes };
+  }
+
+  /** Texts and hashes of a batch of raw events, checked before anything is admitted. */
+  unpackRaw(events: readonly RawEvent[]): { texts: string[]; hashes: number[] } {
+    if (!Array.isArray(events)) throw this.invalid("expected an array of raw events");
+    const texts = new Array<string>(events.length);
+    const hashes = new Array<number>(events.length);
+    for (let i = 0; i < events.length; i++) {
+      const event = events[i];
+      if (typeof event?.json !== "string") throw this.invalid(`events[${i}].json must be a string`);
+      texts[i] = event.json;
+      hashes[i] = event.hash;
+    }
+    return { texts, hashes };
+  }
+
+  /** Counts one invalid input and returns the error to throw. */
+  invalid(message: string, cause?: unknown): InvalidEventError {
+    this.rejects.invalid++;
+    return new InvalidEventError(message, { cause });
+  }
+}
