@@ -6,16 +6,25 @@ import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const { packageManager } = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
-const match = /^pnpm@(\d+\.\d+\.\d+)/.exec(packageManager ?? "");
-if (!match) {
-  console.error(`package.json "packageManager" must pin pnpm (found ${JSON.stringify(packageManager)})`);
-  process.exit(1);
+/** The repository root. */
+export const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+/** Runs the pinned pnpm with `args` in the repository root; returns its exit status. */
+export function pnpm(args) {
+  const { packageManager } = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+  const match = /^pnpm@(\d+\.\d+\.\d+)/.exec(packageManager ?? "");
+  if (!match) {
+    console.error(`package.json "packageManager" must pin pnpm (found ${JSON.stringify(packageManager)})`);
+    return 1;
+  }
+  const result = spawnSync("npx", ["--yes", `pnpm@${match[1]}`, ...args], {
+    cwd: root,
+    stdio: "inherit",
+    env: { ...process.env, COREPACK_ENABLE_STRICT: "0" },
+  });
+  return result.status ?? 1;
 }
-const result = spawnSync("npx", ["--yes", `pnpm@${match[1]}`, ...process.argv.slice(2)], {
-  cwd: process.cwd(),
-  stdio: "inherit",
-  env: { ...process.env, COREPACK_ENABLE_STRICT: "0" },
-});
-process.exit(result.status ?? 1);
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  process.exit(pnpm(process.argv.slice(2)));
+}
