@@ -3,5 +3,9 @@ import { defineNetmeshConfig } from "@netmesh/vitest-config";
 
 export default defineNetmeshConfig({
   // The examples import the package by name, as users do; resolve that to the sources under test.
-  resolve: { alias: [{ find: /^@netmesh\/core$/, replacement: fileURLToPath(new URL("./src/index.ts", import.meta.url)) }] },
+  resolve: {
+    alias: [
+      { find: /^@netmesh\/core$/, replacement: fileURLToPath(new URL("./src/index.ts", import.meta.url)) },
+    ],
+  },
 });

@@ -82,7 +82,7 @@ function counters(s: PlaygroundSummary): string[] {
 
 function paths(s: PlaygroundSummary): string[] {
   const rows = Object.entries(s.paths).map(([path, count]) => [
-    path === "ingestRaw" ? "prepare + ingestRaw" : path,
+    path === "ingestRaw" || path === "ingestRawOrWait" ? `prepare + ${path}` : path,
     formatCount(count.calls),
     formatCount(count.events),
   ]);

@@ -1,19 +1,21 @@
-import { setImmediate as nextTurn } from "node:timers/promises";
-import { type BackpressureOption, type EventBus, type IngestStatus, reduceHash } from "@netmesh/core";
+import type { BackpressureOption, EventBus, IngestStatus } from "@netmesh/core";
 import { ACCEPTED, type Ledger, REFUSED } from "./ledger.js";
 import type { Step } from "./step.js";
 
 /** The bus calls the sender uses, as reported in the summary. */
-export type IngestPath = "ingest" | "ingestOrWait" | "ingestMany" | "ingestManyOrWait" | "ingestRaw";
+export type IngestPath =
+  | "ingest"
+  | "ingestOrWait"
+  | "ingestMany"
+  | "ingestManyOrWait"
+  | "ingestRaw"
+  | "ingestRawOrWait";
 
 /** Calls made and events offered through one ingest path. */
 export interface PathCount {
   calls: number;
   events: number;
 }
-
-/** Longest a replay waits for ring room before the run is declared stuck. */
-const ROOM_TIMEOUT_MS = 30_000;
 
 /**
  * Hands workload steps to the bus through the ingest path that fits each one, and records what the bus
@@ -23,7 +25,7 @@ const ROOM_TIMEOUT_MS = 30_000;
  * synchronous calls would return `"full"` (and count a rejection) on a full ring, so before each chunk
  * the sender checks the free room of every ring: when every ring can take the whole chunk, the chunk
  * goes through the fast synchronous calls (nothing else pushes, and the pumps only free room, so it
- * cannot fill up); otherwise it goes through `ingestOrWait` / `ingestManyOrWait`, which wait for room.
+ * cannot fill up); otherwise it goes through `ingestOrWait` / `ingestManyOrWait` / `ingestRawOrWait`, which wait for room.
  * Other modes always use the synchronous calls, so the mode's own behaviour is what the run shows.
  */
 export class Sender {
@@ -34,6 +36,7 @@ export class Sender {
     ingestMany: { calls: 0, events: 0 },
     ingestManyOrWait: { calls: 0, events: 0 },
     ingestRaw: { calls: 0, events: 0 },
+    ingestRawOrWait: { calls: 0, events: 0 },
   };
   /** Chunks sent through the waiting calls because some ring lacked room. */
   waitingChunks = 0;
@@ -114,24 +117,12 @@ export class Sender {
       send();
       return undefined;
     }
-    // There is no waiting variant of ingestRaw, so wait for room in the target shard first. All the
-    // fragments share the session key, hence one shard; nothing else pushes while this one waits.
-    const shard = reduceHash(raws[0]!.hash, this.bus.shardCount);
-    return this.waitForRoom(shard, raws.length).then(send);
-  }
-
-  private async waitForRoom(shard: number, needed: number): Promise<void> {
-    const deadline = performance.now() + ROOM_TIMEOUT_MS;
-    for (;;) {
-      const stats = this.bus.stats().shards[shard]!;
-      if (stats.capacity - stats.queued >= Math.min(needed, stats.capacity)) return;
-      if (this.bus.isClosed) return; // ingestRaw will answer "closed"; the ledger records it
-      if (performance.now() > deadline) {
-        throw new Error(`shard ${shard} found no room for ${needed} events in ${ROOM_TIMEOUT_MS} ms`);
+    return (async () => {
+      for (let i = 0; i < raws.length; i++) {
+        this.count("ingestRawOrWait", 1);
+        this.recordStatus(step, step.events[i]!.seq, await this.bus.ingestRawOrWait(raws[i]!));
       }
-      // Let the pumps run: they free ring slots when they take a batch.
-      await nextTurn();
-    }
+    })();
   }
 
   private recordStatus(step: Step, seq: number, status: IngestStatus): void {

@@ -73,6 +73,7 @@ describe("runPlayground", () => {
     expectConsistent(s);
     expect(s.waitingChunks).toBeGreaterThan(0);
     expect(s.paths.ingestOrWait.calls + s.paths.ingestManyOrWait.calls).toBeGreaterThan(0);
+    expect(s.paths.ingestRawOrWait.calls).toBeGreaterThan(0);
     expect(s.bus.rejected).toBe(0);
     expect(s.verification.readBack).toBe(s.produced);
   });

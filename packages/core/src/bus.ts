@@ -373,7 +373,6 @@ export class EventBus implements AsyncDisposable {
     this.rejects.closed += count;
     return result;
   }
-
 }
 
 /** Creates, validates and starts an event bus (see {@link EventBus} and {@link BusOptions}). */

@@ -37,7 +37,10 @@ export class EventInput {
   }
 
   /** Texts and hashes of a batch of values; throws before anything is admitted if one is invalid. */
-  serializeAll(values: readonly unknown[], options: IngestManyOptions | undefined): { texts: string[]; hashes: number[] } {
+  serializeAll(
+    values: readonly unknown[],
+    options: IngestManyOptions | undefined,
+  ): { texts: string[]; hashes: number[] } {
     if (!Array.isArray(values)) throw this.invalid("ingestMany expects an array of events");
     const key = options?.key;
     const texts = new Array<string>(values.length);

@@ -21,7 +21,11 @@ describe("the README's usage example", () => {
     });
     await import("../examples/quick-start.js");
     expect(logged).toEqual([
-      [{ type: "token", text: "Hello" }, { type: "token", text: " world" }, { type: "guardrail", policy: "pii", verdict: "allow" }],
+      [
+        { type: "token", text: "Hello" },
+        { type: "token", text: " world" },
+        { type: "guardrail", policy: "pii", verdict: "allow" },
+      ],
       { ingested: 3, dispatched: 3, dropped: 0 },
     ]);
   });

@@ -74,7 +74,9 @@ describe("pure-JS XXH32 for ASCII texts", () => {
     fc.assert(
       fc.property(
         fc.string({ unit: "binary-ascii", maxLength: 40 }),
-        fc.string({ unit: "grapheme", minLength: 1, maxLength: 4 }).filter((s) => [...s].some((c) => c.charCodeAt(0) > 0x7f)),
+        fc
+          .string({ unit: "grapheme", minLength: 1, maxLength: 4 })
+          .filter((s) => [...s].some((c) => c.charCodeAt(0) > 0x7f)),
         fc.string({ unit: "binary-ascii", maxLength: 40 }),
         (before, unicode, after) => {
           expect(xxh32Ascii(before + unicode + after, 0)).toBe(-1);
