@@ -2,6 +2,8 @@ import { setMaxListeners } from "node:events";
 import { CoarseClock, nextTimestamp } from "./clock.js";
 import { type BusOptions, type ResolvedConfig, resolveConfig } from "./config.js";
 import { ADAPTER_SPEC_VERSION, type Adapter } from "./contract/adapter.js";
+import { type PollRequest, type PollResult, pollShards } from "./consumer/poll.js";
+import { type SubscribeOptions, type Subscription, subscribe } from "./consumer/subscribe.js";
 import { AdapterCompatibilityError, type InvalidEventError } from "./errors.js";
 import { EventInput } from "./event-input.js";
 import { type RoutingHasher, loadRoutingHasher } from "./hashing.js";
@@ -66,6 +68,7 @@ export class EventBus implements AsyncDisposable {
   private readonly sampleRate: number;
   private readonly input: EventInput;
   private closed = false;
+  private polls = 0;
   private shutdownResult: Promise<ShutdownReport> | undefined;
 
   private constructor(
@@ -243,6 +246,30 @@ export class EventBus implements AsyncDisposable {
   /** `await using bus = await createBus()` shuts the bus down at the end of the scope. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.shutdown();
+  }
+
+  /** Ids of the live shards, ascending. */
+  shardIds(): number[] {
+    return this.shards.map((shard) => shard.id);
+  }
+
+  /**
+   * Reads stored events across every live shard (or `request.shards`), concurrently, through the
+   * adapter: at most `limit` events after `cursor`, optionally filtered and ordered. A failing shard is
+   * reported in `failedShards` and does not fail the poll. Throws `InvalidCursorError`,
+   * `InvalidFilterError` or `InvalidPollRequestError` for bad input.
+   */
+  poll(request: PollRequest): Promise<PollResult> {
+    return pollShards(this.adapter, this.shardIds(), request, this.config.logger, this.polls++);
+  }
+
+  /**
+   * Tails the bus: an async iterable that delivers every stored event once, in per-shard order, polling
+   * with back-off while idle. Stop it with `break`, `close()` or an `AbortSignal`; resume from its
+   * `cursor`. After `shutdown()` it ends once everything stored has been delivered.
+   */
+  subscribe(options?: SubscribeOptions): Subscription {
+    return subscribe(this, options);
   }
 
   /** Asks the adapter whether its backend is reachable; false once the bus is closed or on error. */

@@ -34,3 +34,31 @@ export class ProducerStateError extends NetmeshError {
 export class AdapterCompatibilityError extends NetmeshError {
   readonly code = "ADAPTER_INCOMPATIBLE" as const;
 }
+
+/** A poll cursor could not be decoded: bad encoding, bad JSON, non-canonical or out-of-range keys, … */
+export class InvalidCursorError extends NetmeshError {
+  readonly code = "INVALID_CURSOR" as const;
+  constructor(problem: string) {
+    super(`invalid cursor: ${problem}`);
+  }
+}
+
+/** A filter is malformed or exceeds the depth/size limits. */
+export class InvalidFilterError extends NetmeshError {
+  readonly code = "INVALID_FILTER" as const;
+  constructor(problem: string) {
+    super(`invalid filter: ${problem}`);
+  }
+}
+
+/** A poll or subscribe request has an invalid field (limit, order, shards, …). */
+export class InvalidPollRequestError extends NetmeshError {
+  readonly code = "INVALID_POLL_REQUEST" as const;
+  constructor(
+    /** The offending field. */
+    readonly field: string,
+    problem: string,
+  ) {
+    super(`invalid poll request: ${field} ${problem}`);
+  }
+}

@@ -7,10 +7,21 @@ export * from "./adapter.js";
 export { EventBus, createBus } from "./bus.js";
 export { DEFAULTS, MAX_BATCH_SIZE } from "./config.js";
 export type { BackpressureOption, BatchOptions, BusOptions, SampleBackpressure } from "./config.js";
+export { CompositeCursor } from "./consumer/cursor.js";
+export { FILTER_LIMITS, compileFilter } from "./consumer/filter.js";
+export type { CompiledFilter, Filter, JsonValue } from "./consumer/filter.js";
+export { MAX_PER_SHARD_FETCH, MAX_POLL_LIMIT } from "./consumer/poll.js";
+export type { PollOrder, PollRequest, PollResult } from "./consumer/poll.js";
+export { compareIds, idFormat } from "./consumer/stream-ids.js";
+export type { IdFormat } from "./consumer/stream-ids.js";
+export type { SubscribeOptions, Subscription } from "./consumer/subscribe.js";
 export {
   AdapterCompatibilityError,
   ConfigError,
+  InvalidCursorError,
   InvalidEventError,
+  InvalidFilterError,
+  InvalidPollRequestError,
   ProducerStateError,
 } from "./errors.js";
 export { ROUTING_HASH_SEED, loadRoutingHasher } from "./hashing.js";

@@ -4,7 +4,11 @@
  * hash go to the same shard, so a hash taken from a partition key keeps that key's events in order.
  */
 export interface RawEvent {
-  /** The event as JSON text; stored and read back byte for byte. */
+  /**
+   * The event as JSON text; stored and read back byte for byte. It must be valid JSON in well-formed
+   * UTF-16 (as `JSON.stringify` produces): the fast path does not check, and a lone surrogate cannot be
+   * stored as UTF-8 by most backends.
+   */
   readonly json: string;
   /** Routing hash, an unsigned 32-bit integer (see `RoutingHasher`). */
   readonly hash: number;

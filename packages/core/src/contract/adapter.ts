@@ -62,10 +62,18 @@ export interface ShardPage {
  * 5. **Bounded calls.** Never block indefinitely; honour the `AbortSignal` given to `onBatch` (the
  *    bus aborts it on timeout and will retry the batch).
  * 6. **Exclusive cursors.** `pollShard(shard, afterId, limit)` returns entries strictly after `afterId`
- *    (from the start when it is undefined), at most `limit`, with `nextId` as documented on {@link ShardPage}.
- * 7. **Lifecycle.** `init` is idempotent. `shutdown` is idempotent; afterwards `onBatch` and
- *    `pollShard` reject with `AdapterShutdownError` and `isHealthy` resolves false.
+ *    (from the start when it is undefined), at most `limit`, with `nextId` as documented on {@link ShardPage}:
+ *    the last entry returned or examined, never one beyond the limit. A `limit` that is not a positive
+ *    integer, or an `afterId` the backend cannot have produced, rejects with a non-retryable error
+ *    (`FatalError`).
+ * 7. **Lifecycle.** `init` is idempotent. `shutdown` is idempotent; afterwards every other call
+ *    (`init`, `onBatch`, `flush`, `pollShard`) rejects with `AdapterShutdownError` and `isHealthy`
+ *    resolves false. Before `init`, `onBatch` and `pollShard` reject with a `FatalError`.
  * 8. **Own your data.** Copy what you keep: the bus owns the batch object and its arrays.
+ * 9. **Shard ids** are integers in [0, 65534] and may be sparse (shards come and go).
+ * 10. **Dedup across instances.** Dedup state lives in the backend, not in the adapter object, so a
+ *    retry through a new adapter instance (a restarted process with a persisted producer state) is
+ *    still stored once.
  */
 export interface Adapter {
   /** Short, stable name used in logs and stats, e.g. `"redis"`. */

@@ -14,7 +14,11 @@ export interface Batch {
   readonly firstSequence: number;
   /** The events' JSON texts, exactly as ingested. */
   readonly events: readonly string[];
-  /** Insertion timestamps, microseconds since the Unix epoch, strictly increasing within the shard. */
+  /**
+   * Insertion timestamps, microseconds since the Unix epoch, strictly increasing within the shard for
+   * this producer. Several producers writing one backend shard interleave, so never derive entry ids
+   * from timestamps.
+   */
   readonly timestamps: Float64Array;
   /** The dedup id of `events[index]`: see {@link formatMessageId}. */
   messageId(index: number): string;
@@ -44,6 +48,6 @@ export function parseMessageId(id: string): MessageIdParts | undefined {
   if (!match) return undefined;
   const shard = Number(match[2]);
   const sequence = Number(match[3]);
-  if (shard > 0xffff || !Number.isSafeInteger(sequence)) return undefined;
+  if (shard > 0xfffe || !Number.isSafeInteger(sequence)) return undefined;
   return { producer: match[1]!, shard, sequence };
 }

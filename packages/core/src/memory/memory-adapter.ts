@@ -1,4 +1,9 @@
-import { ADAPTER_SPEC_VERSION, type Adapter, type ShardPage } from "../contract/adapter.js";
+import {
+  ADAPTER_SPEC_VERSION,
+  type Adapter,
+  type AdapterContext,
+  type ShardPage,
+} from "../contract/adapter.js";
 import { AdapterShutdownError, FatalError } from "../contract/adapter-errors.js";
 import type { Batch } from "../contract/batch.js";
 import { MemoryStore } from "./memory-store.js";
@@ -35,7 +40,7 @@ export class MemoryAdapter implements Adapter {
     this.maxLength = maxLength;
   }
 
-  async init(): Promise<void> {
+  async init(_context?: AdapterContext): Promise<void> {
     if (this.state === "closed") throw new AdapterShutdownError();
     this.state = "ready";
   }
@@ -53,7 +58,7 @@ export class MemoryAdapter implements Adapter {
   }
 
   async flush(): Promise<void> {
-    this.assertOpen();
+    if (this.state === "closed") throw new AdapterShutdownError();
   }
 
   async shutdown(): Promise<void> {

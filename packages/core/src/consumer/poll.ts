@@ -1,0 +1,231 @@
+import type { Adapter, ShardPage, StoredEvent } from "../contract/adapter.js";
+import type { Logger } from "../contract/logger.js";
+import { InvalidPollRequestError } from "../errors.js";
+import { CompositeCursor } from "./cursor.js";
+import { type CompiledFilter, type Filter, compileFilter } from "./filter.js";
+import { compareIds } from "./stream-ids.js";
+
+/** `"none"`: shard by shard, each in its stored order. `"insertion"`: by insertion timestamp, ties by (shard, id). */
+export type PollOrder = "none" | "insertion";
+
+/** A request to {@link pollShards} (`EventBus.poll`). */
+export interface PollRequest {
+  /** Most events to return, 1 to 100,000. */
+  readonly limit: number;
+  /** Where to resume: the `cursor` of a previous result. Default: from the beginning. */
+  readonly cursor?: string;
+  /** Only events matching this filter are returned; the others are skipped (never re-read). */
+  readonly filter?: Filter | string;
+  /** Default `"none"`. */
+  readonly order?: PollOrder;
+  /** Shards to read. Default: every live shard of the bus. */
+  readonly shards?: readonly number[];
+}
+
+/** What a poll returns. */
+export interface PollResult {
+  /** The events, at most `limit`. */
+  readonly events: readonly StoredEvent[];
+  /** Pass this as `cursor` to continue after these events. Never empty; the input cursor when nothing moved. */
+  readonly cursor: string;
+  /** True when more events may be read right away. */
+  readonly hasMore: boolean;
+  /** Shards whose read failed this time (their positions did not move). */
+  readonly failedShards: readonly number[];
+  /** Shards that claimed more events but made no progress (an adapter bug; reported, not retried here). */
+  readonly stalledShards: readonly number[];
+  /** Events whose JSON could not be parsed while filtering; skipped and logged. */
+  readonly unparseable: number;
+  /** True when the per-shard fetch was capped at {@link MAX_PER_SHARD_FETCH}. */
+  readonly truncatedAtShardCap: boolean;
+}
+
+/** Largest page read from one shard in one poll. */
+export const MAX_PER_SHARD_FETCH = 10_000;
+/** Smallest page read from one shard when a filter is applied. */
+const MIN_FILTERED_FETCH = 256;
+/** Largest `limit` of one poll. */
+export const MAX_POLL_LIMIT = 100_000;
+
+interface ShardRead {
+  readonly shard: number;
+  readonly page: ShardPage;
+  /** The page's events that pass the filter, in shard order. */
+  readonly matches: StoredEvent[];
+}
+
+function checkRequest(request: PollRequest): { shards: number[] | undefined; order: PollOrder } {
+  const { limit, order = "none", shards } = request;
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_POLL_LIMIT) {
+    throw new InvalidPollRequestError(
+      "limit",
+      `must be an integer in [1, ${MAX_POLL_LIMIT}], got ${String(limit)}`,
+    );
+  }
+  if (order !== "none" && order !== "insertion")
+    throw new InvalidPollRequestError("order", "must be none or insertion");
+  if (shards === undefined) return { shards: undefined, order };
+  if (!Array.isArray(shards)) throw new InvalidPollRequestError("shards", "must be an array of shard ids");
+  for (const shard of shards) {
+    if (!Number.isInteger(shard) || shard < 0 || shard > 0xffff) {
+      throw new InvalidPollRequestError("shards", `contains an invalid shard id ${String(shard)}`);
+    }
+  }
+  return { shards: [...new Set(shards)].sort((a, b) => a - b), order };
+}
+
+/** Orders events by insertion timestamp, then shard, then entry id: a total, deterministic order. */
+function byInsertion(a: StoredEvent, b: StoredEvent): number {
+  return a.timestamp - b.timestamp || a.shard - b.shard || compareIds(a.id, b.id);
+}
+
+/**
+ * How many matches each shard returns when `limit` goes to the earliest events overall. A shard with
+ * unread entries bounds the page: its next entries are later than the last one fetched, but may be
+ * earlier than other shards' fetched events, so nothing later than that horizon is returned yet. With
+ * per-shard increasing timestamps (one bus per shard) this makes paged reads globally time-ordered.
+ */
+function earliestFirst(reads: readonly ShardRead[], limit: number): Map<number, number> {
+  let horizon = Number.POSITIVE_INFINITY;
+  for (const read of reads) {
+    const last = read.page.events.at(-1);
+    if (read.page.hasMore && last !== undefined) horizon = Math.min(horizon, last.timestamp);
+  }
+  const taken = new Map<number, number>();
+  const earliest = reads
+    .flatMap((read) => read.matches)
+    .filter((event) => event.timestamp <= horizon)
+    .sort(byInsertion)
+    .slice(0, limit);
+  for (const event of earliest) taken.set(event.shard, (taken.get(event.shard) ?? 0) + 1);
+  return taken;
+}
+
+/**
+ * How many matches each shard returns when `limit` is shared fairly (water-filling): every shard gets an
+ * equal share, and what a short shard leaves over goes to the others. Without this, busy low-numbered
+ * shards would fill every page and starve the rest.
+ */
+function fairShares(reads: readonly ShardRead[], limit: number, rotation: number): Map<number, number> {
+  const taken = new Map<number, number>(reads.map((read) => [read.shard, 0]));
+  // Start the round at a different shard each poll, so a limit below the shard count starves nobody.
+  const start = reads.length === 0 ? 0 : rotation % reads.length;
+  const rotated = [...reads.slice(start), ...reads.slice(0, start)];
+  let remaining = limit;
+  for (;;) {
+    const open = rotated.filter((read) => taken.get(read.shard)! < read.matches.length);
+    if (remaining === 0 || open.length === 0) return taken;
+    const share = Math.max(1, Math.floor(remaining / open.length));
+    for (const read of open) {
+      const give = Math.min(share, read.matches.length - taken.get(read.shard)!, remaining);
+      taken.set(read.shard, taken.get(read.shard)! + give);
+      remaining -= give;
+      if (remaining === 0) return taken;
+    }
+  }
+}
+
+/**
+ * Reads up to `limit` events across shards, concurrently, and merges them. Each shard contributes a
+ * prefix of its own (filtered) events, so its position can move to the last event returned without
+ * skipping anything; `rotation` (any counter) rotates which shard is served first when the limit is
+ * shared; a shard whose matches were all returned moves to the adapter's `nextId`, past
+ * entries it examined and filtered out or skipped. Positions never move backwards.
+ */
+export async function pollShards(
+  adapter: Adapter,
+  liveShards: readonly number[],
+  request: PollRequest,
+  logger: Logger,
+  rotation = 0,
+): Promise<PollResult> {
+  const { shards: requested, order } = checkRequest(request);
+  const input = CompositeCursor.decode(request.cursor);
+  const filter: CompiledFilter | undefined =
+    request.filter === undefined ? undefined : compileFilter(request.filter);
+  const shards = requested ?? [...liveShards].sort((a, b) => a - b);
+  const inputText = request.cursor ?? input.encode();
+  const empty = (failedShards: number[] = []): PollResult => ({
+    events: [],
+    cursor: inputText,
+    hasMore: false,
+    failedShards,
+    stalledShards: [],
+    unparseable: 0,
+    truncatedAtShardCap: false,
+  });
+  if (shards.length === 0) return empty();
+
+  // Over-fetch so skewed shards can fill the page; when filtering, read at least a few hundred entries
+  // per shard so a rare match does not take thousands of polls (positions roll back to what is returned).
+  const fair = Math.max(1, Math.ceil(request.limit / shards.length));
+  const wanted = filter ? Math.max(fair * 3, MIN_FILTERED_FETCH) : fair * 2;
+  const perShard = Math.min(wanted, MAX_PER_SHARD_FETCH);
+  const failedShards: number[] = [];
+  let unparseable = 0;
+  const settled = await Promise.allSettled(
+    shards.map((shard) => adapter.pollShard(shard, input.get(shard), perShard)),
+  );
+  const reads: ShardRead[] = [];
+  settled.forEach((outcome, i) => {
+    const shard = shards[i]!;
+    if (outcome.status === "rejected") {
+      failedShards.push(shard);
+      logger.warn({ shard, error: String(outcome.reason) }, "poll: shard read failed");
+      return;
+    }
+    const page = outcome.value;
+    let matches = page.events as StoredEvent[];
+    if (filter) {
+      matches = [];
+      for (const event of page.events) {
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(event.json);
+        } catch {
+          unparseable++;
+          logger.warn({ shard, id: event.id }, "poll: skipping an event whose JSON cannot be parsed");
+          continue;
+        }
+        if (filter.matches(parsed)) matches.push(event);
+      }
+    }
+    reads.push({ shard, page, matches });
+  });
+
+  const total = reads.reduce((sum, read) => sum + read.matches.length, 0);
+  const taken =
+    order === "insertion" ? earliestFirst(reads, request.limit) : fairShares(reads, request.limit, rotation);
+  const events = reads.flatMap((read) => read.matches.slice(0, taken.get(read.shard) ?? 0));
+  if (order === "insertion") events.sort(byInsertion);
+
+  const next = input.clone();
+  for (const read of reads) {
+    const count = taken.get(read.shard) ?? 0;
+    const allReturned = count === read.matches.length;
+    // All matches returned: skip past everything the adapter examined. Otherwise stop at the last one returned.
+    const target = allReturned ? read.page.nextId : read.matches[count - 1]?.id;
+    if (target !== undefined && next.advance(read.shard, target) === "format-change") {
+      logger.error(
+        { shard: read.shard, from: input.get(read.shard), to: target },
+        "poll: entry id format changed; keeping the old position",
+      );
+    }
+  }
+  const advanced = !next.equals(input);
+  const progress = events.length > 0 || advanced;
+  const anyHasMore = reads.some((read) => read.page.hasMore);
+  const stalledShards = progress ? [] : reads.filter((read) => read.page.hasMore).map((read) => read.shard);
+  if (stalledShards.length > 0)
+    logger.warn({ shards: stalledShards }, "poll: shards report more events but made no progress");
+  return {
+    events,
+    cursor: progress ? next.encode() : inputText,
+    hasMore:
+      progress && (anyHasMore || events.length < total || (filter !== undefined && events.length === 0)),
+    failedShards,
+    stalledShards,
+    unparseable,
+    truncatedAtShardCap: wanted > MAX_PER_SHARD_FETCH,
+  };
+}

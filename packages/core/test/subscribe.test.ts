@@ -1,0 +1,120 @@
+import { describe, expect, it } from "vitest";
+import { createBus } from "../src/bus.js";
+import type { StoredEvent } from "../src/contract/adapter.js";
+import { InvalidCursorError, InvalidFilterError } from "../src/errors.js";
+import { MemoryAdapter } from "../src/memory/memory-adapter.js";
+
+describe("subscribe()", () => {
+  it("receives exactly what producers ingest while it iterates, then stops cleanly on abort", async () => {
+    const bus = await createBus({
+      adapter: new MemoryAdapter(),
+      shards: 4,
+      batch: { minSize: 50, maxSize: 500, maxDelayMs: 2 },
+    });
+    const controller = new AbortController();
+    const TOTAL = 20_000;
+    const received: StoredEvent[] = [];
+    const consumer = (async () => {
+      for await (const event of bus.subscribe({ signal: controller.signal, pageSize: 500 })) {
+        received.push(event);
+        if (received.length === TOTAL) controller.abort();
+      }
+    })();
+    const producers = Array.from({ length: 4 }, async (_, p) => {
+      for (let n = 0; n < TOTAL / 4; n++) {
+        bus.ingest({ p, n }, { key: `producer-${p}` });
+        if (n % 97 === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+    });
+    await Promise.all(producers);
+    await consumer; // ends by itself once the abort fires
+    expect(received).toHaveLength(TOTAL);
+    expect(new Set(received.map((e) => e.messageId)).size).toBe(TOTAL);
+    const next = new Map<number, number>();
+    for (const event of received) {
+      const { p, n } = JSON.parse(event.json) as { p: number; n: number };
+      expect(n).toBe(next.get(p) ?? 0);
+      next.set(p, n + 1);
+    }
+    await bus.shutdown();
+  });
+
+  it("resumes exactly after the last delivered event, also when the consumer breaks mid-page", async () => {
+    const bus = await createBus({ adapter: new MemoryAdapter(), shards: 3 });
+    for (let i = 0; i < 1_000; i++) bus.ingest({ i });
+    await bus.flush();
+    const first = bus.subscribe({ pageSize: 400, order: "insertion" });
+    const seen: number[] = [];
+    for await (const event of first) {
+      seen.push(JSON.parse(event.json).i);
+      if (seen.length === 123) break;
+    }
+    const second = bus.subscribe({ cursor: first.cursor, pageSize: 400 });
+    for await (const event of second) {
+      seen.push(JSON.parse(event.json).i);
+      if (seen.length === 1_000) second.close();
+    }
+    expect(seen.sort((a, b) => a - b)).toEqual(Array.from({ length: 1_000 }, (_, i) => i));
+    await bus.shutdown();
+  });
+
+  it("delivers only matching events with a filter", async () => {
+    const bus = await createBus({ adapter: new MemoryAdapter(), shards: 2 });
+    for (let i = 0; i < 300; i++) bus.ingest({ kind: i % 3 === 0 ? "guardrail" : "token", i });
+    await bus.flush();
+    const subscription = bus.subscribe({ filter: { path: "kind", value: "guardrail" } });
+    const kinds: string[] = [];
+    for await (const event of subscription) {
+      kinds.push(JSON.parse(event.json).kind);
+      if (kinds.length === 100) subscription.close();
+    }
+    expect(kinds).toEqual(new Array(100).fill("guardrail"));
+    await bus.shutdown();
+  });
+
+  it("ends by itself after shutdown once everything stored was delivered", async () => {
+    const bus = await createBus({ adapter: new MemoryAdapter(), shards: 2 });
+    const received: StoredEvent[] = [];
+    const consumer = (async () => {
+      for await (const event of bus.subscribe({ maxIdleMs: 20 })) received.push(event);
+    })();
+    for (let i = 0; i < 500; i++) bus.ingest({ i });
+    await bus.flush();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await bus.shutdown();
+    await consumer;
+    expect(received).toHaveLength(500);
+  });
+
+  it("idles with back-off instead of busy-polling", async () => {
+    const adapter = new MemoryAdapter();
+    const bus = await createBus({ adapter, shards: 4 });
+    let calls = 0;
+    const poll = adapter.pollShard.bind(adapter);
+    adapter.pollShard = (...args) => {
+      calls++;
+      return poll(...args);
+    };
+    const controller = new AbortController();
+    const consumer = (async () => {
+      for await (const _ of bus.subscribe({ signal: controller.signal, minIdleMs: 5, maxIdleMs: 100 })) {
+        // nothing arrives
+      }
+    })();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    controller.abort();
+    await consumer;
+    // 5+10+20+40+80+100+100+… ms: about 8 polls in 500 ms, 4 shards each.
+    expect(calls).toBeLessThanOrEqual(4 * 12);
+    expect(calls).toBeGreaterThanOrEqual(4 * 4);
+    await bus.shutdown();
+  });
+
+  it("validates its options up front", async () => {
+    const bus = await createBus();
+    expect(() => bus.subscribe({ cursor: "!!" })).toThrow(InvalidCursorError);
+    expect(() => bus.subscribe({ filter: { $or: 5 } as never })).toThrow(InvalidFilterError);
+    expect(() => bus.subscribe({ pageSize: 0 })).toThrow(/pageSize/);
+    await bus.shutdown();
+  });
+});
