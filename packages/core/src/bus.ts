@@ -1,10 +1,11 @@
 import { setMaxListeners } from "node:events";
 import { CoarseClock, nextTimestamp } from "./clock.js";
 import { type BusOptions, type ResolvedConfig, resolveConfig } from "./config.js";
-import { ADAPTER_SPEC_VERSION, type Adapter } from "./contract/adapter.js";
+import { checkAdapter } from "./adapter-check.js";
+import type { Adapter } from "./contract/adapter.js";
 import { type PollRequest, type PollResult, pollShards } from "./consumer/poll.js";
 import { type SubscribeOptions, type Subscription, subscribe } from "./consumer/subscribe.js";
-import { AdapterCompatibilityError, type InvalidEventError } from "./errors.js";
+import type { InvalidEventError } from "./errors.js";
 import { EventInput } from "./event-input.js";
 import { type RoutingHasher, loadRoutingHasher } from "./hashing.js";
 import { MemoryAdapter } from "./memory/memory-adapter.js";
@@ -24,23 +25,6 @@ import {
   zeroRejectCounts,
 } from "./stats.js";
 import { withTimeout } from "./with-timeout.js";
-
-function checkAdapter(adapter: Adapter): void {
-  if (typeof adapter !== "object" || adapter === null) {
-    throw new AdapterCompatibilityError("adapter must be an object implementing the Adapter contract");
-  }
-  if (adapter.specVersion !== ADAPTER_SPEC_VERSION) {
-    throw new AdapterCompatibilityError(
-      `adapter ${String(adapter.name)} implements contract version ${String(adapter.specVersion)}; ` +
-        `this bus speaks version ${ADAPTER_SPEC_VERSION}`,
-    );
-  }
-  for (const method of ["init", "onBatch", "flush", "shutdown", "pollShard", "isHealthy"] as const) {
-    if (typeof adapter[method] !== "function") {
-      throw new AdapterCompatibilityError(`adapter ${String(adapter.name)} has no ${method}() method`);
-    }
-  }
-}
 
 /**
  * The event bus: takes JSON events in-process, spreads them over shards, batches them and hands the

@@ -54,17 +54,17 @@ class DeliveryTracker {
     private readonly cursor: CompositeCursor,
   ) {
     for (const event of events) {
-      let ids = this.order.get(event.shard);
-      if (!ids) this.order.set(event.shard, (ids = []));
-      ids.push(event.id);
+      const ids = this.order.get(event.shard);
+      if (ids) ids.push(event.id);
+      else this.order.set(event.shard, [event.id]);
     }
     for (const ids of this.order.values()) ids.sort(compareIds);
   }
 
   delivered(event: StoredEvent): void {
     const ids = this.order.get(event.shard)!;
-    let done = this.done.get(event.shard);
-    if (!done) this.done.set(event.shard, (done = new Set()));
+    const done = this.done.get(event.shard) ?? new Set<string>();
+    this.done.set(event.shard, done);
     done.add(event.id);
     let index = this.next.get(event.shard) ?? 0;
     while (index < ids.length && done.has(ids[index]!)) index++;
