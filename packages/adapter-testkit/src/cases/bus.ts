@@ -1,7 +1,7 @@
 import { type Adapter, type Logger, type StoredEvent, parseMessageId } from "@netmesh/core/adapter";
-import { type EventBus, createBus } from "@netmesh/core";
+import { type EventBus, type PollRequest, createBus } from "@netmesh/core";
 import { expect } from "vitest";
-import type { CaseDefinition } from "../case.js";
+import { type CaseDefinition, needsReadable } from "../case.js";
 import type { CaseContext } from "../case-context.js";
 import { expectSameText } from "../expect-events.js";
 import { readShard } from "../read-shard.js";
@@ -90,6 +90,25 @@ function expectDelivered(
   }
 }
 
+/** Pages through everything with `bus.poll`; returns each shard's events in delivery order, and all of them. */
+async function pageAll(bus: EventBus, request: Omit<PollRequest, "cursor">) {
+  const byShard: StoredEvent[][] = Array.from({ length: SHARDS }, () => []);
+  const all: StoredEvent[] = [];
+  let cursor: string | undefined;
+  for (let polls = 0; ; polls++) {
+    if (polls > EVENTS * 2) throw new Error(`bus.poll(${JSON.stringify(request)}) does not terminate`);
+    const result = await bus.poll({ ...request, ...(cursor !== undefined && { cursor }) });
+    expect(result.failedShards, "bus.poll failedShards").toEqual([]);
+    expect(result.events.length, "bus.poll returned more than its limit").toBeLessThanOrEqual(request.limit);
+    for (const event of result.events) {
+      byShard[event.shard]!.push(event);
+      all.push(event);
+    }
+    cursor = result.cursor;
+    if (!result.hasMore) return { byShard, all };
+  }
+}
+
 /** The adapter under a real bus, the way applications use it. */
 export const busCases: readonly CaseDefinition[] = [
   {
@@ -140,6 +159,50 @@ export const busCases: readonly CaseDefinition[] = [
         }
       } finally {
         // Stop the pumps even when a check failed; a no-op after the shutdown above.
+        await bus.shutdown({ deadlineMs: 1_000 }).catch(() => {});
+      }
+    },
+  },
+  {
+    id: "bus.poll",
+    title:
+      "bus.poll pages every shard with a small limit, in insertion order and with a filter: each event once",
+    skip: needsReadable,
+    async run(context) {
+      const bus = await createBus({
+        adapter: await context.create(),
+        shards: SHARDS,
+        batch: { maxDelayMs: 2 },
+      });
+      try {
+        const ingested = ingest(bus);
+        await bus.flush();
+        expect(bus.stats().dispatched, "events dispatched after flush").toBe(EVENTS);
+
+        const small = await pageAll(bus, { limit: 7 });
+        expectDelivered(small.byShard, ingested, bus, context);
+
+        const timed = await pageAll(bus, { limit: 100, order: "insertion" });
+        expectDelivered(timed.byShard, ingested, bus, context);
+        if (context.features.ordering === "shard") {
+          for (let i = 1; i < timed.all.length; i++) {
+            expect(
+              timed.all[i]!.timestamp,
+              `insertion order: event ${i} is older than event ${i - 1}`,
+            ).toBeGreaterThanOrEqual(timed.all[i - 1]!.timestamp);
+          }
+        }
+
+        const unicode = [...ingested.values()].flat().filter((text) => !text.includes('"plain"'));
+        const filtered = await pageAll(bus, {
+          limit: 50,
+          filter: { $not: { path: "note", value: "plain" } },
+        });
+        expect(
+          filtered.all.map((event) => event.json).sort(),
+          "filtered poll: exactly the matching events",
+        ).toEqual(unicode.sort());
+      } finally {
         await bus.shutdown({ deadlineMs: 1_000 }).catch(() => {});
       }
     },
