@@ -1,0 +1,125 @@
+import {
+  type AdapterError,
+  ConnectionError,
+  FatalError,
+  SerializationError,
+  TransientError,
+  isAdapterError,
+  redactUrl,
+} from "@netmesh/core/adapter";
+
+/** Anything that looks like a URL with a scheme: redacted wherever it appears in a message. */
+const URL_LIKE = /[A-Za-z][A-Za-z0-9+.-]*:\/\/[^\s"'<>]+/g;
+
+/** `text` with the credentials of every URL in it replaced by `[REDACTED]`. */
+export function scrub(text: string): string {
+  return text.replace(URL_LIKE, (url) => redactUrl(url));
+}
+
+/** The message of any thrown value, scrubbed of credentials. */
+export function describe(error: unknown): string {
+  if (error instanceof Error) return scrub(error.message || error.name);
+  return scrub(String(error));
+}
+
+/** JetStream API error codes (`err_code`) the adapter tells apart. */
+export const API_CODES = Object.freeze({
+  streamNotFound: 10059,
+  streamNameInUse: 10058,
+  jetStreamNotEnabledForAccount: 10039,
+  wrongLastMsgId: 10070,
+  wrongLastSequence: 10071,
+  expectedStreamMismatch: 10060,
+  messageNotFound: 10037,
+});
+
+/** The error object of a JetStream API reply or PubAck: `{"error":{"code":503,"err_code":…,"description":…}}`. */
+export interface ApiErrorBody {
+  readonly code: number;
+  readonly err_code?: number;
+  readonly description?: string;
+}
+
+/**
+ * Classifies an API error a JetStream reply carried. A 503 is the server saying "not now" (JetStream
+ * starting, a leader election): retryable. The rest is fatal, because the same request will get the
+ * same answer: a missing stream, a failed optimistic-concurrency check (wrong last sequence or message
+ * id), a disabled account, and any code this adapter does not know.
+ */
+export function classifyApiError(body: ApiErrorBody, what: string): AdapterError {
+  const text = `${what}: ${scrub(body.description ?? "unknown error")} (status ${body.code}, err_code ${String(body.err_code)})`;
+  if (body.code === 503) return new TransientError(text);
+  return new FatalError(text);
+}
+
+function nameOf(error: unknown): string {
+  return error instanceof Error ? error.name : "";
+}
+
+/** The cause chain of an error, outermost first (bounded: causes can loop). */
+function causes(error: unknown): unknown[] {
+  const chain: unknown[] = [];
+  let current: unknown = error;
+  while (current !== undefined && current !== null && chain.length < 8) {
+    chain.push(current);
+    current = current instanceof Error ? current.cause : undefined;
+  }
+  return chain;
+}
+
+/**
+ * Classifies an error thrown by the NATS client, by the error's `name` so errors from another copy of
+ * the client (a caller's connection) are recognised too. The list is explicit:
+ *
+ * | client error | kind |
+ * |---|---|
+ * | `TimeoutError` | transient |
+ * | no responders (`NoResponders`, `RequestError` caused by it, `JetStreamNotEnabled` caused by it) | transient: JetStream is starting or electing |
+ * | `ConnectionError`, `ProtocolError` | connection |
+ * | `AuthorizationError`, `UserAuthenticationExpiredError`, `PermissionViolationError` | fatal |
+ * | `ClosedConnectionError`, `DrainingConnectionError` | fatal: that connection will not come back |
+ * | `JetStreamApiError` and its subclasses | see {@link classifyApiError} |
+ * | `InvalidArgumentError` about `max_payload` | serialization |
+ * | anything else | fatal |
+ */
+export function classifyClientError(error: unknown, what: string): AdapterError {
+  if (isAdapterError(error)) return error;
+  const text = `${what}: ${describe(error)}`;
+  const names = causes(error).map(nameOf);
+  if (names.includes("TimeoutError")) return new TransientError(text);
+  if (names.includes("NoResponders")) return new TransientError(`${text} (no responders)`);
+  switch (names[0]) {
+    case "ConnectionError":
+    case "ProtocolError":
+      return new ConnectionError(text);
+    case "AuthorizationError":
+    case "UserAuthenticationExpiredError":
+    case "PermissionViolationError":
+    case "ClosedConnectionError":
+    case "DrainingConnectionError":
+      return new FatalError(text);
+    case "InvalidArgumentError":
+      return /max_payload/.test(text) ? new SerializationError(text) : new FatalError(text);
+    default:
+      break;
+  }
+  const api = apiErrorOf(error);
+  if (api !== undefined) return classifyApiError(api, what);
+  return new FatalError(text);
+}
+
+/** The API error body of a `JetStreamApiError` (or a subclass), found by shape. */
+export function apiErrorOf(error: unknown): ApiErrorBody | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const candidate = error as Error & { apiError?: unknown };
+  if (typeof candidate.apiError !== "function") return undefined;
+  const body: unknown = (candidate.apiError as () => unknown).call(error);
+  if (typeof body !== "object" || body === null) return undefined;
+  const { code } = body as { code?: unknown };
+  return typeof code === "number" ? (body as ApiErrorBody) : undefined;
+}
+
+/** True when the client error says the stream does not exist (`err_code` 10059). */
+export function isStreamNotFound(error: unknown): boolean {
+  return apiErrorOf(error)?.err_code === API_CODES.streamNotFound;
+}

@@ -1,0 +1,103 @@
+import type { NatsConnection, Status } from "@nats-io/nats-core";
+import { connect } from "@nats-io/transport-node";
+import { type Logger, TransientError, redactUrl } from "@netmesh/core/adapter";
+import { classifyClientError, describe } from "./classify.js";
+import type { ResolvedOptions } from "./options.js";
+
+/**
+ * Opens the adapter's own connection. `noAsyncTraces` spares the client an Error with a stack trace
+ * per request (its costliest habit); reconnection never gives up, because a bus outlives server
+ * restarts and the bus's retries decide what happens to a batch meanwhile. Failures are classified
+ * (bad credentials are fatal, a refused or timed-out connect is a connection error) and the URL in
+ * their message is redacted.
+ */
+export async function openConnection(options: ResolvedOptions, url: string): Promise<NatsConnection> {
+  const servers = url
+    .split(",")
+    .map((server) => server.trim())
+    .filter((server) => server !== "");
+  try {
+    return await connect({
+      name: "netmesh-adapter-jetstream",
+      noAsyncTraces: true,
+      maxReconnectAttempts: -1,
+      ...options.connectOptions,
+      servers,
+      timeout: options.connectTimeoutMs,
+    });
+  } catch (error) {
+    throw classifyClientError(error, `connect to ${redactUrl(url)}`);
+  }
+}
+
+/** Resolves `fallback` after `ms`, unless `work` settles first; `work`'s rejection is passed on. */
+export function within<T>(work: Promise<T>, ms: number, fallback: () => T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<T>((resolve) => {
+    timer = setTimeout(() => resolve(fallback()), ms);
+  });
+  return Promise.race([work, expired]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Drains an owned connection within `ms` (the client's drain has no deadline of its own); on timeout
+ * the connection is closed at once. Either failure is reported as a {@link TransientError}.
+ */
+export async function drainWithin(connection: NatsConnection, ms: number): Promise<void> {
+  if (connection.isClosed()) return;
+  let drained: boolean;
+  try {
+    drained = await within(
+      connection.drain().then(() => true),
+      ms,
+      () => false,
+    );
+  } catch (error) {
+    await connection.close().catch(() => {});
+    throw new TransientError(`draining the NATS connection failed: ${describe(error)}`);
+  }
+  if (!drained) {
+    await connection.close().catch(() => {});
+    throw new TransientError(`draining the NATS connection timed out after ${ms} ms; it was closed`);
+  }
+}
+
+/** Handlers of {@link watchStatus}. */
+export interface StatusHandlers {
+  readonly onDisconnect: () => void;
+  readonly onReconnect: () => void;
+  readonly onError: (error: Error) => void;
+  /** True once the watcher should stop (checked at each event). */
+  readonly stopped: () => boolean;
+}
+
+/** Follows the connection's status events until it closes or `stopped()` says so. Never rejects. */
+export async function watchStatus(
+  connection: NatsConnection,
+  handlers: StatusHandlers,
+  logger: Logger,
+): Promise<void> {
+  try {
+    for await (const status of connection.status() as AsyncIterable<Status>) {
+      if (handlers.stopped()) return;
+      switch (status.type) {
+        case "disconnect":
+          logger.warn({ adapter: "jetstream", server: redactUrl(status.server) }, "NATS connection lost");
+          handlers.onDisconnect();
+          break;
+        case "reconnect":
+          logger.info({ adapter: "jetstream", server: redactUrl(status.server) }, "NATS connection restored");
+          handlers.onReconnect();
+          break;
+        case "error":
+          logger.error({ adapter: "jetstream", error: describe(status.error) }, "NATS server error");
+          handlers.onError(status.error);
+          break;
+        default:
+          break;
+      }
+    }
+  } catch (error) {
+    logger.warn({ adapter: "jetstream", error: describe(error) }, "NATS status watch ended");
+  }
+}
