@@ -1,0 +1,86 @@
+import { type Batch, SerializationError } from "@netmesh/core/adapter";
+import type { ResolvedSettings } from "./options.js";
+
+/** The two keys and six arguments before the per-event triples: see append-script.ts. */
+const HEADER = 8;
+
+/** How a batch is cut and what every chunk's script call carries besides the events. */
+export interface ChunkPlan {
+  readonly stream: string;
+  readonly mark: string;
+  readonly settings: ResolvedSettings;
+  /** The trim threshold of this batch (`MINID` moves with the clock), or "" without trimming. */
+  readonly trimValue: string;
+}
+
+/** Bytes of `text` as UTF-8 (what Redis stores); throws for text that has no UTF-8 form. */
+function utf8Bytes(batch: Batch, index: number): number {
+  const json = batch.events[index]!;
+  // A lone surrogate would be written as U+FFFD and read back different: refuse rather than corrupt.
+  if (!json.isWellFormed()) {
+    throw new SerializationError(
+      `event ${index} of shard ${batch.shard} (message id ${batch.messageId(index)}) contains a lone ` +
+        "UTF-16 surrogate and cannot be stored as UTF-8",
+    );
+  }
+  return Buffer.byteLength(json, "utf8");
+}
+
+function timestampText(batch: Batch, index: number): string {
+  const timestamp = batch.timestamps[index]!;
+  if (!Number.isFinite(timestamp)) {
+    throw new SerializationError(
+      `event ${index} of shard ${batch.shard} has timestamp ${timestamp}, not a finite number`,
+    );
+  }
+  // String() of a double round-trips exactly through Number(), fractions included.
+  return String(timestamp);
+}
+
+/**
+ * The key and argument lists of the script calls that append `batch`, in order: chunks of at most
+ * `maxEventsPerCall` events and `maxBytesPerCall` bytes of JSON (an event larger than that goes alone).
+ * Every event adds three plain strings (timestamp, message id, JSON): ioredis writes string arguments
+ * straight into one request string, and Redis hands them to the script as ARGV with no decoding in Lua,
+ * which measured faster than one packed buffer split by `struct.unpack` in the script.
+ * Throws `SerializationError` for an event Redis cannot store faithfully.
+ */
+export function buildChunks(batch: Batch, plan: ChunkPlan): string[][] {
+  const { events } = batch;
+  const { maxEventsPerCall, maxBytesPerCall, dedupWindowMs, trim } = plan.settings;
+  const ttl = String(dedupWindowMs);
+  const strategy = trim?.strategy ?? "";
+  const calls: string[][] = [];
+  let start = 0;
+  while (start < events.length) {
+    let end = start;
+    let bytes = 0;
+    while (end < events.length && end - start < maxEventsPerCall) {
+      const size = utf8Bytes(batch, end);
+      if (end > start && bytes + size > maxBytesPerCall) break;
+      bytes += size;
+      end++;
+    }
+    const count = end - start;
+    const args = new Array<string>(HEADER + 3 * count);
+    args[0] = plan.stream;
+    args[1] = plan.mark;
+    args[2] = String(batch.firstSequence + start);
+    args[3] = String(count);
+    // Every chunk but the first requires its predecessor stored: chunks are sent back to back, and one
+    // that failed must not be overtaken by the next (the mark would then skip over it).
+    args[4] = start === 0 ? "0" : "1";
+    args[5] = ttl;
+    args[6] = strategy;
+    args[7] = plan.trimValue;
+    let at = HEADER;
+    for (let i = start; i < end; i++) {
+      args[at++] = timestampText(batch, i);
+      args[at++] = batch.messageId(i);
+      args[at++] = events[i]!;
+    }
+    calls.push(args);
+    start = end;
+  }
+  return calls;
+}
