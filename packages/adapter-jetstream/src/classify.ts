@@ -85,27 +85,29 @@ function causes(error: unknown): unknown[] {
 export function classifyClientError(error: unknown, what: string): AdapterError {
   if (isAdapterError(error)) return error;
   const text = `${what}: ${describe(error)}`;
+  // The client's errors never hold the URL's credentials: the adapter strips them before connecting.
+  const cause = { cause: error };
   const names = causes(error).map(nameOf);
-  if (names.includes("TimeoutError")) return new TransientError(text);
-  if (names.includes("NoResponders")) return new TransientError(`${text} (no responders)`);
+  if (names.includes("TimeoutError")) return new TransientError(text, cause);
+  if (names.includes("NoResponders")) return new TransientError(`${text} (no responders)`, cause);
   switch (names[0]) {
     case "ConnectionError":
     case "ProtocolError":
-      return new ConnectionError(text);
+      return new ConnectionError(text, cause);
     case "AuthorizationError":
     case "UserAuthenticationExpiredError":
     case "PermissionViolationError":
     case "ClosedConnectionError":
     case "DrainingConnectionError":
-      return new FatalError(text);
+      return new FatalError(text, cause);
     case "InvalidArgumentError":
-      return /max_payload/.test(text) ? new SerializationError(text) : new FatalError(text);
+      return /max_payload/.test(text) ? new SerializationError(text, cause) : new FatalError(text, cause);
     default:
       break;
   }
   const api = apiErrorOf(error);
   if (api !== undefined) return classifyApiError(api, what);
-  return new FatalError(text);
+  return new FatalError(text, cause);
 }
 
 /** The API error body of a `JetStreamApiError` (or a subclass), found by shape. */

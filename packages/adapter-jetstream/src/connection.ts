@@ -1,26 +1,69 @@
 import type { NatsConnection, Status } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
-import { type Logger, TransientError, redactUrl } from "@netmesh/core/adapter";
+import { FatalError, type Logger, TransientError, redactUrl } from "@netmesh/core/adapter";
 import { classifyClientError, describe } from "./classify.js";
 import type { ResolvedOptions } from "./options.js";
+
+/** The servers of a URL list, and the credentials their user-info carried. */
+export interface ServerList {
+  readonly servers: string[];
+  readonly user?: string;
+  readonly pass?: string;
+  readonly token?: string;
+}
+
+/**
+ * Splits `nats://user:pass@h1:4222,nats://h2:4222` into servers without user-info and the credentials:
+ * the NATS client ignores user-info in server URLs, so the adapter hands it over as options
+ * (`user:pass@` as user and password, a lone `token@` as a token). All servers must agree.
+ */
+export function parseServers(url: string): ServerList {
+  const servers: string[] = [];
+  let credentials: string | undefined;
+  for (const raw of url.split(",")) {
+    const part = raw.trim();
+    if (part === "") continue;
+    const authorityStart = part.includes("://") ? part.indexOf("://") + 3 : 0;
+    const rest = part.slice(authorityStart);
+    const authorityEnd = rest.search(/[/?#]/);
+    const authority = authorityEnd === -1 ? rest : rest.slice(0, authorityEnd);
+    const at = authority.lastIndexOf("@");
+    if (at === -1) {
+      servers.push(part);
+      continue;
+    }
+    const userInfo = authority.slice(0, at);
+    if (credentials !== undefined && credentials !== userInfo) {
+      throw new FatalError(`the servers in ${redactUrl(url)} carry different credentials; give one set`);
+    }
+    credentials = userInfo;
+    servers.push(part.slice(0, authorityStart) + rest.slice(at + 1));
+  }
+  if (credentials === undefined) return { servers };
+  const colon = credentials.indexOf(":");
+  if (colon === -1) return { servers, token: decodeURIComponent(credentials) };
+  return {
+    servers,
+    user: decodeURIComponent(credentials.slice(0, colon)),
+    pass: decodeURIComponent(credentials.slice(colon + 1)),
+  };
+}
 
 /**
  * Opens the adapter's own connection. `noAsyncTraces` spares the client an Error with a stack trace
  * per request (its costliest habit); reconnection never gives up, because a bus outlives server
- * restarts and the bus's retries decide what happens to a batch meanwhile. Failures are classified
- * (bad credentials are fatal, a refused or timed-out connect is a connection error) and the URL in
- * their message is redacted.
+ * restarts and the bus's retries decide what happens to a batch meanwhile. Credentials come from the
+ * URL's user-info unless `connectOptions` has its own. Failures are classified (bad credentials are
+ * fatal, a refused or timed-out connect is a connection error) and the URL in their message redacted.
  */
 export async function openConnection(options: ResolvedOptions, url: string): Promise<NatsConnection> {
-  const servers = url
-    .split(",")
-    .map((server) => server.trim())
-    .filter((server) => server !== "");
+  const { servers, ...credentials } = parseServers(url);
   try {
     return await connect({
       name: "netmesh-adapter-jetstream",
       noAsyncTraces: true,
       maxReconnectAttempts: -1,
+      ...credentials,
       ...options.connectOptions,
       servers,
       timeout: options.connectTimeoutMs,

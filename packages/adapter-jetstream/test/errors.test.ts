@@ -1,0 +1,245 @@
+import { inspect } from "node:util";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { headers } from "@nats-io/nats-core";
+import { connect } from "@nats-io/transport-node";
+import { TestProducer } from "@netmesh/adapter-testkit";
+import { type AdapterError, type AdapterErrorKind, isAdapterError, silentLogger } from "@netmesh/core/adapter";
+import { type PrivateServer, startNats } from "@netmesh/test-backends";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { classifyApiError, classifyClientError } from "../src/classify.js";
+import { JetStreamAdapter, shardSubject } from "../src/index.js";
+import { parsePubAck } from "../src/pub-ack.js";
+import { expectExactly, readAll, readyAdapter } from "./support/adapter.js";
+import {
+  type LogLine,
+  NATS_URL,
+  deleteStreams,
+  liveSignal,
+  recordingLogger,
+  uniquePrefix,
+  withConnection,
+} from "./support/nats.js";
+import { type OwnServer, startOwnServer } from "./support/own-server.js";
+
+/** The rejection of `work`, which must be an AdapterError of `kind`. */
+async function rejection(work: Promise<unknown>, kind: AdapterErrorKind): Promise<AdapterError> {
+  const error = await work.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(isAdapterError(error), `expected an AdapterError, got ${inspect(error)}`).toBe(true);
+  expect((error as AdapterError).kind, (error as Error).message).toBe(kind);
+  return error as AdapterError;
+}
+
+const sharedPrefix = uniquePrefix("err");
+afterAll(() => deleteStreams(sharedPrefix));
+
+describe("errors from the real client are classified by an explicit list", () => {
+  it("timeouts and no responders are transient, a closed connection fatal, max_payload serialization", async () => {
+    const nc = await connect({ servers: NATS_URL });
+    const silent = nc.subscribe(`${sharedPrefix}.silent`); // receives, never answers
+    const timeout = await nc.request(`${sharedPrefix}.silent`, "x", { timeout: 50 }).catch((e: unknown) => e);
+    expect(classifyClientError(timeout, "request").kind).toBe("transient");
+    const noResponders = await nc.request(`${sharedPrefix}.nobody`, "x", { timeout: 1_000 }).catch((e: unknown) => e);
+    expect(classifyClientError(noResponders, "request").kind).toBe("transient");
+    let tooBig: unknown;
+    try {
+      nc.publish(`${sharedPrefix}.big`, new Uint8Array((nc.info?.max_payload ?? 1_048_576) + 1));
+    } catch (error) {
+      tooBig = error;
+    }
+    expect(classifyClientError(tooBig, "publish").kind).toBe("serialization");
+    silent.unsubscribe();
+    await nc.close();
+    let closed: unknown;
+    try {
+      nc.publish(`${sharedPrefix}.x`, "x");
+    } catch (error) {
+      closed = error;
+    }
+    expect(classifyClientError(closed, "publish").kind).toBe("fatal");
+    expect(classifyClientError(new Error("something unheard of"), "x").kind).toBe("fatal");
+  });
+
+  it("a real PubAck refusing a publish (wrong last sequence) parses and classifies as fatal; 503 as transient", async () => {
+    const prefix = uniquePrefix("ack");
+    await withConnection(NATS_URL, async (nc) => {
+      const jsm = await jetstreamManager(nc);
+      await jsm.streams.add({ name: `${prefix}_shard_0`, subjects: [shardSubject(prefix, 0)] });
+      try {
+        const h = headers();
+        h.set("Nats-Expected-Last-Sequence", "999");
+        const reply = await nc.request(shardSubject(prefix, 0), "{}", { headers: h, timeout: 5_000 });
+        const ack = parsePubAck(new TextDecoder().decode(reply.data));
+        expect(ack?.ok).toBe(false);
+        if (ack === undefined || ack.ok) throw new Error("expected a refusal");
+        expect(ack.error.err_code).toBe(10071);
+        const error = classifyApiError(ack.error, "publish");
+        expect(error.kind).toBe("fatal");
+        expect(error.message).toMatch(/wrong last sequence/i);
+        expect(classifyApiError({ code: 503, description: "JetStream system temporarily unavailable" }, "x").kind).toBe(
+          "transient",
+        );
+      } finally {
+        await jsm.streams.delete(`${prefix}_shard_0`);
+      }
+    });
+  });
+
+  it("a stream deleted after the adapter created it is fatal for that batch; the next batch recreates it", async () => {
+    const adapter = await readyAdapter(sharedPrefix);
+    try {
+      const producer = new TestProducer();
+      await adapter.onBatch(producer.batch(5, ['{"before":1}']), liveSignal());
+      await withConnection(NATS_URL, async (nc) => {
+        await (await jetstreamManager(nc)).streams.delete(adapter.streamName(5));
+      });
+      // Publishing now finds no stream: the server answers "no responders" (503) at once.
+      const error = await rejection(adapter.onBatch(producer.batch(5, ['{"lost":1}']), liveSignal()), "fatal");
+      expect(error.message).toMatch(/not found after it had been created/);
+      const after = producer.batch(5, ['{"after":1}']);
+      await adapter.onBatch(after, liveSignal());
+      expect(expectExactly(await readAll(adapter, 5), [after])).toBeUndefined();
+    } finally {
+      await adapter.shutdown();
+    }
+  });
+
+  it("an event above the server's max_payload or with a lone surrogate fails the whole batch as serialization", async () => {
+    const adapter = await readyAdapter(sharedPrefix);
+    try {
+      const producer = new TestProducer();
+      const huge = `"${"x".repeat(1_048_576)}"`;
+      await rejection(adapter.onBatch(producer.batch(6, ['{"small":1}', huge]), liveSignal()), "serialization");
+      await rejection(adapter.onBatch(producer.batch(6, ['{"ok":1}', '"\ud800"']), liveSignal()), "serialization");
+      // Nothing of either batch was published: the checks run before the first publish.
+      expect(await adapter.pollShard(6, undefined, 10)).toEqual({ events: [], nextId: undefined, hasMore: false });
+    } finally {
+      await adapter.shutdown();
+    }
+  });
+});
+
+describe("authentication and permissions (a server of the test's own)", () => {
+  const prefix = uniquePrefix("auth");
+  let server: OwnServer;
+  beforeAll(async () => {
+    server = await startOwnServer(`authorization {
+  users = [
+    { user: "writer", password: "s3cret-pass" }
+    { user: "limited", password: "lim-pass", permissions: { publish: { deny: ["${prefix}.shard.>"] } } }
+  ]
+}`);
+  });
+  afterAll(() => server?.stop());
+
+  it("wrong credentials are fatal, and the password appears in no message, cause or log line", async () => {
+    const log: LogLine[] = [];
+    const adapter = new JetStreamAdapter({ url: server.url("writer", "wrong-pass-9f2"), prefix });
+    const error = await rejection(adapter.init({ logger: recordingLogger(log) }), "fatal");
+    expect(error.message).toMatch(/authori[sz]ation/i);
+    expect(error.message).toContain("[REDACTED]@127.0.0.1");
+    expect(inspect(error, { depth: 10 })).not.toContain("wrong-pass-9f2");
+    expect(JSON.stringify(log)).not.toContain("wrong-pass-9f2");
+    await adapter.shutdown();
+  });
+
+  it("credentials in the URL connect, and logs show the URL redacted", async () => {
+    const log: LogLine[] = [];
+    const adapter = new JetStreamAdapter({ url: server.url("writer", "s3cret-pass"), prefix });
+    await adapter.init({ logger: recordingLogger(log) });
+    try {
+      const batch = new TestProducer().batch(0, ['{"authed":true}']);
+      await adapter.onBatch(batch, liveSignal());
+      expect(expectExactly(await readAll(adapter, 0), [batch])).toBeUndefined();
+      const text = JSON.stringify(log);
+      expect(text).not.toContain("s3cret-pass");
+      expect(text).toContain(`nats://[REDACTED]@127.0.0.1:${server.port}`);
+    } finally {
+      await adapter.shutdown();
+    }
+  });
+
+  it("a publish the account may not make is fatal, reported at once rather than after the timeout", async () => {
+    const adapter = new JetStreamAdapter({ url: server.url("limited", "lim-pass"), prefix, requestTimeoutMs: 10_000 });
+    await adapter.init({ logger: silentLogger });
+    try {
+      const started = Date.now();
+      const error = await rejection(adapter.onBatch(new TestProducer().batch(1, ['{"denied":1}']), liveSignal()), "fatal");
+      expect(error.message).toMatch(/permission/i);
+      expect(Date.now() - started).toBeLessThan(5_000);
+    } finally {
+      await adapter.shutdown();
+    }
+  });
+});
+
+describe("an unresponsive or vanished server", () => {
+  it("a paused server makes onBatch and pollShard time out as transient; after it resumes the retry is stored once", async () => {
+    const server = await startOwnServer();
+    const prefix = uniquePrefix("pause");
+    const adapter = new JetStreamAdapter({ url: server.url(), prefix, requestTimeoutMs: 400 });
+    await adapter.init({ logger: silentLogger });
+    try {
+      const producer = new TestProducer();
+      const warm = producer.batch(0, ['{"warm":1}']);
+      await adapter.onBatch(warm, liveSignal());
+      server.pause();
+      const batch = producer.batch(0, ['{"a":1}', '{"a":2}']);
+      const error = await rejection(adapter.onBatch(batch, liveSignal()), "transient");
+      expect(error.message).toMatch(/timed out after 400 ms/);
+      await rejection(adapter.pollShard(0, undefined, 10), "transient");
+      expect(await adapter.isHealthy()).toBe(false);
+      server.resume();
+      await adapter.onBatch(batch, liveSignal());
+      expect(expectExactly(await readAll(adapter, 0), [warm, batch])).toBeUndefined();
+    } finally {
+      await adapter.shutdown().catch(() => {});
+      await server.stop();
+    }
+  });
+
+  describe("a killed server", () => {
+    let server: PrivateServer;
+    beforeAll(async () => {
+      server = await startNats();
+    });
+    afterAll(() => server?.stop());
+
+    it("is a retryable connection error while it is down, and writes resume once it is back", async () => {
+      const prefix = uniquePrefix("kill");
+      const adapter = new JetStreamAdapter({
+        url: server.url,
+        prefix,
+        connectOptions: { reconnectTimeWait: 100 },
+      });
+      await adapter.init({ logger: silentLogger });
+      try {
+        const producer = new TestProducer();
+        const first = producer.batch(0, ['{"n":1}']);
+        await adapter.onBatch(first, liveSignal());
+        await server.kill();
+        await waitFor(async () => !(await adapter.isHealthy()), 5_000);
+        const second = producer.batch(0, ['{"n":2}']);
+        const error = await rejection(adapter.onBatch(second, liveSignal()), "connection");
+        expect(error.isRetryable).toBe(true);
+        await rejection(adapter.pollShard(0, undefined, 10), "connection");
+        await server.restart();
+        await waitFor(() => adapter.isHealthy(), 15_000);
+        await adapter.onBatch(second, liveSignal());
+        expect(expectExactly(await readAll(adapter, 0), [first, second])).toBeUndefined();
+      } finally {
+        await adapter.shutdown();
+      }
+    }, 60_000);
+  });
+});
+
+async function waitFor(condition: () => Promise<boolean>, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
