@@ -1,0 +1,228 @@
+import { TestProducer } from "@netmesh/adapter-testkit";
+import {
+  type AdapterError,
+  BackendBackpressureError,
+  ConnectionError,
+  FatalError,
+  TransientError,
+  silentLogger,
+} from "@netmesh/core/adapter";
+import { Redis } from "ioredis";
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
+import { RedisAdapter, streamKey } from "../src/index.js";
+import { deleteKeys, recordingLogger, uniquePrefix } from "./support/helpers.js";
+import { type OwnRedis, startOwnRedis } from "./support/own-redis.js";
+
+// Real servers answering with real error replies, each classified as the contract requires.
+const url = inject("redisUrl");
+const live = new AbortController().signal;
+const servers: OwnRedis[] = [];
+const adapters: RedisAdapter[] = [];
+const clients: Redis[] = [];
+
+async function own(args: string[]): Promise<OwnRedis> {
+  const server = await startOwnRedis(args);
+  servers.push(server);
+  return server;
+}
+
+function adapter(options: ConstructorParameters<typeof RedisAdapter>[0]): RedisAdapter {
+  const made = new RedisAdapter({ commandTimeoutMs: 3_000, connectTimeoutMs: 3_000, ...options });
+  adapters.push(made);
+  return made;
+}
+
+function client(serverUrl: string): Redis {
+  const made = new Redis(serverUrl);
+  clients.push(made);
+  return made;
+}
+
+/** The rejection of `work`, which must reject. */
+async function failure(work: Promise<unknown>): Promise<AdapterError> {
+  const outcome = await work.then(
+    () => new Error("expected a rejection"),
+    (error: unknown) => error,
+  );
+  if (!(outcome instanceof Error) || outcome.message === "expected a rejection") throw outcome;
+  return outcome as AdapterError;
+}
+
+const batch = () => new TestProducer().batch(0, ['{"x":1}', '{"x":2}']);
+
+afterEach(async () => {
+  await Promise.all(adapters.splice(0).map((made) => made.shutdown()));
+  for (const made of clients.splice(0)) made.disconnect();
+});
+afterAll(async () => {
+  await Promise.all(servers.splice(0).map((server) => server.stop()));
+});
+
+describe("error replies of a real server", () => {
+  let shared: Redis;
+  const prefixes: string[] = [];
+  beforeAll(() => {
+    shared = new Redis(url);
+  });
+  afterAll(async () => {
+    for (const prefix of prefixes) await deleteKeys(shared, prefix);
+    shared.disconnect();
+  });
+
+  it("WRONGTYPE (the stream key holds a string) → fatal, nothing written", async () => {
+    const prefix = uniquePrefix("wrongtype");
+    prefixes.push(prefix);
+    await shared.set(streamKey(prefix, 0), "not a stream");
+    const made = adapter({ url, prefix });
+    await made.init({ logger: silentLogger });
+    const error = await failure(made.onBatch(batch(), live));
+    expect(error).toBeInstanceOf(FatalError);
+    expect(error.message).toMatch(/WRONGTYPE/);
+    expect(await shared.get(streamKey(prefix, 0))).toBe("not a stream");
+  });
+
+  it("OOM under maxmemory → backpressure, refused before anything is written", async () => {
+    const server = await own([]);
+    const made = adapter({ url: server.url(), prefix: "oom" });
+    await made.init({ logger: silentLogger });
+    await client(server.url()).config("SET", "maxmemory", "1");
+    const error = await failure(made.onBatch(batch(), live));
+    expect(error).toBeInstanceOf(BackendBackpressureError);
+    expect(error.message).toMatch(/OOM/);
+    await client(server.url()).config("SET", "maxmemory", "0");
+    expect(await client(server.url()).exists(streamKey("oom", 0))).toBe(0);
+    await made.onBatch(batch(), live); // memory back: the retry succeeds
+  });
+
+  it("NOREPLICAS (min-replicas-to-write without replicas) → transient", async () => {
+    const server = await own(["--min-replicas-to-write", "1"]);
+    const made = adapter({ url: server.url(), prefix: "noreplicas" });
+    await made.init({ logger: silentLogger });
+    const error = await failure(made.onBatch(batch(), live));
+    expect(error).toBeInstanceOf(TransientError);
+    expect(error.message).toMatch(/NOREPLICAS/);
+  });
+
+  it("READONLY (writing to a replica) → transient", async () => {
+    const primary = await own([]);
+    const replica = await own(["--replicaof", "127.0.0.1", String(primary.port)]);
+    const made = adapter({ url: replica.url(), prefix: "readonly" });
+    await made.init({ logger: silentLogger });
+    const error = await failure(made.onBatch(batch(), live));
+    expect(error).toBeInstanceOf(TransientError);
+    expect(error.message).toMatch(/READONLY/);
+  });
+
+  it("MASTERDOWN (reading a replica that may not serve stale data, its primary gone) → transient", async () => {
+    const primary = await own([]);
+    const replica = await own([
+      "--replicaof",
+      "127.0.0.1",
+      String(primary.port),
+      "--replica-serve-stale-data",
+      "no",
+    ]);
+    await primary.kill();
+    // SCRIPT LOAD is allowed on a stale replica, so init succeeds; a write is refused as READONLY
+    // first, so the read shows MASTERDOWN.
+    const made = adapter({ url: replica.url(), prefix: "masterdown" });
+    await made.init({ logger: silentLogger });
+    const error = await failure(made.pollShard(0, undefined, 10));
+    expect(error).toBeInstanceOf(TransientError);
+    expect(error.message).toMatch(/MASTERDOWN/);
+  });
+
+  it("BUSY (another client's script runs past the busy threshold) → transient", async () => {
+    const server = await own(["--busy-reply-threshold", "50"]);
+    const made = adapter({ url: server.url(), prefix: "busy" });
+    await made.init({ logger: silentLogger });
+    const blocker = client(server.url());
+    const killer = client(server.url());
+    await Promise.all([blocker.ping(), killer.ping()]); // connected before the server gets busy
+    const spinning = blocker
+      .eval("local i = 0 while i < 2e9 do i = i + 1 end return i", 0)
+      .catch((e: Error) => e);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const error = await failure(made.onBatch(batch(), live));
+    expect(error).toBeInstanceOf(TransientError);
+    expect(error.message).toMatch(/BUSY/);
+    await killer.script("KILL");
+    expect(String(await spinning)).toMatch(/killed/i);
+  });
+
+  it("CLUSTERDOWN (a cluster node serving no slots) → transient", async () => {
+    const server = await own(["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"]);
+    const made = adapter({ url: server.url(), prefix: "clusterdown" });
+    await made.init({ logger: silentLogger });
+    const error = await failure(made.onBatch(batch(), live));
+    expect(error).toBeInstanceOf(TransientError);
+    expect(error.message).toMatch(/CLUSTERDOWN/);
+  });
+});
+
+describe("authentication and permissions", () => {
+  const password = "Sup3r-s3cret-Pw";
+  let server: OwnRedis;
+  beforeAll(async () => {
+    server = await own(["--requirepass", password]);
+  });
+
+  it("connects with the right password and round-trips", async () => {
+    const made = adapter({ url: server.url("default", password), prefix: "auth-ok" });
+    await made.init({ logger: silentLogger });
+    await made.onBatch(batch(), live);
+    expect((await made.pollShard(0, undefined, 10)).events).toHaveLength(2);
+  });
+
+  it("a wrong password → fatal init, the password in no message", async () => {
+    const made = adapter({ url: server.url("default", "wrong-Pw-1234"), prefix: "auth-bad" });
+    const logger = recordingLogger();
+    const error = await failure(made.init({ logger }));
+    expect(logger.lines.length).toBeGreaterThan(0); // the connection error was logged…
+    expect(logger.text()).not.toContain("wrong-Pw-1234"); // …without the password
+    expect(logger.text()).toContain("redis://[REDACTED]@127.0.0.1");
+    expect(error).toBeInstanceOf(FatalError);
+    expect(error.message).toMatch(/WRONGPASS/);
+    expect(error.message).not.toContain("wrong-Pw-1234");
+    expect(error.message).toContain("[REDACTED]");
+  });
+
+  it("no password → fatal init (NOAUTH)", async () => {
+    const made = adapter({ url: server.url(), prefix: "auth-none" });
+    const error = await failure(made.init({ logger: silentLogger }));
+    expect(error).toBeInstanceOf(FatalError);
+    expect(error.message).toMatch(/NOAUTH/);
+  });
+
+  it("a user without script permissions → fatal init (NOPERM)", async () => {
+    const admin = client(server.url("default", password));
+    await admin.acl("SETUSER", "reader", "on", ">reader-Pw-99", "~*", "+@read", "+@connection", "+info");
+    const made = adapter({ url: server.url("reader", "reader-Pw-99"), prefix: "noperm" });
+    const error = await failure(made.init({ logger: silentLogger }));
+    expect(error).toBeInstanceOf(FatalError);
+    expect(error.message).toMatch(/NOPERM/);
+    expect(error.message).not.toContain("reader-Pw-99");
+  });
+});
+
+describe("connections", () => {
+  it("a refused connection → retryable ConnectionError within the connect timeout", async () => {
+    const server = await own([]);
+    await server.kill();
+    const made = adapter({
+      url: server.url("u", "refused-Pw-77"),
+      prefix: "refused",
+      connectTimeoutMs: 2_000,
+    });
+    const logger = recordingLogger();
+    const started = Date.now();
+    const error = await failure(made.init({ logger }));
+    expect(logger.text()).not.toContain("refused-Pw-77");
+    expect(Date.now() - started).toBeLessThan(2_500);
+    expect(error).toBeInstanceOf(ConnectionError);
+    expect(error.isRetryable).toBe(true);
+    expect(error.message).not.toContain("refused-Pw-77");
+    expect(error.message).toContain("redis://[REDACTED]@127.0.0.1");
+    expect(await made.isHealthy()).toBe(false);
+  });
+});
