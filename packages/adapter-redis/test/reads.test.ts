@@ -55,10 +55,10 @@ describe("pollShard", () => {
   it("keeps fractional and large timestamps exact", async () => {
     const { adapter } = await ready();
     const batch = new TestProducer().batch(0, ["1", "2", "3"]);
-    batch.timestamps.set([1.5, 2 ** 53 - 1, 1795453819817815.25]);
+    batch.timestamps.set([1.5, 2 ** 53 - 1, 1795453819817815.5]);
     await adapter.onBatch(batch, live);
     const page = await adapter.pollShard(0, undefined, 10);
-    expect(page.events.map((event) => event.timestamp)).toEqual([1.5, 2 ** 53 - 1, 1795453819817815.25]);
+    expect(page.events.map((event) => event.timestamp)).toEqual([1.5, 2 ** 53 - 1, 1795453819817815.5]);
   });
 
   it("skips corrupt entries with a warning, and the cursor still moves past them", async () => {
