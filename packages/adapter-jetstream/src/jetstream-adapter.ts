@@ -250,6 +250,7 @@ export class JetStreamAdapter implements Adapter {
       mux: session.mux,
       timeoutMs: this.options.requestTimeoutMs,
       signal,
+      encoder: this.encoder,
     };
     for (let from = 0; from < count; from += this.options.maxAckPending) {
       if (signal?.aborted) throw new TransientError("onBatch aborted", { cause: signal.reason });

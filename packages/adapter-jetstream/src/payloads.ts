@@ -47,16 +47,24 @@ export class PayloadEncoder {
     return payloads;
   }
 
+  /** The bytes of a text known to be ASCII (a header block), from the same slabs. */
+  ascii(text: string): Buffer {
+    return this.write(text, text.length, "latin1");
+  }
+
   private encode(text: string): Buffer {
     // A UTF-16 code unit takes at most 3 UTF-8 bytes (a surrogate pair: 2 units, 4 bytes).
-    const worst = text.length * 3;
-    if (worst > LARGE_TEXT_BYTES) return Buffer.from(text, "utf8");
+    return this.write(text, text.length * 3, "utf8");
+  }
+
+  private write(text: string, worst: number, encoding: "utf8" | "latin1"): Buffer {
+    if (worst > LARGE_TEXT_BYTES) return Buffer.from(text, encoding);
     if (this.slab.length - this.offset < worst) {
       this.slab = Buffer.allocUnsafe(SLAB_BYTES);
       this.offset = 0;
     }
     const start = this.offset;
-    this.offset += this.slab.write(text, start, "utf8");
+    this.offset += this.slab.write(text, start, encoding);
     return this.slab.subarray(start, this.offset);
   }
 }

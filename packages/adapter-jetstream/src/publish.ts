@@ -1,7 +1,8 @@
-import { type Msg, type MsgHdrs, type NatsConnection, type PublishOptions, headers } from "@nats-io/nats-core";
+import type { Msg, MsgHdrs, NatsConnection, PublishOptions } from "@nats-io/nats-core";
 import { type Batch, FatalError, TransientError } from "@netmesh/core/adapter";
 import { classifyApiError, classifyClientError } from "./classify.js";
-import { MSG_ID_HEADER, TIMESTAMP_HEADER } from "./naming.js";
+import { EncodedHeaders, headerBlock } from "./headers.js";
+import type { PayloadEncoder } from "./payloads.js";
 import { parsePubAck } from "./pub-ack.js";
 import { ReplyGroup, type ReplyMux } from "./reply-mux.js";
 
@@ -70,6 +71,8 @@ export interface PublishContext {
   readonly mux: ReplyMux;
   readonly timeoutMs: number;
   readonly signal: AbortSignal;
+  /** Writes the header blocks into the same slabs as the payloads. */
+  readonly encoder: PayloadEncoder;
 }
 
 /**
@@ -90,15 +93,14 @@ export async function publishWindow(
   context.mux.open(group, context.timeoutMs, `acks of ${count} publishes to ${subject}`, context.signal);
   const prefix = group.replyPrefix;
   const timestamps = batch.timestamps;
+  const encoder = context.encoder;
   // One options object for the whole window: the client reads it during publish() and keeps nothing.
-  const options: { reply: string; headers: MsgHdrs } = { reply: "", headers: headers() };
+  const options: { reply: string; headers: MsgHdrs | undefined } = { reply: "", headers: undefined };
   try {
     for (let i = 0; i < count && !group.isSettled; i++) {
-      const h = headers();
-      h.set(MSG_ID_HEADER, batch.messageId(from + i));
-      h.set(TIMESTAMP_HEADER, String(timestamps[from + i]));
+      const block = encoder.ascii(headerBlock(batch.messageId(from + i), timestamps[from + i]!));
       options.reply = prefix + i;
-      options.headers = h;
+      options.headers = new EncodedHeaders(block);
       context.connection.publish(subject, payloads[i], options as PublishOptions);
     }
   } catch (error) {
