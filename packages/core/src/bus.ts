@@ -1,17 +1,21 @@
 import { setMaxListeners } from "node:events";
-import { CoarseClock, nextTimestamp } from "./clock.js";
-import { type BusOptions, type ResolvedConfig, resolveConfig } from "./config.js";
 import { checkAdapter } from "./adapter-check.js";
+import { CoarseClock } from "./clock.js";
+import { type BusOptions, type ResolvedConfig, resolveConfig } from "./config.js";
 import type { Adapter } from "./contract/adapter.js";
+import { CompositeCursor } from "./consumer/cursor.js";
 import { type PollRequest, type PollResult, pollShards } from "./consumer/poll.js";
 import { type SubscribeOptions, type Subscription, subscribe } from "./consumer/subscribe.js";
-import type { InvalidEventError } from "./errors.js";
+import { type InvalidEventError, ScalingError } from "./errors.js";
 import { EventInput } from "./event-input.js";
 import { type RoutingHasher, loadRoutingHasher } from "./hashing.js";
+import { IngestPath } from "./ingest-path.js";
 import { MemoryAdapter } from "./memory/memory-adapter.js";
 import { type ProducerState, ephemeralProducerState, persistentProducerState } from "./producer-state.js";
 import type { IngestManyOptions, IngestOptions, RawEvent } from "./raw-event.js";
-import { reduceHash } from "./routing.js";
+import type { ShardMetrics } from "./scaling/evaluate.js";
+import { manualScaleDown, manualScaleUp } from "./scaling/manual.js";
+import { ScalingMonitor } from "./scaling/monitor.js";
 import { Shard } from "./shard.js";
 import { ShardPump } from "./shard-pump.js";
 import { type ShutdownOptions, type ShutdownReport, checkShutdownOptions, shutDown } from "./shutdown.js";
@@ -24,6 +28,7 @@ import {
   zeroDropCounts,
   zeroRejectCounts,
 } from "./stats.js";
+import { Topology, type TopologyListener } from "./topology.js";
 import { withTimeout } from "./with-timeout.js";
 
 /**
@@ -39,19 +44,13 @@ export class EventBus implements AsyncDisposable {
   readonly producer: string;
   /** The adapter batches go to. */
   readonly adapter: Adapter;
-  /** Number of shards. */
-  readonly shardCount: number;
-  private readonly shards: Shard[] = [];
-  private readonly pumps: ShardPump[] = [];
-  private readonly clock = new CoarseClock();
   private readonly drops: DropCounts = zeroDropCounts();
   private readonly rejects: RejectCounts = zeroRejectCounts();
   private readonly stopController = new AbortController();
-  private readonly evictWhenFull: boolean;
-  private readonly stopAtFirstRejection: boolean;
-  private readonly sampleRate: number;
   private readonly input: EventInput;
-  private closed = false;
+  private readonly topology: Topology;
+  private readonly path: IngestPath;
+  private readonly monitor: ScalingMonitor | undefined;
   private polls = 0;
   private shutdownResult: Promise<ShutdownReport> | undefined;
 
@@ -64,11 +63,6 @@ export class EventBus implements AsyncDisposable {
     this.adapter = adapter;
     this.input = new EventInput(hasher, this.rejects);
     this.producer = producerState.producer;
-    this.shardCount = config.shards;
-    const { mode } = config.backpressure;
-    this.evictWhenFull = mode === "drop-oldest";
-    this.stopAtFirstRejection = mode === "fail-producer" || mode === "block";
-    this.sampleRate = config.backpressure.mode === "sample" ? config.backpressure.rate : 1;
     // Every shard's in-flight attempt and back-off listens to this one signal: no fixed limit applies.
     setMaxListeners(0, this.stopController.signal);
     const dispatch = {
@@ -81,10 +75,16 @@ export class EventBus implements AsyncDisposable {
       stop: this.stopController.signal,
     };
     const context = { config, producer: producerState, dispatch, drops: this.drops, logger: config.logger };
-    for (let id = 0; id < config.shards; id++) {
+    const createShard = (id: number) => {
       const shard = new Shard(id, config, producerState.startSequence(id));
-      this.shards.push(shard);
-      this.pumps.push(new ShardPump(shard, context));
+      new ShardPump(shard, context); // the pump attaches itself to the shard and starts
+      return shard;
+    };
+    this.topology = new Topology(createShard, config.shards, config.scaling !== undefined, config.logger);
+    this.path = new IngestPath(config, this.topology, new CoarseClock(), this.drops, this.rejects);
+    if (config.scaling !== undefined) {
+      this.monitor = new ScalingMonitor(this.topology, config.scaling, config.logger);
+      if (config.scaling.autoStart) this.monitor.start();
     }
   }
 
@@ -111,37 +111,40 @@ export class EventBus implements AsyncDisposable {
 
   /** True once `shutdown()` has been called: ingest returns `"closed"` from then on. */
   get isClosed(): boolean {
-    return this.closed;
+    return this.path.closed;
+  }
+
+  /** Number of active shards. */
+  get shardCount(): number {
+    return this.topology.active().length;
   }
 
   /** Serializes and hashes an event once, for repeated or deferred ingest with {@link ingestRaw}. */
   prepare(value: unknown, options?: IngestOptions): RawEvent {
     const json = this.input.serialize(value);
-    return { json, hash: this.input.hashOf(json, options?.key) };
+    const key = options?.key;
+    return { json, hash: this.input.hashOf(json, key), keyed: key !== undefined };
   }
 
-  /** The shard a partition key routes to. */
+  /** The shard a partition key routes to now (with dynamic scaling, until its slot moves). */
   shardFor(key: string): number {
-    return reduceHash(this.input.hashKey(key), this.shardCount);
+    return this.topology.route(this.input.hashKey(key), true)?.id ?? -1;
   }
 
   /** Ingests one JSON-serializable value (serialized once, here). */
   ingest(value: unknown, options?: IngestOptions): IngestStatus {
-    if (this.closed) return this.rejectClosed(1, "closed");
+    if (this.path.closed) return this.path.refuseClosed(1, "closed");
     const json = this.input.serialize(value);
-    const status = this.admit(this.route(this.input.hashOf(json, options?.key)), json);
-    if (status === "full") this.rejects.full++;
-    return status;
+    const key = options?.key;
+    return this.path.offer(json, this.input.hashOf(json, key), key !== undefined);
   }
 
   /** Ingests a pre-serialized event: no serialization, no hashing. The fastest path. */
   ingestRaw(event: RawEvent): IngestStatus {
-    if (this.closed) return this.rejectClosed(1, "closed");
+    if (this.path.closed) return this.path.refuseClosed(1, "closed");
     const json = event.json;
     if (typeof json !== "string") throw this.input.invalid("RawEvent.json must be a string");
-    const status = this.admit(this.route(event.hash), json);
-    if (status === "full") this.rejects.full++;
-    return status;
+    return this.path.offer(json, event.hash, event.keyed !== false);
   }
 
   /**
@@ -151,16 +154,16 @@ export class EventBus implements AsyncDisposable {
    * return value is the length of the accepted prefix; other modes carry on past rejections.
    */
   ingestMany(values: readonly unknown[], options?: IngestManyOptions): number {
-    if (this.closed) return this.rejectClosed(values.length, 0);
-    const { texts, hashes } = this.input.serializeAll(values, options);
-    return this.admitAll(texts, hashes);
+    if (this.path.closed) return this.path.refuseClosed(values.length, 0);
+    const { texts, hashes, keyed } = this.input.serializeAll(values, options);
+    return this.path.offerAll(texts, hashes, keyed);
   }
 
   /** Ingests many pre-serialized events; same rules as {@link ingestMany}. */
   ingestRawMany(events: readonly RawEvent[]): number {
-    if (this.closed) return this.rejectClosed(events.length, 0);
-    const { texts, hashes } = this.input.unpackRaw(events);
-    return this.admitAll(texts, hashes);
+    if (this.path.closed) return this.path.refuseClosed(events.length, 0);
+    const { texts, hashes, keyed } = this.input.unpackRaw(events);
+    return this.path.offerAll(texts, hashes, keyed);
   }
 
   /**
@@ -169,33 +172,31 @@ export class EventBus implements AsyncDisposable {
    * was not taken. Waiting is not a rejection: only the final status is counted.
    */
   ingestOrWait(value: unknown, options?: IngestOptions): Promise<IngestStatus> {
-    if (this.closed) return Promise.resolve(this.rejectClosed(1, "closed"));
+    if (this.path.closed) return Promise.resolve(this.path.refuseClosed(1, "closed"));
     const json = this.input.serialize(value);
-    return this.admitWaiting(json, this.input.hashOf(json, options?.key));
+    const key = options?.key;
+    return this.path.offerWaiting(json, this.input.hashOf(json, key), key !== undefined);
   }
 
   /** {@link ingestOrWait} for a pre-serialized event. */
   ingestRawOrWait(event: RawEvent): Promise<IngestStatus> {
-    if (this.closed) return Promise.resolve(this.rejectClosed(1, "closed"));
+    if (this.path.closed) return Promise.resolve(this.path.refuseClosed(1, "closed"));
     if (typeof event?.json !== "string") throw this.input.invalid("RawEvent.json must be a string");
-    return this.admitWaiting(event.json, event.hash);
+    return this.path.offerWaiting(event.json, event.hash, event.keyed !== false);
   }
 
-  /**
-   * Ingests many values in order, waiting for room whenever a ring is full; resolves the accepted count.
-   * Validation is all-or-nothing, as in {@link ingestMany}.
-   */
+  /** Ingests many values in order, waiting for room whenever a ring is full; resolves the accepted count. */
   async ingestManyOrWait(values: readonly unknown[], options?: IngestManyOptions): Promise<number> {
-    if (this.closed) return this.rejectClosed(values.length, 0);
-    const { texts, hashes } = this.input.serializeAll(values, options);
-    return this.admitAllWaiting(texts, hashes);
+    if (this.path.closed) return this.path.refuseClosed(values.length, 0);
+    const { texts, hashes, keyed } = this.input.serializeAll(values, options);
+    return this.path.offerAllWaiting(texts, hashes, keyed);
   }
 
   /** {@link ingestManyOrWait} for pre-serialized events. */
   async ingestRawManyOrWait(events: readonly RawEvent[]): Promise<number> {
-    if (this.closed) return this.rejectClosed(events.length, 0);
-    const { texts, hashes } = this.input.unpackRaw(events);
-    return this.admitAllWaiting(texts, hashes);
+    if (this.path.closed) return this.path.refuseClosed(events.length, 0);
+    const { texts, hashes, keyed } = this.input.unpackRaw(events);
+    return this.path.offerAllWaiting(texts, hashes, keyed);
   }
 
   /**
@@ -205,8 +206,8 @@ export class EventBus implements AsyncDisposable {
    * `adapterTimeoutMs` and its retries.
    */
   async flush(): Promise<void> {
-    await Promise.all(this.shards.map((shard, i) => this.pumps[i]!.settle(shard.accepted)));
-    if (this.closed) return; // shutdown flushes the adapter itself, exactly once
+    await Promise.all(this.topology.shards().map((shard) => shard.pump.settle(shard.accepted)));
+    if (this.path.closed) return; // shutdown flushes the adapter itself, exactly once
     await withTimeout(`${this.adapter.name}.flush`, this.config.adapterTimeoutMs, () => this.adapter.flush());
   }
 
@@ -222,7 +223,17 @@ export class EventBus implements AsyncDisposable {
       } catch (error) {
         return Promise.reject(error);
       }
-      this.shutdownResult = this.startShutdown(options);
+      this.path.closed = true;
+      this.monitor?.stop();
+      this.shutdownResult = shutDown({
+        options,
+        adapter: this.adapter,
+        config: this.config,
+        shards: () => this.topology.shards(),
+        producerState: this.producerState,
+        stopController: this.stopController,
+        stats: () => this.stats(),
+      });
     }
     return this.shutdownResult;
   }
@@ -232,19 +243,23 @@ export class EventBus implements AsyncDisposable {
     await this.shutdown();
   }
 
-  /** Ids of the live shards, ascending. */
+  /** Ids of the live shards (active and draining), ascending; sparse after scale-down. */
   shardIds(): number[] {
-    return this.shards.map((shard) => shard.id);
+    return this.topology.shards().map((shard) => shard.id);
   }
 
   /**
-   * Reads stored events across every live shard (or `request.shards`), concurrently, through the
-   * adapter: at most `limit` events after `cursor`, optionally filtered and ordered. A failing shard is
-   * reported in `failedShards` and does not fail the poll. Throws `InvalidCursorError`,
-   * `InvalidFilterError` or `InvalidPollRequestError` for bad input.
+   * Reads stored events across every live shard, plus any shard the cursor names (a removed shard may
+   * still hold unread events), or across `request.shards`: at most `limit` events after `cursor`,
+   * optionally filtered and ordered. A failing shard is reported in `failedShards` and does not fail
+   * the poll. Throws `InvalidCursorError`, `InvalidFilterError` or `InvalidPollRequestError`.
    */
-  poll(request: PollRequest): Promise<PollResult> {
-    return pollShards(this.adapter, this.shardIds(), request, this.config.logger, this.polls++);
+  async poll(request: PollRequest): Promise<PollResult> {
+    const shards = new Set(this.shardIds());
+    if (request.shards === undefined && request.cursor !== undefined) {
+      for (const shard of CompositeCursor.decode(request.cursor).shardIds()) shards.add(shard);
+    }
+    return pollShards(this.adapter, [...shards], request, this.config.logger, this.polls++);
   }
 
   /**
@@ -256,9 +271,37 @@ export class EventBus implements AsyncDisposable {
     return subscribe(this, options);
   }
 
+  /** Adds up to `count` shards now (dynamic scaling; ignores the cooldown, respects `maxShards`); resolves their ids. */
+  manualScaleUp(count: number): number[] {
+    this.assertScalable();
+    return manualScaleUp(this.topology, this.config.scaling!, count);
+  }
+
+  /** Drains up to `count` of the quietest shards (respects `minShards`); resolves the removed ids once they are gone. */
+  manualScaleDown(count: number): Promise<number[]> {
+    this.assertScalable();
+    return manualScaleDown(this.topology, this.config.scaling!, count, this.monitor?.latest ?? []);
+  }
+
+  /** Starts the scaling monitor if it is not running (when `scaling.autoStart` was false). */
+  startScalingMonitor(): void {
+    this.assertScalable();
+    this.monitor!.start();
+  }
+
+  /** The scaling monitor's latest per-shard measurements (empty without dynamic scaling). */
+  scalingMetrics(): readonly ShardMetrics[] {
+    return this.monitor?.latest ?? [];
+  }
+
+  /** Calls `listener` on every shard added, draining or removed; returns the unsubscribe function. */
+  onTopologyChange(listener: TopologyListener): () => void {
+    return this.topology.onChange(listener);
+  }
+
   /** Asks the adapter whether its backend is reachable; false once the bus is closed or on error. */
   async isHealthy(): Promise<boolean> {
-    if (this.closed) return false;
+    if (this.path.closed) return false;
     try {
       return await withTimeout(`${this.adapter.name}.isHealthy`, this.config.adapterTimeoutMs, () =>
         this.adapter.isHealthy(),
@@ -270,12 +313,13 @@ export class EventBus implements AsyncDisposable {
 
   /** A consistent snapshot of every counter (see {@link BusStats} for the invariants). */
   stats(): BusStats {
-    const shards = this.shards.map((shard) => shard.stats());
-    let ingested = 0;
-    let dispatched = 0;
-    let batches = 0;
+    const live = this.topology.shards();
+    const { retired } = this.topology;
+    let ingested = retired.ingested;
+    let dispatched = retired.dispatched;
+    let batches = retired.batches;
     let pending = 0;
-    for (const shard of this.shards) {
+    for (const shard of live) {
       ingested += shard.accepted;
       dispatched += shard.dispatched;
       batches += shard.batches;
@@ -290,99 +334,23 @@ export class EventBus implements AsyncDisposable {
       rejectedBy: { ...this.rejects },
       batches,
       pending,
-      shards,
+      shards: live.map((shard) => shard.stats()),
+      scaling: {
+        active: this.shardCount,
+        draining: live.filter((s) => s.state === "draining").length,
+        removed: retired.shards,
+      },
     };
   }
 
-  private startShutdown(options: ShutdownOptions): Promise<ShutdownReport> {
-    this.closed = true;
-    return shutDown({
-      options,
-      adapter: this.adapter,
-      config: this.config,
-      pumps: this.pumps,
-      shards: this.shards,
-      producerState: this.producerState,
-      stopController: this.stopController,
-      stats: () => this.stats(),
-    });
-  }
-
-  /** The ingest hot path: sampling, backpressure, timestamp, push, wake. Counts all but `"full"`. */
-  private admit(shard: Shard, json: string): IngestStatus {
-    const ring = shard.ring;
-    if (ring.length === 0) this.clock.refresh();
-    else this.clock.tick();
-    if (ring.length >= shard.sampleFrom) {
-      if (++shard.sampleCounter < this.sampleRate) {
-        this.rejects.sampled++;
-        return "sampled";
-      }
-      shard.sampleCounter = 0;
+  private assertScalable(): void {
+    if (this.config.scaling === undefined) {
+      throw new ScalingError(
+        "dynamic-scaling-disabled",
+        "dynamic scaling is off: create the bus with `scaling`",
+      );
     }
-    if (ring.length === ring.capacity) {
-      if (!this.evictWhenFull) return "full";
-      ring.evictOldest();
-      shard.dropped++;
-      this.drops.evicted++;
-    }
-    const timestamp = nextTimestamp(shard.lastTimestamp, this.clock.now);
-    shard.lastTimestamp = timestamp;
-    ring.push(json, timestamp);
-    shard.accepted++;
-    if (ring.length >= shard.wakeAt) this.pumps[shard.id]!.wake();
-    return "accepted";
-  }
-
-  private admitAll(texts: readonly string[], hashes: readonly number[]): number {
-    let accepted = 0;
-    for (let i = 0; i < texts.length; i++) {
-      const status = this.admit(this.route(hashes[i]!), texts[i]!);
-      if (status === "accepted") {
-        accepted++;
-        continue;
-      }
-      if (status === "full") {
-        this.rejects.full++;
-        if (this.stopAtFirstRejection) break;
-      }
-    }
-    return accepted;
-  }
-
-  private async admitWaiting(json: string, hash: number): Promise<IngestStatus> {
-    const shard = this.route(hash);
-    for (;;) {
-      const status = this.admit(shard, json);
-      if (status !== "full") return status;
-      await this.pumps[shard.id]!.whenRoom();
-      if (this.closed) return this.rejectClosed(1, "closed");
-    }
-  }
-
-  private async admitAllWaiting(texts: readonly string[], hashes: readonly number[]): Promise<number> {
-    let accepted = 0;
-    for (let i = 0; i < texts.length; i++) {
-      const shard = this.route(hashes[i]!);
-      let status = this.admit(shard, texts[i]!);
-      while (status === "full") {
-        await this.pumps[shard.id]!.whenRoom();
-        if (this.closed) return this.rejectClosed(texts.length - i, accepted);
-        status = this.admit(shard, texts[i]!);
-      }
-      if (status === "accepted") accepted++;
-    }
-    return accepted;
-  }
-
-  private route(hash: number): Shard {
-    return this.shards[reduceHash(hash, this.shardCount)]!;
-  }
-
-  /** Counts `count` events refused because the bus is closed, and returns `result`. */
-  private rejectClosed<T>(count: number, result: T): T {
-    this.rejects.closed += count;
-    return result;
+    if (this.path.closed) throw new ScalingError("closed", "the bus is shut down");
   }
 }
 

@@ -4,7 +4,12 @@
  * {@link CoarseClock}).
  */
 export function nowMicros(): number {
-  return Math.floor((performance.timeOrigin + performance.now()) * 1000);
+  return nowMicrosFrom(performance.now());
+}
+
+/** The same clock for a `performance.now()` reading already taken. */
+export function nowMicrosFrom(performanceNow: number): number {
+  return Math.floor((performance.timeOrigin + performanceNow) * 1000);
 }
 
 /**

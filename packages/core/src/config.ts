@@ -1,6 +1,7 @@
 import type { Adapter } from "./contract/adapter.js";
 import { type Logger, silentLogger } from "./contract/logger.js";
 import { ConfigError } from "./errors.js";
+import { type ResolvedScalingPolicy, type ScalingPolicy, resolveScalingPolicy } from "./scaling/policy.js";
 
 /**
  * Sampling under pressure: while a shard's ring is at least `threshold` full, admit one event in
@@ -80,6 +81,11 @@ export interface BusOptions {
   readonly producerStatePath?: string;
   /** Logger (pino-compatible). Default: silent. */
   readonly logger?: Logger;
+  /**
+   * Dynamic scaling: shards are added under sustained pressure and drained when idle (see
+   * {@link ScalingPolicy}; `true` takes every default). Default: off, a fixed set of `shards`.
+   */
+  readonly scaling?: ScalingPolicy | boolean;
 }
 
 /** Backpressure after validation, as a small tagged union. */
@@ -99,6 +105,8 @@ export interface ResolvedConfig {
   readonly retryMaxDelayMs: number;
   readonly producerStatePath: string | undefined;
   readonly logger: Logger;
+  /** The scaling policy, or undefined for a fixed set of shards. */
+  readonly scaling: ResolvedScalingPolicy | undefined;
 }
 
 /** Default values of every {@link BusOptions} field that has one. */
@@ -240,5 +248,14 @@ export function resolveConfig(options: BusOptions): ResolvedConfig {
     retryMaxDelayMs,
     producerStatePath: path,
     logger,
+    scaling: resolveScaling(options.scaling, shards),
   };
+}
+
+function resolveScaling(
+  option: ScalingPolicy | boolean | undefined,
+  shards: number,
+): ResolvedScalingPolicy | undefined {
+  if (option === undefined || option === false) return undefined;
+  return resolveScalingPolicy(option === true ? {} : option, shards);
 }

@@ -62,3 +62,18 @@ export class InvalidPollRequestError extends NetmeshError {
     super(`invalid poll request: ${field} ${problem}`);
   }
 }
+
+/** Why a scaling request was refused. */
+export type ScalingRefusal = "dynamic-scaling-disabled" | "shard-ids-exhausted" | "invalid-count" | "closed";
+
+/** A scaling request cannot be carried out. */
+export class ScalingError extends NetmeshError {
+  readonly code = "SCALING_REFUSED" as const;
+  constructor(
+    /** Why. */
+    readonly reason: ScalingRefusal,
+    message: string,
+  ) {
+    super(message);
+  }
+}

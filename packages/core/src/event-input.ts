@@ -40,11 +40,12 @@ export class EventInput {
   serializeAll(
     values: readonly unknown[],
     options: IngestManyOptions | undefined,
-  ): { texts: string[]; hashes: number[] } {
+  ): { texts: string[]; hashes: number[]; keyed: boolean[] } {
     if (!Array.isArray(values)) throw this.invalid("ingestMany expects an array of events");
     const key = options?.key;
     const texts = new Array<string>(values.length);
     const hashes = new Array<number>(values.length);
+    const keyed = new Array<boolean>(values.length);
     for (let i = 0; i < values.length; i++) {
       const value: unknown = values[i];
       let json: string;
@@ -54,24 +55,28 @@ export class EventInput {
         // serialize() has counted the rejection already; only the message gains the index.
         throw new InvalidEventError(`events[${i}]: ${(error as Error).message}`, { cause: error });
       }
+      const eventKey = typeof key === "function" ? key(value, i) : key;
       texts[i] = json;
-      hashes[i] = this.hashOf(json, typeof key === "function" ? key(value, i) : key);
+      hashes[i] = this.hashOf(json, eventKey);
+      keyed[i] = eventKey !== undefined;
     }
-    return { texts, hashes };
+    return { texts, hashes, keyed };
   }
 
   /** Texts and hashes of a batch of raw events, checked before anything is admitted. */
-  unpackRaw(events: readonly RawEvent[]): { texts: string[]; hashes: number[] } {
+  unpackRaw(events: readonly RawEvent[]): { texts: string[]; hashes: number[]; keyed: boolean[] } {
     if (!Array.isArray(events)) throw this.invalid("expected an array of raw events");
     const texts = new Array<string>(events.length);
     const hashes = new Array<number>(events.length);
+    const keyed = new Array<boolean>(events.length);
     for (let i = 0; i < events.length; i++) {
       const event = events[i];
       if (typeof event?.json !== "string") throw this.invalid(`events[${i}].json must be a string`);
       texts[i] = event.json;
       hashes[i] = event.hash;
+      keyed[i] = event.keyed !== false;
     }
-    return { texts, hashes };
+    return { texts, hashes, keyed };
   }
 
   /** Counts one invalid input and returns the error to throw. */

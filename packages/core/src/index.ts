@@ -23,7 +23,14 @@ export {
   InvalidFilterError,
   InvalidPollRequestError,
   ProducerStateError,
+  ScalingError,
 } from "./errors.js";
+export type { ScalingRefusal } from "./errors.js";
+export type { ScalingDecision, ShardMetrics } from "./scaling/evaluate.js";
+export { SCALING_PRESETS } from "./scaling/policy.js";
+export type { ScalingPolicy } from "./scaling/policy.js";
+export { SLOT_COUNT } from "./scaling/slot-table.js";
+export type { TopologyEvent, TopologyListener } from "./topology.js";
 export { ROUTING_HASH_SEED, loadRoutingHasher } from "./hashing.js";
 export type { RoutingHasher } from "./hashing.js";
 export { MemoryAdapter } from "./memory/memory-adapter.js";
@@ -39,5 +46,6 @@ export type {
   IngestStatus,
   RejectCounts,
   RejectReason,
+  ShardState,
   ShardStats,
 } from "./stats.js";

@@ -12,6 +12,11 @@ export interface RawEvent {
   readonly json: string;
   /** Routing hash, an unsigned 32-bit integer (see `RoutingHasher`). */
   readonly hash: number;
+  /**
+   * False when the hash was taken from the content rather than a partition key: with dynamic scaling
+   * such an event may go to any shard (the least loaded). Default true: treated as keyed.
+   */
+  readonly keyed?: boolean;
 }
 
 /** Per-event ingest options. Reuse one object per key to keep the ingest path allocation-free. */

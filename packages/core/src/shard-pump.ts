@@ -1,4 +1,5 @@
 import type { ResolvedConfig } from "./config.js";
+import { nowMicrosFrom } from "./clock.js";
 import type { Logger } from "./contract/logger.js";
 import { type DispatchContext, type DispatchOutcome, dispatchWithRetry } from "./dispatch.js";
 import { OutgoingBatch } from "./outgoing-batch.js";
@@ -21,6 +22,12 @@ interface Barrier {
   readonly resolve: () => void;
 }
 
+/** Events from acceptance index `holdFrom` on wait until `released` settles (a topology change). */
+interface Gate {
+  readonly holdFrom: number;
+  open: boolean;
+}
+
 /**
  * The per-shard loop that turns queued events into batches and hands them to the adapter, one batch in
  * flight at a time so a shard's events are stored in order. A batch leaves when the queue reaches the
@@ -39,6 +46,7 @@ export class ShardPump {
   private pendingSince = 0;
   private flushTarget = 0;
   private barriers: Barrier[] = [];
+  private gates: Gate[] = [];
   private room: Promise<void> | undefined;
   private releaseRoomWaiters: (() => void) | undefined;
   private readonly sizeCap: number;
@@ -48,6 +56,7 @@ export class ShardPump {
     private readonly context: PumpContext,
   ) {
     this.sizeCap = Math.max(1, shard.ring.capacity >> 1);
+    shard.pump = this;
     this.done = this.run();
   }
 
@@ -76,6 +85,21 @@ export class ShardPump {
       this.barriers.push({ target, resolve });
       this.wake();
     });
+  }
+
+  /**
+   * Holds back events accepted from now on until `released` settles: after a topology change, a key's
+   * new shard must not store its new events before every shard has stored what it accepted before.
+   */
+  hold(released: Promise<unknown>): void {
+    const gate: Gate = { holdFrom: this.shard.accepted, open: false };
+    this.gates.push(gate);
+    const open = () => {
+      gate.open = true;
+      this.gates = this.gates.filter((g) => !g.open);
+      this.wake();
+    };
+    released.then(open, open);
   }
 
   /** Resolves the next time the pump frees ring slots (or stops). Shared by every waiter. */
@@ -119,8 +143,16 @@ export class ShardPump {
     }
   }
 
-  private readySize(): number {
+  /** Queued events that no gate holds back (all of them when there is no gate). */
+  private dispatchable(): number {
     const queued = this.shard.ring.length;
+    const gate = this.gates[0];
+    if (gate === undefined) return queued;
+    return Math.max(0, Math.min(queued, gate.holdFrom - (this.shard.accepted - queued)));
+  }
+
+  private readySize(): number {
+    const queued = this.dispatchable();
     if (queued === 0) return 0;
     const size = Math.min(queued, this.context.config.batch.maxSize);
     if (this.stopping || this.flushTarget > this.shard.oldestUnsettled) return size;
@@ -138,6 +170,7 @@ export class ShardPump {
         shard.wakeAt = 1;
         return;
       }
+      if (this.dispatchable() === 0) return; // gated: the gate's release wakes the pump
       shard.wakeAt = Math.min(shard.sizer.target, this.sizeCap);
       const waited = performance.now() - this.pendingSince;
       const remaining = Math.max(0, this.context.config.batch.maxDelayMs - waited);
@@ -157,11 +190,16 @@ export class ShardPump {
     shard.nextSequence += size;
     this.freeRoom();
 
+    // The mean wait of the batch's events, from its oldest and newest timestamps (µs, epoch-based).
+    const waitedMs = (nowMicrosFrom(startedAt) - (timestamps[0]! + timestamps[size - 1]!) / 2) / 1000;
     let outcome: DispatchOutcome;
     try {
       await context.producer.reserve(shard.id, firstSequence + size);
       const batch = new OutgoingBatch(shard.id, context.producer.producer, firstSequence, texts, timestamps);
+      const dispatchedAt = performance.now();
       outcome = await dispatchWithRetry(batch, context.dispatch);
+      shard.flushSum += performance.now() - dispatchedAt;
+      shard.flushCount++;
     } catch (error) {
       context.logger.error(
         { shard: shard.id, firstSequence, events: size, reason: "producerState", error: String(error) },
@@ -173,6 +211,7 @@ export class ShardPump {
     if (outcome === "dispatched") {
       shard.dispatched += size;
       shard.batches++;
+      shard.queueDelaySum += Math.max(0, waitedMs);
     } else {
       this.recordDrop(outcome, size);
     }

@@ -1,7 +1,8 @@
 import { BatchSizer } from "./batch-sizer.js";
 import type { ResolvedConfig } from "./config.js";
 import { EventRing } from "./ring.js";
-import type { ShardStats } from "./stats.js";
+import type { ShardPump } from "./shard-pump.js";
+import type { ShardState, ShardStats } from "./stats.js";
 
 /**
  * One shard: its ring of pending events and its counters. The bus pushes on the ingest path; the
@@ -10,6 +11,17 @@ import type { ShardStats } from "./stats.js";
 export class Shard {
   readonly ring: EventRing;
   readonly sizer: BatchSizer;
+  /** The pump that sends this shard's batches (set once the pump exists). */
+  pump!: ShardPump;
+  /** Lifecycle: routable only while `active`. */
+  state: ShardState = "provisioning";
+  /** When the shard became active (performance.now), for warm-up. */
+  activatedAt = 0;
+  /** Sum over dispatched batches of the mean time their events waited in the ring (ms × batches). */
+  queueDelaySum = 0;
+  /** Sum of the adapter's time per batch (ms), over `flushCount` batches (dispatched or not). */
+  flushSum = 0;
+  flushCount = 0;
   /** Last insertion timestamp handed out (µs since the epoch). */
   lastTimestamp = 0;
   /** Events ever accepted; also the acceptance index the next event gets. */
@@ -65,6 +77,7 @@ export class Shard {
   stats(): ShardStats {
     return {
       id: this.id,
+      state: this.state,
       ingested: this.accepted,
       dispatched: this.dispatched,
       dropped: this.dropped,

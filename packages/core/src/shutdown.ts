@@ -2,7 +2,6 @@ import type { ResolvedConfig } from "./config.js";
 import type { Adapter } from "./contract/adapter.js";
 import type { ProducerState } from "./producer-state.js";
 import type { Shard } from "./shard.js";
-import type { ShardPump } from "./shard-pump.js";
 import type { BusStats } from "./stats.js";
 import { withTimeout } from "./with-timeout.js";
 
@@ -33,8 +32,8 @@ export interface ShutdownTarget {
   readonly options: ShutdownOptions;
   readonly adapter: Adapter;
   readonly config: ResolvedConfig;
-  readonly pumps: readonly ShardPump[];
-  readonly shards: readonly Shard[];
+  /** The live shards (read again after draining: a shard being removed drops out). */
+  readonly shards: () => readonly Shard[];
   readonly producerState: ProducerState;
   readonly stopController: AbortController;
   readonly stats: () => BusStats;
@@ -71,7 +70,9 @@ async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boo
  * `flush` and `shutdown`, exactly once each, each bounded by the adapter timeout.
  */
 export async function shutDown(target: ShutdownTarget): Promise<ShutdownReport> {
-  const { options, adapter, config, pumps, shards, producerState, stopController } = target;
+  const { options, adapter, config, producerState, stopController } = target;
+  const shards = target.shards();
+  const pumps = shards.map((shard) => shard.pump);
   const { logger } = config;
   const startedAt = performance.now();
   const deadlineMs = options.deadlineMs;

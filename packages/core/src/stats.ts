@@ -54,10 +54,18 @@ export function zeroRejectCounts(): RejectCounts {
   return { full: 0, sampled: 0, closed: 0, unrouted: 0, invalid: 0 };
 }
 
+/**
+ * Lifecycle of a shard: `provisioning` (being created, not routable), `active` (routable), `draining`
+ * (no new events; sending what it holds), `stopped` (empty and removed).
+ */
+export type ShardState = "provisioning" | "active" | "draining" | "stopped";
+
 /** Counters of one shard. */
 export interface ShardStats {
   /** The shard id. */
   readonly id: number;
+  /** Its lifecycle state. */
+  readonly state: ShardState;
   /** Events accepted into this shard. */
   readonly ingested: number;
   /** Events of this shard stored by the adapter. */
@@ -100,8 +108,10 @@ export interface BusStats {
   readonly batches: number;
   /** Accepted events neither dispatched nor dropped yet (queued or in flight). */
   readonly pending: number;
-  /** Per-shard counters, by ascending id. */
+  /** Per-shard counters of the live shards, by ascending id (removed shards count in the totals). */
   readonly shards: readonly ShardStats[];
+  /** Shard counts: active, draining, and removed so far. */
+  readonly scaling: { readonly active: number; readonly draining: number; readonly removed: number };
 }
 
 /** Sum of a record's values. */

@@ -59,6 +59,11 @@ export class CompositeCursor {
     return Buffer.from(JSON.stringify(object), "utf8").toString("base64url");
   }
 
+  /** Shards that have a position. */
+  shardIds(): number[] {
+    return [...this.positions.keys()];
+  }
+
   /** The position of a shard (undefined: from the start). */
   get(shard: number): string | undefined {
     return this.positions.get(shard);
