@@ -1,0 +1,206 @@
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
+import { TestProducer } from "@netmesh/adapter-testkit";
+import { type AdapterError, isAdapterError, silentLogger } from "@netmesh/core/adapter";
+import { afterAll, describe, expect, it } from "vitest";
+import { JetStreamAdapter, shardSubject, streamName } from "../src/index.js";
+import { expectExactly, readAll, readyAdapter } from "./support/adapter.js";
+import {
+  type LogLine,
+  NATS_URL,
+  deleteStreams,
+  liveSignal,
+  recordingLogger,
+  uniquePrefix,
+  withConnection,
+} from "./support/nats.js";
+import { startOwnServer } from "./support/own-server.js";
+
+const prefix = uniquePrefix("life");
+afterAll(() => deleteStreams(prefix));
+
+async function kindOf(work: Promise<unknown>): Promise<string> {
+  const error = await work.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  return isAdapterError(error) ? error.kind : `not an AdapterError: ${String(error)}`;
+}
+
+describe("stream creation", () => {
+  it("concurrent first writes to a shard look the stream up and create it once", async () => {
+    const log: LogLine[] = [];
+    const adapter = await readyAdapter(prefix, {}, log);
+    try {
+      const batches = Array.from({ length: 6 }, (_, p) => new TestProducer().batch(0, [`{"p":${p}}`, `{"p":${p},"n":2}`]));
+      await Promise.all(batches.map((batch) => adapter.onBatch(batch, liveSignal())));
+      const about = (message: string) =>
+        log.filter((line) => line.message === message && line.fields.stream === streamName(prefix, 0)).length;
+      expect(about("looking up stream")).toBe(1);
+      expect(about("stream created")).toBe(1);
+      const stored = await readAll(adapter, 0);
+      expect(stored).toHaveLength(12);
+      expect(new Set(stored.map((event) => event.messageId)).size).toBe(12);
+    } finally {
+      await adapter.shutdown();
+    }
+  });
+
+  it("two adapters racing to create the same stream both succeed, with one stream", async () => {
+    const racePrefix = uniquePrefix("race");
+    const [a, b] = await Promise.all([readyAdapter(racePrefix), readyAdapter(racePrefix)]);
+    try {
+      const first = new TestProducer().batch(3, ['{"from":"a"}']);
+      const second = new TestProducer().batch(3, ['{"from":"b"}']);
+      await Promise.all([a!.onBatch(first, liveSignal()), b!.onBatch(second, liveSignal())]);
+      expect(await readAll(a!, 3)).toHaveLength(2);
+    } finally {
+      await Promise.all([a!.shutdown(), b!.shutdown()]);
+      expect(await deleteStreams(racePrefix)).toBe(1);
+    }
+  });
+
+  it("a stream with other settings is refused by default and updated with onStreamMismatch: update", async () => {
+    const mismatch = uniquePrefix("mism");
+    await withConnection(NATS_URL, async (nc) => {
+      await (await jetstreamManager(nc)).streams.add({
+        name: streamName(mismatch, 0),
+        subjects: [shardSubject(mismatch, 0)],
+        duplicate_window: 120_000_000_000,
+        allow_direct: false,
+      });
+    });
+    try {
+      const strict = await readyAdapter(mismatch);
+      const refused = await strict
+        .onBatch(new TestProducer().batch(0, ['{"x":1}']), liveSignal())
+        .then(() => undefined, (e: unknown) => e as AdapterError);
+      await strict.shutdown();
+      expect(refused?.kind).toBe("fatal");
+      expect(refused?.message).toMatch(/duplicate_window: 120000000000 ≠ 3600000000000/);
+      expect(refused?.message).toMatch(/allow_direct: false ≠ true/);
+      const updating = await readyAdapter(mismatch, { onStreamMismatch: "update" });
+      const batch = new TestProducer().batch(0, ['{"x":2}']);
+      await updating.onBatch(batch, liveSignal());
+      expect(expectExactly(await readAll(updating, 0), [batch])).toBeUndefined();
+      await updating.shutdown();
+      await withConnection(NATS_URL, async (nc) => {
+        const info = await (await jetstreamManager(nc)).streams.info(streamName(mismatch, 0));
+        expect(info.config.duplicate_window).toBe(3_600_000_000_000);
+        expect(info.config.allow_direct).toBe(true);
+      });
+    } finally {
+      await deleteStreams(mismatch);
+    }
+  });
+});
+
+describe("lifecycle", () => {
+  it("init is idempotent: concurrent and repeated calls share one connection and keep the data", async () => {
+    const log: LogLine[] = [];
+    const adapter = new JetStreamAdapter({ url: NATS_URL, prefix });
+    const logger = recordingLogger(log);
+    await Promise.all([adapter.init({ logger }), adapter.init({ logger }), adapter.init({ logger })]);
+    try {
+      const batch = new TestProducer().batch(1, ['{"i":1}']);
+      await adapter.onBatch(batch, liveSignal());
+      await adapter.init({ logger });
+      expect(await adapter.isHealthy()).toBe(true);
+      expect(log.filter((line) => line.message === "JetStream adapter initialised")).toHaveLength(1);
+      expect(expectExactly(await readAll(adapter, 1), [batch])).toBeUndefined();
+    } finally {
+      await adapter.shutdown();
+    }
+  });
+
+  it("is unusable before init, with a fatal error", async () => {
+    const adapter = new JetStreamAdapter({ url: NATS_URL, prefix });
+    expect(await adapter.isHealthy()).toBe(false);
+    expect(await kindOf(adapter.onBatch(new TestProducer().batch(0, ["1"]), liveSignal()))).toBe("fatal");
+    expect(await kindOf(adapter.pollShard(0, undefined, 1))).toBe("fatal");
+    await adapter.shutdown();
+  });
+
+  it("shutdown lets a batch in flight finish, then refuses everything with the shutdown error", async () => {
+    const adapter = await readyAdapter(prefix);
+    const batch = new TestProducer().batch(2, Array.from({ length: 5_000 }, (_, i) => `{"i":${i}}`));
+    const writing = adapter.onBatch(batch, liveSignal());
+    const started = Date.now();
+    await adapter.shutdown();
+    expect(Date.now() - started).toBeLessThan(10_000);
+    await writing; // it was let finish, not cut off
+    expect(adapter.publishCounters.stored).toBe(5_000);
+    expect(await adapter.isHealthy()).toBe(false);
+    for (const call of [
+      adapter.onBatch(batch, liveSignal()),
+      adapter.pollShard(2, undefined, 10),
+      adapter.flush(),
+      adapter.init({ logger: silentLogger }),
+    ]) {
+      expect(await kindOf(call)).toBe("shutdown");
+    }
+    await adapter.shutdown(); // idempotent
+    const reader = await readyAdapter(prefix);
+    expect(expectExactly(await readAll(reader, 2), [batch])).toBeUndefined();
+    await reader.shutdown();
+  });
+
+  it("shutdown is bounded by drainTimeoutMs even when the server stopped answering", async () => {
+    const server = await startOwnServer();
+    const adapter = new JetStreamAdapter({ url: server.url(), prefix: "bounded", drainTimeoutMs: 500, requestTimeoutMs: 20_000 });
+    await adapter.init({ logger: silentLogger });
+    try {
+      await adapter.onBatch(new TestProducer().batch(0, ['{"warm":1}']), liveSignal());
+      server.pause();
+      const stuck = adapter.onBatch(new TestProducer().batch(0, ['{"stuck":1}']), liveSignal());
+      const started = Date.now();
+      const outcome = await kindOf(adapter.shutdown());
+      expect(Date.now() - started).toBeLessThan(3_000);
+      expect(outcome).toBe("transient"); // the drain could not finish: reported, connection closed
+      expect(await kindOf(stuck)).toBe("shutdown");
+      expect(await kindOf(adapter.onBatch(new TestProducer().batch(0, ["1"]), liveSignal()))).toBe("shutdown");
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("a caller's connection is used as is and left open at shutdown", async () => {
+    const nc = await connect({ servers: NATS_URL });
+    try {
+      const adapter = new JetStreamAdapter({ connection: nc, prefix });
+      await adapter.init({ logger: silentLogger });
+      const batch = new TestProducer().batch(4, ['{"borrowed":true}']);
+      await adapter.onBatch(batch, liveSignal());
+      expect(expectExactly(await readAll(adapter, 4), [batch])).toBeUndefined();
+      await adapter.shutdown();
+      expect(nc.isClosed()).toBe(false);
+      await nc.flush();
+    } finally {
+      await nc.close();
+    }
+  });
+
+  it("rejects wrong options at construction with a fatal error", () => {
+    const bad: unknown[] = [
+      {},
+      { url: NATS_URL, connection: {} },
+      { url: "" },
+      { url: NATS_URL, prefix: "a.b" },
+      { url: NATS_URL, prefix: "a b" },
+      { url: NATS_URL, requestTimeoutMs: 0 },
+      { url: NATS_URL, duplicateWindowMs: 1.5 },
+      { url: NATS_URL, maxAckPending: 0 },
+      { url: NATS_URL, onStreamMismatch: "ignore" },
+      { url: NATS_URL, inboxPrefix: "_INBOX.>" },
+    ];
+    for (const options of bad) {
+      let caught: unknown;
+      try {
+        new JetStreamAdapter(options as never);
+      } catch (error) {
+        caught = error;
+      }
+      expect(isAdapterError(caught) && caught.kind, JSON.stringify(options)).toBe("fatal");
+    }
+  });
+});

@@ -1,0 +1,167 @@
+import { jetstreamManager } from "@nats-io/jetstream";
+import { type MsgHdrs, headers } from "@nats-io/nats-core";
+import { TestProducer } from "@netmesh/adapter-testkit";
+import { isAdapterError } from "@netmesh/core/adapter";
+import { afterAll, describe, expect, it } from "vitest";
+import { shardSubject } from "../src/index.js";
+import { expectExactly, readAll, readyAdapter } from "./support/adapter.js";
+import { type LogLine, NATS_URL, deleteStreams, liveSignal, uniquePrefix, withConnection } from "./support/nats.js";
+
+const prefix = uniquePrefix("read");
+afterAll(() => deleteStreams(prefix));
+
+function hdrs(values: Record<string, string>): MsgHdrs {
+  const h = headers();
+  for (const [key, value] of Object.entries(values)) h.set(key, value);
+  return h;
+}
+
+/** Publishes raw messages (as some other writer would) to a shard's subject, acked one by one. */
+async function publishRaw(shard: number, messages: { data: string | Uint8Array; headers?: MsgHdrs }[]): Promise<void> {
+  await withConnection(NATS_URL, async (nc) => {
+    for (const message of messages) {
+      await nc.request(shardSubject(prefix, shard), message.data, {
+        timeout: 5_000,
+        ...(message.headers === undefined ? {} : { headers: message.headers }),
+      });
+    }
+  });
+}
+
+const goodId = (shard: number, n: number) => `00000000000000ff:${shard}:${n}`;
+
+describe("records the adapter did not write", () => {
+  it("corrupt records are skipped with a warning while the cursor moves past them", async () => {
+    const log: LogLine[] = [];
+    const adapter = await readyAdapter(prefix, {}, log);
+    try {
+      const producer = new TestProducer();
+      const before = producer.batch(0, ['{"a":1}', '{"a":2}']);
+      await adapter.onBatch(before, liveSignal());
+      await publishRaw(0, [
+        { data: '{"no":"headers"}' },
+        { data: '{"no":"timestamp"}', headers: hdrs({ "Nats-Msg-Id": goodId(0, 900) }) },
+        { data: "not json", headers: hdrs({ "Nats-Msg-Id": goodId(0, 901), "Netmesh-Ts": "5" }) },
+        { data: new Uint8Array([0x22, 0xff, 0x22]), headers: hdrs({ "Nats-Msg-Id": goodId(0, 902), "Netmesh-Ts": "5" }) },
+        { data: "{}", headers: hdrs({ "Nats-Msg-Id": "not-a-message-id", "Netmesh-Ts": "5" }) },
+      ]);
+      const after = producer.batch(0, ['{"b":1}']);
+      await adapter.onBatch(after, liveSignal());
+      // One page: the good events only; the five corrupt records were examined and passed.
+      const page = await adapter.pollShard(0, undefined, 100);
+      expect(expectExactly(page.events, [before, after])).toBeUndefined();
+      expect(page).toMatchObject({ nextId: "8", hasMore: false });
+      expect(log.filter((line) => line.message === "skipping a corrupt record")).toHaveLength(5);
+      // Small pages: a page may hold only skipped records; the cursor still advances through them.
+      const paged = await readAll(adapter, 0, 2);
+      expect(expectExactly(paged, [before, after])).toBeUndefined();
+      const onlyCorrupt = await adapter.pollShard(0, "2", 2);
+      expect(onlyCorrupt).toEqual({ events: [], nextId: "4", hasMore: true });
+    } finally {
+      await adapter.shutdown();
+    }
+  });
+
+  it("a trailing corrupt record moves nextId past the last event; then the shard reads empty", async () => {
+    const adapter = await readyAdapter(prefix);
+    try {
+      const batch = new TestProducer().batch(1, ['{"only":1}']);
+      await adapter.onBatch(batch, liveSignal());
+      await publishRaw(1, [{ data: "garbage" }]);
+      const page = await adapter.pollShard(1, undefined, 10);
+      expect(page.events.map((event) => event.json)).toEqual(['{"only":1}']);
+      expect(page).toMatchObject({ nextId: "2", hasMore: false });
+      expect(await adapter.pollShard(1, "2", 10)).toEqual({ events: [], nextId: undefined, hasMore: false });
+    } finally {
+      await adapter.shutdown();
+    }
+  });
+
+  it("a record naming another shard, or one beyond 65535, stops the page before it and then rejects as fatal", async () => {
+    const adapter = await readyAdapter(prefix);
+    try {
+      const producer = new TestProducer();
+      const first = producer.batch(2, ['{"good":1}', '{"good":2}']);
+      await adapter.onBatch(first, liveSignal());
+      await publishRaw(2, [
+        { data: '{"x":1}', headers: hdrs({ "Nats-Msg-Id": goodId(9, 1), "Netmesh-Ts": "5" }) },
+        { data: '{"x":2}', headers: hdrs({ "Nats-Msg-Id": goodId(70000, 1), "Netmesh-Ts": "5" }) },
+      ]);
+      const page = await adapter.pollShard(2, undefined, 10);
+      expect(expectExactly(page.events, [first])).toBeUndefined();
+      expect(page).toMatchObject({ nextId: "2", hasMore: true });
+      for (const [cursor, sequence, reason] of [
+        ["2", "3", /names shard 9, not 2/],
+        ["3", "4", /names shard 70000, beyond 65535/],
+      ] as const) {
+        const error = await adapter.pollShard(2, cursor, 10).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(isAdapterError(error) && error.kind).toBe("fatal");
+        expect((error as Error).message).toContain(`sequence ${sequence}`);
+        expect((error as Error).message).toMatch(reason);
+      }
+    } finally {
+      await adapter.shutdown();
+    }
+  });
+});
+
+describe("paging", () => {
+  it("skips deleted messages (gaps) without losing or repeating any, across read-ahead windows", async () => {
+    const adapter = await readyAdapter(prefix, { maxReadAhead: 3 });
+    try {
+      const batch = new TestProducer().batch(3, Array.from({ length: 50 }, (_, i) => `{"n":${i}}`));
+      await adapter.onBatch(batch, liveSignal());
+      const deleted = [1, 5, 6, 7, 20, 21, 22, 23, 24, 25, 26, 50];
+      await withConnection(NATS_URL, async (nc) => {
+        const jsm = await jetstreamManager(nc);
+        for (const seq of deleted) await jsm.streams.deleteMessage(adapter.streamName(3), seq, false);
+      });
+      const expected = batch.events.filter((_, i) => !deleted.includes(i + 1));
+      const expectedIds = batch.events.map((_, i) => String(i + 1)).filter((id) => !deleted.includes(Number(id)));
+      for (const limit of [1, 4, 7, 100]) {
+        const events = await readAll(adapter, 3, limit);
+        expect(events.map((event) => event.json), `limit ${limit}`).toEqual(expected);
+        expect(events.map((event) => event.id), `limit ${limit}`).toEqual(expectedIds);
+      }
+      const afterGap = await adapter.pollShard(3, "19", 2);
+      expect(afterGap.events.map((event) => event.id)).toEqual(["27", "28"]);
+    } finally {
+      await adapter.shutdown();
+    }
+  });
+
+  it("a reader following nextId while batches are written sees every event once, in order", async () => {
+    const reader = await readyAdapter(prefix, { maxReadAhead: 16 });
+    const writer = await readyAdapter(prefix);
+    try {
+      const producer = new TestProducer();
+      const batches = Array.from({ length: 40 }, (_, b) =>
+        producer.batch(4, Array.from({ length: 50 }, (_, i) => `{"b":${b},"i":${i}}`)),
+      );
+      await writer.onBatch(batches[0]!, liveSignal());
+      const writing = (async () => {
+        for (const batch of batches.slice(1)) await writer.onBatch(batch, liveSignal());
+      })();
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      let done = false;
+      void writing.then(() => {
+        done = true;
+      });
+      for (let polls = 0; polls < 100_000; polls++) {
+        const finished = done;
+        const page = await reader.pollShard(4, cursor, 64);
+        seen.push(...page.events.map((event) => event.json));
+        cursor = page.nextId ?? cursor;
+        if (finished && !page.hasMore && page.events.length === 0) break;
+      }
+      await writing;
+      expect(seen).toEqual(batches.flatMap((batch) => batch.events));
+    } finally {
+      await Promise.all([reader.shutdown(), writer.shutdown()]);
+    }
+  });
+});
