@@ -37,7 +37,11 @@ async function createStreams(prefix: string): Promise<void> {
     const jsm = await jetstreamManager(nc);
     const settings = managedConfig(resolveOptions({ url, prefix } satisfies JetStreamAdapterOptions));
     for (let shard = 0; shard < SHARDS; shard++) {
-      await jsm.streams.add({ name: streamName(prefix, shard), subjects: [shardSubject(prefix, shard)], ...settings });
+      await jsm.streams.add({
+        name: streamName(prefix, shard),
+        subjects: [shardSubject(prefix, shard)],
+        ...settings,
+      });
     }
   } finally {
     await nc.close();
@@ -99,7 +103,10 @@ async function bus(round: number, values: readonly { key: string; text: string }
   const eventBus = await createBus({ adapter, shards: SHARDS, backpressure: "block" });
   // Serialized and hashed before the clock starts, as the stock path's texts are built before it.
   const raw = values.map(({ key, text }) => eventBus.prepare(JSON.parse(text), { key }));
-  check(raw.every((event, i) => event.json === values[i]!.text), "prepared texts differ from the events");
+  check(
+    raw.every((event, i) => event.json === values[i]!.text),
+    "prepared texts differ from the events",
+  );
   const pid = serverPid(url);
   const before = cpuSample(pid);
   for (let from = 0; from < raw.length; from += 10_000) {
@@ -108,9 +115,15 @@ async function bus(round: number, values: readonly { key: string; text: string }
   await eventBus.flush();
   const cpu = cpuSample(pid, before);
   const stats = eventBus.stats();
-  check(stats.dispatched === values.length && stats.dropped === 0, `bus dispatched ${stats.dispatched}, dropped ${stats.dropped}`);
+  check(
+    stats.dispatched === values.length && stats.dropped === 0,
+    `bus dispatched ${stats.dispatched}, dropped ${stats.dropped}`,
+  );
   check(adapter.publishCounters.stored === values.length, `adapter stored ${adapter.publishCounters.stored}`);
-  check(adapter.publishCounters.duplicates === 0, `adapter saw ${adapter.publishCounters.duplicates} duplicates`);
+  check(
+    adapter.publishCounters.duplicates === 0,
+    `adapter saw ${adapter.publishCounters.duplicates} duplicates`,
+  );
   // Read everything back: every message id once, none missing.
   const ids = new Set<string>();
   let read = 0;
@@ -124,7 +137,10 @@ async function bus(round: number, values: readonly { key: string; text: string }
       if (!page.hasMore) break;
     }
   }
-  check(read === values.length && ids.size === values.length, `read back ${read} events, ${ids.size} distinct ids`);
+  check(
+    read === values.length && ids.size === values.length,
+    `read back ${read} events, ${ids.size} distinct ids`,
+  );
   const report = await eventBus.shutdown();
   check(!report.lossy, "bus shutdown reported a loss");
   const stored = await storedAndDelete(prefix);
@@ -147,7 +163,11 @@ console.log(
   `@netmesh/adapter-jetstream bench: ${EVENTS} events of ~${bytes} B per path and round, ${ROUNDS} rounds, ` +
     `${SHARDS} shards, msg ids on every publish, server ${url}`,
 );
-console.log(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+console.log(
+  `load average at start: ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ")}`,
+);
 const results: Result[] = [];
 for (let round = 1; round <= ROUNDS; round++) {
   results.push(await stock(round, texts));
@@ -176,8 +196,18 @@ const rate = (path: string) => {
 const stockRate = rate("stock js.publish");
 const busRate = rate("bus → JetStreamAdapter");
 console.log("");
-console.log(`stock js.publish (defaults, ${IN_FLIGHT} acks in flight): ${Math.round(stockRate).toLocaleString("en-US")} events/s`);
-console.log(`bus → JetStreamAdapter (4 shards, default batching):   ${Math.round(busRate).toLocaleString("en-US")} events/s`);
+console.log(
+  `stock js.publish (defaults, ${IN_FLIGHT} acks in flight): ${Math.round(stockRate).toLocaleString("en-US")} events/s`,
+);
+console.log(
+  `bus → JetStreamAdapter (4 shards, default batching):   ${Math.round(busRate).toLocaleString("en-US")} events/s`,
+);
 console.log(`ratio bus / stock: ${(busRate / stockRate).toFixed(2)}× (target ≥ 3×)`);
-console.log("verified per round: stored count = events, no duplicate acks, bus read-back = events with distinct ids; streams deleted");
-console.log(`load average at end: ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+console.log(
+  "verified per round: stored count = events, no duplicate acks, bus read-back = events with distinct ids; streams deleted",
+);
+console.log(
+  `load average at end: ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ")}`,
+);

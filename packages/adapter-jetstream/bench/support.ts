@@ -15,7 +15,15 @@ export function makeEvents(count: number): BenchEvent[] {
   for (let i = 0; i < count; i++) {
     const key = `session-${i % 1000}`;
     const words = Array.from({ length: 8 }, (_, w) => WORDS[(i * 7 + w * 3) % WORDS.length]).join(" ");
-    const value = { session: key, seq: i, kind: "token.delta", model: "m-large-2", text: words, score: (i % 997) / 997, ok: true };
+    const value = {
+      session: key,
+      seq: i,
+      kind: "token.delta",
+      model: "m-large-2",
+      text: words,
+      score: (i % 997) / 997,
+      ok: true,
+    };
     let text = JSON.stringify(value);
     text = JSON.stringify({ ...value, pad: "p".repeat(Math.max(0, 200 - text.length - 10)) });
     events.push({ key, text });
@@ -67,7 +75,9 @@ export function cpuSample(pid: number | undefined, since?: CpuSample): CpuSample
   if (since === undefined) return now;
   const wallMs = now.wallMs - since.wallMs;
   const serverDelta =
-    now.serverTicks === undefined || since.serverTicks === undefined ? undefined : now.serverTicks - since.serverTicks;
+    now.serverTicks === undefined || since.serverTicks === undefined
+      ? undefined
+      : now.serverTicks - since.serverTicks;
   return {
     wallMs,
     clientMicros: now.clientMicros - since.clientMicros,

@@ -187,7 +187,11 @@ export class JetStreamAdapter implements Adapter {
       this.state = "ready";
       void watchStatus(connection, this.statusHandlers(session), this.logger);
       this.logger.info(
-        { adapter: "jetstream", url: url === undefined ? "(caller's connection)" : redactUrl(url), prefix: this.options.prefix },
+        {
+          adapter: "jetstream",
+          url: url === undefined ? "(caller's connection)" : redactUrl(url),
+          prefix: this.options.prefix,
+        },
         "JetStream adapter initialised",
       );
     } catch (error) {
@@ -233,7 +237,8 @@ export class JetStreamAdapter implements Adapter {
     const session = this.openSession();
     const count = batch.events.length;
     if (count === 0) return;
-    if (signal?.aborted) throw new TransientError("onBatch aborted before it started", { cause: signal.reason });
+    if (signal?.aborted)
+      throw new TransientError("onBatch aborted before it started", { cause: signal.reason });
     const shard = checkShard(batch.shard);
     await session.streams.ensure(shard);
     // Everything is encoded and checked before the first publish: an event the server cannot take
@@ -269,7 +274,8 @@ export class JetStreamAdapter implements Adapter {
 
   /** Turns a failed window's error into the one to report. */
   private async explain(session: Session, shard: number, error: unknown): Promise<AdapterError> {
-    if (this.state === "closed") return new AdapterShutdownError("the adapter was shut down during the batch");
+    if (this.state === "closed")
+      return new AdapterShutdownError("the adapter was shut down during the batch");
     if (!(error instanceof NoRespondersReply)) return classifyClientError(error, "publish");
     // No stream listened. Gone for good (deleted after we made it), or JetStream not up yet?
     let info: Awaited<ReturnType<StreamRegistry["lookup"]>>;
@@ -307,7 +313,8 @@ export class JetStreamAdapter implements Adapter {
     try {
       return await readPage(context, shard, after, limit);
     } catch (error) {
-      if (this.state === "closed") throw new AdapterShutdownError("the adapter was shut down during the read");
+      if (this.state === "closed")
+        throw new AdapterShutdownError("the adapter was shut down during the read");
       // Unanswered or refused gets may mean the stream was deleted: look it up again next time.
       session.streams.forget(shard);
       throw classifyClientError(error, "read");

@@ -166,7 +166,10 @@ export function resolveOptions(options: JetStreamAdapterOptions): ResolvedOption
   }
   const inboxPrefix = options.inboxPrefix ?? JETSTREAM_DEFAULTS.inboxPrefix;
   if (typeof inboxPrefix !== "string" || !INBOX_PREFIX.test(inboxPrefix)) {
-    throw invalid("inboxPrefix", `must be subject tokens without wildcards, got ${JSON.stringify(inboxPrefix)}`);
+    throw invalid(
+      "inboxPrefix",
+      `must be subject tokens without wildcards, got ${JSON.stringify(inboxPrefix)}`,
+    );
   }
   const onStreamMismatch = options.onStreamMismatch ?? JETSTREAM_DEFAULTS.onStreamMismatch;
   if (onStreamMismatch !== "fail" && onStreamMismatch !== "update") {
@@ -177,16 +180,27 @@ export function resolveOptions(options: JetStreamAdapterOptions): ResolvedOption
     connection,
     connectOptions: options.connectOptions ?? {},
     prefix,
-    connectTimeoutMs: duration("connectTimeoutMs", options.connectTimeoutMs, JETSTREAM_DEFAULTS.connectTimeoutMs),
-    requestTimeoutMs: duration("requestTimeoutMs", options.requestTimeoutMs, JETSTREAM_DEFAULTS.requestTimeoutMs),
+    connectTimeoutMs: duration(
+      "connectTimeoutMs",
+      options.connectTimeoutMs,
+      JETSTREAM_DEFAULTS.connectTimeoutMs,
+    ),
+    requestTimeoutMs: duration(
+      "requestTimeoutMs",
+      options.requestTimeoutMs,
+      JETSTREAM_DEFAULTS.requestTimeoutMs,
+    ),
     drainTimeoutMs: duration("drainTimeoutMs", options.drainTimeoutMs, JETSTREAM_DEFAULTS.drainTimeoutMs),
     replicas: positiveInteger("replicas", options.replicas, 5) ?? JETSTREAM_DEFAULTS.replicas,
     maxMessages: positiveInteger("maxMessages", options.maxMessages),
     maxBytes: positiveInteger("maxBytes", options.maxBytes),
     maxAgeMs: span("maxAgeMs", options.maxAgeMs),
-    duplicateWindowMs: span("duplicateWindowMs", options.duplicateWindowMs) ?? JETSTREAM_DEFAULTS.duplicateWindowMs,
-    maxAckPending: positiveInteger("maxAckPending", options.maxAckPending, 1_000_000) ?? JETSTREAM_DEFAULTS.maxAckPending,
-    maxReadAhead: positiveInteger("maxReadAhead", options.maxReadAhead, 65_536) ?? JETSTREAM_DEFAULTS.maxReadAhead,
+    duplicateWindowMs:
+      span("duplicateWindowMs", options.duplicateWindowMs) ?? JETSTREAM_DEFAULTS.duplicateWindowMs,
+    maxAckPending:
+      positiveInteger("maxAckPending", options.maxAckPending, 1_000_000) ?? JETSTREAM_DEFAULTS.maxAckPending,
+    maxReadAhead:
+      positiveInteger("maxReadAhead", options.maxReadAhead, 65_536) ?? JETSTREAM_DEFAULTS.maxReadAhead,
     onStreamMismatch,
     inboxPrefix,
   };

@@ -1,5 +1,11 @@
 import type { Msg, NatsConnection } from "@nats-io/nats-core";
-import { FatalError, type Logger, type ShardPage, type StoredEvent, TransientError } from "@netmesh/core/adapter";
+import {
+  FatalError,
+  type Logger,
+  type ShardPage,
+  type StoredEvent,
+  TransientError,
+} from "@netmesh/core/adapter";
 import { classifyClientError } from "./classify.js";
 import { MAX_SEQUENCE, parseSequence } from "./cursor.js";
 import { SEQUENCE_HEADER } from "./naming.js";
@@ -29,7 +35,8 @@ class DirectGetGroup extends ReplyGroup {
   }
 
   onReply(index: number, msg: Msg): void {
-    if (this.isSettled || index < 0 || index >= this.replies.length || this.replies[index] !== undefined) return;
+    if (this.isSettled || index < 0 || index >= this.replies.length || this.replies[index] !== undefined)
+      return;
     const code = msg.headers?.code ?? 0;
     if (code === 404) {
       this.replies[index] = null;
@@ -108,7 +115,9 @@ async function scan(context: ReadContext, after: bigint, wanted: number): Promis
       const id = msg.headers?.get(SEQUENCE_HEADER);
       const sequence = parseSequence(id);
       if (id === undefined || sequence === undefined) {
-        throw new TransientError(`direct get on ${context.stream}: a reply without a valid ${SEQUENCE_HEADER}`);
+        throw new TransientError(
+          `direct get on ${context.stream}: a reply without a valid ${SEQUENCE_HEADER}`,
+        );
       }
       if (sequence <= last) continue;
       entries.push({ sequence, id, msg });

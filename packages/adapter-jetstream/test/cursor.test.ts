@@ -17,7 +17,17 @@ describe("parseCursor", () => {
   });
 
   it("refuses what is not a u64 sequence with a non-retryable error", () => {
-    for (const bad of ["", "-1", "01", "1.5", "1e3", " 1", "18446744073709551616", "99999999999999999999", "abc"]) {
+    for (const bad of [
+      "",
+      "-1",
+      "01",
+      "1.5",
+      "1e3",
+      " 1",
+      "18446744073709551616",
+      "99999999999999999999",
+      "abc",
+    ]) {
       let caught: unknown;
       try {
         parseCursor(bad);
@@ -69,7 +79,11 @@ describe("u64 cursors against a real stream", () => {
       const batch = producer.batch(1, ['{"n":0}', '{"n":1}', '{"n":2}']);
       await adapter.onBatch(batch, liveSignal());
       const all = await adapter.pollShard(1, undefined, 10);
-      expect(all.events.map((e) => e.id)).toEqual(["9007199254740993", "9007199254740994", "9007199254740995"]);
+      expect(all.events.map((e) => e.id)).toEqual([
+        "9007199254740993",
+        "9007199254740994",
+        "9007199254740995",
+      ]);
       // Number("9007199254740993") is 9007199254740992: a rounding cursor would return n=0 again.
       const after = await adapter.pollShard(1, "9007199254740993", 10);
       expect(after.events.map((e) => e.json)).toEqual(['{"n":1}', '{"n":2}']);
@@ -96,7 +110,11 @@ describe("u64 cursors against a real stream", () => {
       const last = await adapter.pollShard(2, page.nextId, 5);
       expect(last.events.map((e) => [e.id, e.json])).toEqual([["9223372036854775801", '{"high":1}']]);
       expect(last).toMatchObject({ nextId: "9223372036854775801", hasMore: false });
-      expect(await adapter.pollShard(2, last.nextId, 5)).toEqual({ events: [], nextId: undefined, hasMore: false });
+      expect(await adapter.pollShard(2, last.nextId, 5)).toEqual({
+        events: [],
+        nextId: undefined,
+        hasMore: false,
+      });
     } finally {
       await adapter.shutdown();
     }

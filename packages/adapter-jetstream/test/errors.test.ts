@@ -3,7 +3,12 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { headers } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 import { TestProducer } from "@netmesh/adapter-testkit";
-import { type AdapterError, type AdapterErrorKind, isAdapterError, silentLogger } from "@netmesh/core/adapter";
+import {
+  type AdapterError,
+  type AdapterErrorKind,
+  isAdapterError,
+  silentLogger,
+} from "@netmesh/core/adapter";
 import { type PrivateServer, startNats } from "@netmesh/test-backends";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { classifyApiError, classifyClientError } from "../src/classify.js";
@@ -41,7 +46,9 @@ describe("errors from the real client are classified by an explicit list", () =>
     const silent = nc.subscribe(`${sharedPrefix}.silent`); // receives, never answers
     const timeout = await nc.request(`${sharedPrefix}.silent`, "x", { timeout: 50 }).catch((e: unknown) => e);
     expect(classifyClientError(timeout, "request").kind).toBe("transient");
-    const noResponders = await nc.request(`${sharedPrefix}.nobody`, "x", { timeout: 1_000 }).catch((e: unknown) => e);
+    const noResponders = await nc
+      .request(`${sharedPrefix}.nobody`, "x", { timeout: 1_000 })
+      .catch((e: unknown) => e);
     expect(classifyClientError(noResponders, "request").kind).toBe("transient");
     let tooBig: unknown;
     try {
@@ -78,9 +85,9 @@ describe("errors from the real client are classified by an explicit list", () =>
         const error = classifyApiError(ack.error, "publish");
         expect(error.kind).toBe("fatal");
         expect(error.message).toMatch(/wrong last sequence/i);
-        expect(classifyApiError({ code: 503, description: "JetStream system temporarily unavailable" }, "x").kind).toBe(
-          "transient",
-        );
+        expect(
+          classifyApiError({ code: 503, description: "JetStream system temporarily unavailable" }, "x").kind,
+        ).toBe("transient");
       } finally {
         await jsm.streams.delete(`${prefix}_shard_0`);
       }
@@ -96,7 +103,10 @@ describe("errors from the real client are classified by an explicit list", () =>
         await (await jetstreamManager(nc)).streams.delete(adapter.streamName(5));
       });
       // Publishing now finds no stream: the server answers "no responders" (503) at once.
-      const error = await rejection(adapter.onBatch(producer.batch(5, ['{"lost":1}']), liveSignal()), "fatal");
+      const error = await rejection(
+        adapter.onBatch(producer.batch(5, ['{"lost":1}']), liveSignal()),
+        "fatal",
+      );
       expect(error.message).toMatch(/not found after it had been created/);
       const after = producer.batch(5, ['{"after":1}']);
       await adapter.onBatch(after, liveSignal());
@@ -111,10 +121,20 @@ describe("errors from the real client are classified by an explicit list", () =>
     try {
       const producer = new TestProducer();
       const huge = `"${"x".repeat(1_048_576)}"`;
-      await rejection(adapter.onBatch(producer.batch(6, ['{"small":1}', huge]), liveSignal()), "serialization");
-      await rejection(adapter.onBatch(producer.batch(6, ['{"ok":1}', '"\ud800"']), liveSignal()), "serialization");
+      await rejection(
+        adapter.onBatch(producer.batch(6, ['{"small":1}', huge]), liveSignal()),
+        "serialization",
+      );
+      await rejection(
+        adapter.onBatch(producer.batch(6, ['{"ok":1}', '"\ud800"']), liveSignal()),
+        "serialization",
+      );
       // Nothing of either batch was published: the checks run before the first publish.
-      expect(await adapter.pollShard(6, undefined, 10)).toEqual({ events: [], nextId: undefined, hasMore: false });
+      expect(await adapter.pollShard(6, undefined, 10)).toEqual({
+        events: [],
+        nextId: undefined,
+        hasMore: false,
+      });
     } finally {
       await adapter.shutdown();
     }
@@ -162,11 +182,18 @@ describe("authentication and permissions (a server of the test's own)", () => {
   });
 
   it("a publish the account may not make is fatal, reported at once rather than after the timeout", async () => {
-    const adapter = new JetStreamAdapter({ url: server.url("limited", "lim-pass"), prefix, requestTimeoutMs: 10_000 });
+    const adapter = new JetStreamAdapter({
+      url: server.url("limited", "lim-pass"),
+      prefix,
+      requestTimeoutMs: 10_000,
+    });
     await adapter.init({ logger: silentLogger });
     try {
       const started = Date.now();
-      const error = await rejection(adapter.onBatch(new TestProducer().batch(1, ['{"denied":1}']), liveSignal()), "fatal");
+      const error = await rejection(
+        adapter.onBatch(new TestProducer().batch(1, ['{"denied":1}']), liveSignal()),
+        "fatal",
+      );
       expect(error.message).toMatch(/permission/i);
       expect(Date.now() - started).toBeLessThan(5_000);
     } finally {

@@ -32,7 +32,9 @@ describe("stream creation", () => {
     const log: LogLine[] = [];
     const adapter = await readyAdapter(prefix, {}, log);
     try {
-      const batches = Array.from({ length: 6 }, (_, p) => new TestProducer().batch(0, [`{"p":${p}}`, `{"p":${p},"n":2}`]));
+      const batches = Array.from({ length: 6 }, (_, p) =>
+        new TestProducer().batch(0, [`{"p":${p}}`, `{"p":${p},"n":2}`]),
+      );
       await Promise.all(batches.map((batch) => adapter.onBatch(batch, liveSignal())));
       const about = (message: string) =>
         log.filter((line) => line.message === message && line.fields.stream === streamName(prefix, 0)).length;
@@ -72,9 +74,10 @@ describe("stream creation", () => {
     });
     try {
       const strict = await readyAdapter(mismatch);
-      const refused = await strict
-        .onBatch(new TestProducer().batch(0, ['{"x":1}']), liveSignal())
-        .then(() => undefined, (e: unknown) => e as AdapterError);
+      const refused = await strict.onBatch(new TestProducer().batch(0, ['{"x":1}']), liveSignal()).then(
+        () => undefined,
+        (e: unknown) => e as AdapterError,
+      );
       await strict.shutdown();
       expect(refused?.kind).toBe("fatal");
       expect(refused?.message).toMatch(/duplicate_window: 120000000000 ≠ 3600000000000/);
@@ -123,7 +126,10 @@ describe("lifecycle", () => {
 
   it("shutdown lets a batch in flight finish, then refuses everything with the shutdown error", async () => {
     const adapter = await readyAdapter(prefix);
-    const batch = new TestProducer().batch(2, Array.from({ length: 5_000 }, (_, i) => `{"i":${i}}`));
+    const batch = new TestProducer().batch(
+      2,
+      Array.from({ length: 5_000 }, (_, i) => `{"i":${i}}`),
+    );
     const writing = adapter.onBatch(batch, liveSignal());
     const started = Date.now();
     await adapter.shutdown();
@@ -147,7 +153,12 @@ describe("lifecycle", () => {
 
   it("shutdown is bounded by drainTimeoutMs even when the server stopped answering", async () => {
     const server = await startOwnServer();
-    const adapter = new JetStreamAdapter({ url: server.url(), prefix: "bounded", drainTimeoutMs: 500, requestTimeoutMs: 20_000 });
+    const adapter = new JetStreamAdapter({
+      url: server.url(),
+      prefix: "bounded",
+      drainTimeoutMs: 500,
+      requestTimeoutMs: 20_000,
+    });
     await adapter.init({ logger: silentLogger });
     try {
       await adapter.onBatch(new TestProducer().batch(0, ['{"warm":1}']), liveSignal());
@@ -158,7 +169,9 @@ describe("lifecycle", () => {
       expect(Date.now() - started).toBeLessThan(3_000);
       expect(outcome).toBe("transient"); // the drain could not finish: reported, connection closed
       expect(await kindOf(stuck)).toBe("shutdown");
-      expect(await kindOf(adapter.onBatch(new TestProducer().batch(0, ["1"]), liveSignal()))).toBe("shutdown");
+      expect(await kindOf(adapter.onBatch(new TestProducer().batch(0, ["1"]), liveSignal()))).toBe(
+        "shutdown",
+      );
     } finally {
       await server.stop();
     }

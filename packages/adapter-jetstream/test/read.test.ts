@@ -5,7 +5,14 @@ import { isAdapterError } from "@netmesh/core/adapter";
 import { afterAll, describe, expect, it } from "vitest";
 import { shardSubject } from "../src/index.js";
 import { expectExactly, readAll, readyAdapter } from "./support/adapter.js";
-import { type LogLine, NATS_URL, deleteStreams, liveSignal, uniquePrefix, withConnection } from "./support/nats.js";
+import {
+  type LogLine,
+  NATS_URL,
+  deleteStreams,
+  liveSignal,
+  uniquePrefix,
+  withConnection,
+} from "./support/nats.js";
 
 const prefix = uniquePrefix("read");
 afterAll(() => deleteStreams(prefix));
@@ -17,7 +24,10 @@ function hdrs(values: Record<string, string>): MsgHdrs {
 }
 
 /** Publishes raw messages (as some other writer would) to a shard's subject, acked one by one. */
-async function publishRaw(shard: number, messages: { data: string | Uint8Array; headers?: MsgHdrs }[]): Promise<void> {
+async function publishRaw(
+  shard: number,
+  messages: { data: string | Uint8Array; headers?: MsgHdrs }[],
+): Promise<void> {
   await withConnection(NATS_URL, async (nc) => {
     for (const message of messages) {
       await nc.request(shardSubject(prefix, shard), message.data, {
@@ -42,7 +52,10 @@ describe("records the adapter did not write", () => {
         { data: '{"no":"headers"}' },
         { data: '{"no":"timestamp"}', headers: hdrs({ "Nats-Msg-Id": goodId(0, 900) }) },
         { data: "not json", headers: hdrs({ "Nats-Msg-Id": goodId(0, 901), "Netmesh-Ts": "5" }) },
-        { data: new Uint8Array([0x22, 0xff, 0x22]), headers: hdrs({ "Nats-Msg-Id": goodId(0, 902), "Netmesh-Ts": "5" }) },
+        {
+          data: new Uint8Array([0x22, 0xff, 0x22]),
+          headers: hdrs({ "Nats-Msg-Id": goodId(0, 902), "Netmesh-Ts": "5" }),
+        },
         { data: "{}", headers: hdrs({ "Nats-Msg-Id": "not-a-message-id", "Netmesh-Ts": "5" }) },
       ]);
       const after = producer.batch(0, ['{"b":1}']);
@@ -112,7 +125,10 @@ describe("paging", () => {
   it("skips deleted messages (gaps) without losing or repeating any, across read-ahead windows", async () => {
     const adapter = await readyAdapter(prefix, { maxReadAhead: 3 });
     try {
-      const batch = new TestProducer().batch(3, Array.from({ length: 50 }, (_, i) => `{"n":${i}}`));
+      const batch = new TestProducer().batch(
+        3,
+        Array.from({ length: 50 }, (_, i) => `{"n":${i}}`),
+      );
       await adapter.onBatch(batch, liveSignal());
       const deleted = [1, 5, 6, 7, 20, 21, 22, 23, 24, 25, 26, 50];
       await withConnection(NATS_URL, async (nc) => {
@@ -120,11 +136,19 @@ describe("paging", () => {
         for (const seq of deleted) await jsm.streams.deleteMessage(adapter.streamName(3), seq, false);
       });
       const expected = batch.events.filter((_, i) => !deleted.includes(i + 1));
-      const expectedIds = batch.events.map((_, i) => String(i + 1)).filter((id) => !deleted.includes(Number(id)));
+      const expectedIds = batch.events
+        .map((_, i) => String(i + 1))
+        .filter((id) => !deleted.includes(Number(id)));
       for (const limit of [1, 4, 7, 100]) {
         const events = await readAll(adapter, 3, limit);
-        expect(events.map((event) => event.json), `limit ${limit}`).toEqual(expected);
-        expect(events.map((event) => event.id), `limit ${limit}`).toEqual(expectedIds);
+        expect(
+          events.map((event) => event.json),
+          `limit ${limit}`,
+        ).toEqual(expected);
+        expect(
+          events.map((event) => event.id),
+          `limit ${limit}`,
+        ).toEqual(expectedIds);
       }
       const afterGap = await adapter.pollShard(3, "19", 2);
       expect(afterGap.events.map((event) => event.id)).toEqual(["27", "28"]);
@@ -139,7 +163,10 @@ describe("paging", () => {
     try {
       const producer = new TestProducer();
       const batches = Array.from({ length: 40 }, (_, b) =>
-        producer.batch(4, Array.from({ length: 50 }, (_, i) => `{"b":${b},"i":${i}}`)),
+        producer.batch(
+          4,
+          Array.from({ length: 50 }, (_, i) => `{"b":${b},"i":${i}}`),
+        ),
       );
       await writer.onBatch(batches[0]!, liveSignal());
       const writing = (async () => {

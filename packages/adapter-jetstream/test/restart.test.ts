@@ -42,7 +42,9 @@ describe("a private nats-server restarted while the bus is ingesting", () => {
       const texts = Array.from({ length: EVENTS }, (_, i) => JSON.stringify({ i, key: `k${i % 97}` }));
       for (let from = 0; from < EVENTS; from += CHUNK) {
         const chunk = texts.slice(from, from + CHUNK).map((json) => JSON.parse(json) as unknown);
-        const accepted = await bus.ingestManyOrWait(chunk, { key: (value) => (value as { key: string }).key });
+        const accepted = await bus.ingestManyOrWait(chunk, {
+          key: (value) => (value as { key: string }).key,
+        });
         expect(accepted).toBe(chunk.length);
         if (from === EVENTS / 3) {
           // Mid-stream: SIGKILL the server and start it again on the same port with the same store.

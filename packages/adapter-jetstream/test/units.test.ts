@@ -7,7 +7,10 @@ import { parsePubAck } from "../src/pub-ack.js";
 describe("parsePubAck", () => {
   it("reads stored and duplicate acks as servers write them, with or without spaces", () => {
     expect(parsePubAck('{"stream":"s_shard_0", "seq":5}')).toEqual({ ok: true, duplicate: false });
-    expect(parsePubAck('{"stream":"s_shard_0", "seq":5,"duplicate": true}')).toEqual({ ok: true, duplicate: true });
+    expect(parsePubAck('{"stream":"s_shard_0", "seq":5,"duplicate": true}')).toEqual({
+      ok: true,
+      duplicate: true,
+    });
     expect(parsePubAck('{"stream":"s","seq":18446744073709551615,"duplicate":true}')).toEqual({
       ok: true,
       duplicate: true,

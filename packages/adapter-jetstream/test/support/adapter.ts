@@ -15,7 +15,11 @@ export async function readyAdapter(
 }
 
 /** Every event of a shard, following `nextId` with pages of `limit`. */
-export async function readAll(adapter: JetStreamAdapter, shard: number, limit = 1000): Promise<StoredEvent[]> {
+export async function readAll(
+  adapter: JetStreamAdapter,
+  shard: number,
+  limit = 1000,
+): Promise<StoredEvent[]> {
   const events: StoredEvent[] = [];
   let cursor: string | undefined;
   for (let pages = 0; pages < 100_000; pages++) {
@@ -29,11 +33,15 @@ export async function readAll(adapter: JetStreamAdapter, shard: number, limit = 
 
 /** Expects `events` to be exactly the events of `batches`, in order, each message id once. */
 export function expectExactly(events: readonly StoredEvent[], batches: readonly Batch[]): string | undefined {
-  const expected = batches.flatMap((batch) => batch.events.map((json, i) => ({ json, id: batch.messageId(i) })));
+  const expected = batches.flatMap((batch) =>
+    batch.events.map((json, i) => ({ json, id: batch.messageId(i) })),
+  );
   if (events.length !== expected.length) return `read ${events.length} events, expected ${expected.length}`;
   for (const [i, event] of events.entries()) {
-    if (event.messageId !== expected[i]!.id) return `event ${i}: message id ${event.messageId}, expected ${expected[i]!.id}`;
-    if (event.json !== expected[i]!.json) return `event ${i}: json ${event.json}, expected ${expected[i]!.json}`;
+    if (event.messageId !== expected[i]!.id)
+      return `event ${i}: message id ${event.messageId}, expected ${expected[i]!.id}`;
+    if (event.json !== expected[i]!.json)
+      return `event ${i}: json ${event.json}, expected ${expected[i]!.json}`;
   }
   return undefined;
 }
