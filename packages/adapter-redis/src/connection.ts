@@ -95,14 +95,20 @@ export class Connection {
     }
   }
 
-  /** Closes an owned client (QUIT, bounded, then a hard disconnect); leaves a borrowed one alone. */
+  /**
+   * Closes an owned client: QUIT (so the server finishes what it has), then a hard disconnect, and waits
+   * (bounded) until ioredis reports the connection ended. Leaves a borrowed client alone.
+   */
   async close(ms: number): Promise<void> {
     if (!this.owned) return;
     const { client } = this;
-    if (client.status === "ready") {
-      await bounded(client.quit(), ms, "quit").catch(() => {});
-    }
+    // Read afresh each time: the status changes under us as the connection closes.
+    const status = (): string => client.status;
+    if (status() === "end") return;
+    const ended = new Promise<void>((resolve) => client.once("end", () => resolve()));
+    if (status() === "ready") await bounded(client.quit(), ms, "QUIT").catch(() => {});
     client.disconnect();
+    if (status() !== "end") await bounded(ended, ms, "disconnect").catch(() => {});
   }
 
   private onError(error: unknown): void {
