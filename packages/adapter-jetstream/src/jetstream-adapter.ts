@@ -172,6 +172,15 @@ export class JetStreamAdapter implements Adapter {
         throw new FatalError("this NATS server does not support headers, which JetStream dedup needs");
       }
       const manager = await jetstreamManager(connection, { timeout: requestTimeoutMs, checkAPI: false });
+      // One request to learn now, not at the first batch, whether JetStream answers for this account.
+      try {
+        await manager.getAccountInfo();
+      } catch (error) {
+        throw classifyClientError(
+          error,
+          "JetStream did not answer (not enabled for this account, or still starting)",
+        );
+      }
       const mux = new ReplyMux(connection, this.options.inboxPrefix);
       mux.start();
       const session: Session = {

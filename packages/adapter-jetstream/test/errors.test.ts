@@ -202,6 +202,21 @@ describe("authentication and permissions (a server of the test's own)", () => {
   });
 });
 
+describe("a server without JetStream", () => {
+  it("fails init with a message naming JetStream, and closes the connection it opened", async () => {
+    const server = await startOwnServer("", false);
+    try {
+      const adapter = new JetStreamAdapter({ url: server.url(), prefix: "nojs", requestTimeoutMs: 1_000 });
+      const error = await rejection(adapter.init({ logger: silentLogger }), "transient");
+      expect(error.message).toMatch(/JetStream did not answer/);
+      expect(await adapter.isHealthy()).toBe(false);
+      await adapter.shutdown();
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
 describe("an unresponsive or vanished server", () => {
   it("a paused server makes onBatch and pollShard time out as transient; after it resumes the retry is stored once", async () => {
     const server = await startOwnServer();

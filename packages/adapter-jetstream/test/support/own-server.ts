@@ -17,8 +17,8 @@ export interface OwnServer {
   stop(): Promise<void>;
 }
 
-/** Starts `nats-server -c` with JetStream and `extraConfig` (placed after `listen` and `jetstream`). */
-export async function startOwnServer(extraConfig = ""): Promise<OwnServer> {
+/** Starts `nats-server -c` with `extraConfig` after `listen`, and JetStream unless told otherwise. */
+export async function startOwnServer(extraConfig = "", jetStream = true): Promise<OwnServer> {
   ensureBinary("nats-server", "nats-server");
   const binary = execFileSync("sh", ["-c", "command -v nats-server"], { encoding: "utf8" }).trim();
   const port = await freePort();
@@ -26,7 +26,7 @@ export async function startOwnServer(extraConfig = ""): Promise<OwnServer> {
   const config = join(dir, "server.conf");
   writeFileSync(
     config,
-    `listen: "127.0.0.1:${port}"\njetstream { store_dir: ${JSON.stringify(join(dir, "js"))} }\n${extraConfig}\n`,
+    `listen: "127.0.0.1:${port}"\n${jetStream ? `jetstream { store_dir: ${JSON.stringify(join(dir, "js"))} }` : ""}\n${extraConfig}\n`,
   );
   const child: ChildProcess = spawn(binary, ["-c", config], { stdio: "ignore" });
   const killOnExit = () => child.kill("SIGKILL");
