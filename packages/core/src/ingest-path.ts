@@ -31,12 +31,8 @@ export class IngestPath {
 
   /** Offers one event; returns its status. */
   offer(json: string, hash: number, keyed: boolean): IngestStatus {
-    if (this.closed) return this.refuseClosed(1, "closed");
-    const shard = this.topology.route(hash, keyed);
-    if (shard === undefined) {
-      this.rejects.unrouted++;
-      return "unrouted";
-    }
+    const shard = this.destination(hash, keyed);
+    if (typeof shard === "string") return shard;
     const status = this.admit(shard, json);
     if (status === "full") this.rejects.full++;
     return status;
@@ -60,12 +56,8 @@ export class IngestPath {
   /** Offers one event, waiting for room while its ring is full. Routed again after each wait. */
   async offerWaiting(json: string, hash: number, keyed: boolean): Promise<IngestStatus> {
     for (;;) {
-      if (this.closed) return this.refuseClosed(1, "closed");
-      const shard = this.topology.route(hash, keyed);
-      if (shard === undefined) {
-        this.rejects.unrouted++;
-        return "unrouted";
-      }
+      const shard = this.destination(hash, keyed);
+      if (typeof shard === "string") return shard;
       const status = this.admit(shard, json);
       if (status !== "full") return status;
       await shard.pump.whenRoom();
@@ -92,6 +84,15 @@ export class IngestPath {
   refuseClosed<T>(count: number, result: T): T {
     this.rejects.closed += count;
     return result;
+  }
+
+  /** The shard an event goes to, or why it cannot go anywhere (counted). */
+  private destination(hash: number, keyed: boolean): Shard | "closed" | "unrouted" {
+    if (this.closed) return this.refuseClosed(1, "closed");
+    const shard = this.topology.route(hash, keyed);
+    if (shard !== undefined) return shard;
+    this.rejects.unrouted++;
+    return "unrouted";
   }
 
   /** Sampling, backpressure, timestamp, push, wake. Counts every outcome but `"full"`. */
