@@ -1,0 +1,71 @@
+import { TestBatch, TestProducer } from "@netmesh/adapter-testkit";
+import { SerializationError } from "@netmesh/core/adapter";
+import { describe, expect, it } from "vitest";
+import { buildChunks } from "../src/chunks.js";
+import { resolveSettings } from "../src/options.js";
+
+const plan = (settings: Parameters<typeof resolveSettings>[0] = {}, trimValue = "") => ({
+  stream: "{p:shard:0}",
+  mark: "{p:shard:0}:dedup:x",
+  settings: resolveSettings(settings),
+  trimValue,
+});
+
+describe("buildChunks", () => {
+  it("lays out keys, header and one (timestamp, message id, JSON) triple per event", () => {
+    const batch = new TestProducer().batch(0, ['{"a":1}', "2"]);
+    const [call, ...rest] = buildChunks(batch, plan({ dedupWindowMs: 5_000, maxLength: 10 }, "10"));
+    expect(rest).toEqual([]);
+    expect(call).toEqual([
+      "{p:shard:0}",
+      "{p:shard:0}:dedup:x",
+      "0",
+      "2",
+      "0",
+      "5000",
+      "MAXLEN",
+      "10",
+      String(batch.timestamps[0]),
+      batch.messageId(0),
+      '{"a":1}',
+      String(batch.timestamps[1]),
+      batch.messageId(1),
+      "2",
+    ]);
+  });
+
+  it("cuts by event count; every chunk after the first requires its predecessor", () => {
+    const producer = new TestProducer();
+    producer.batch(0, ["0", "1", "2"]); // the next batch starts at sequence 3
+    const batch = producer.batch(
+      0,
+      Array.from({ length: 25 }, (_, i) => String(i)),
+    );
+    const calls = buildChunks(batch, plan({ maxEventsPerCall: 10 }));
+    expect(calls.map((call) => [call[2], call[3], call[4]])).toEqual([
+      ["3", "10", "0"],
+      ["13", "10", "1"],
+      ["23", "5", "1"],
+    ]);
+    expect(calls.flatMap((call) => call.slice(8).filter((_, i) => i % 3 === 2))).toEqual(batch.events);
+  });
+
+  it("cuts by UTF-8 bytes; an event larger than the limit goes alone", () => {
+    const big = "€".repeat(40); // 120 bytes, 40 UTF-16 units
+    const batch = new TestProducer().batch(0, ['"a"', '"b"', `"${big}"`, '"c"', '"d"']);
+    const calls = buildChunks(batch, plan({ maxBytesPerCall: 10 }));
+    expect(calls.map((call) => call.slice(8).filter((_, i) => i % 3 === 2))).toEqual([
+      ['"a"', '"b"'],
+      [`"${big}"`],
+      ['"c"', '"d"'],
+    ]);
+  });
+
+  it("refuses a lone surrogate and a non-finite timestamp with SerializationError", () => {
+    const lone = new TestProducer().batch(0, ['"ok"', '"\ud800"']);
+    expect(() => buildChunks(lone, plan())).toThrow(SerializationError);
+    const stamps = new Float64Array([Number.NaN]);
+    const nan = new TestBatch(0, "00000000000000aa", 0, ['"x"'], stamps);
+    expect(() => buildChunks(nan, plan())).toThrow(SerializationError);
+  });
+});
