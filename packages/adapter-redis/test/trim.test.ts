@@ -51,7 +51,7 @@ describe("approximate trimming", () => {
   });
 
   it("maxAgeMs drops entries older than the window (by stream id time), keeps the recent ones", async () => {
-    const { adapter, prefix } = await ready({ maxAgeMs: 300 });
+    const { adapter } = await ready({ maxAgeMs: 300 });
     const producer = new TestProducer();
     const old = producer.batch(1, texts(1_000, "old"));
     await adapter.onBatch(old, live);
