@@ -227,7 +227,7 @@ describe("an unresponsive or vanished server", () => {
       const producer = new TestProducer();
       const warm = producer.batch(0, ['{"warm":1}']);
       await adapter.onBatch(warm, liveSignal());
-      server.pause();
+      await server.pause();
       const batch = producer.batch(0, ['{"a":1}', '{"a":2}']);
       const error = await rejection(adapter.onBatch(batch, liveSignal()), "transient");
       expect(error.message).toMatch(/timed out after 400 ms/);

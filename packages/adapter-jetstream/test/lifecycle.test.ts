@@ -162,7 +162,7 @@ describe("lifecycle", () => {
     await adapter.init({ logger: silentLogger });
     try {
       await adapter.onBatch(new TestProducer().batch(0, ['{"warm":1}']), liveSignal());
-      server.pause();
+      await server.pause();
       const stuck = adapter.onBatch(new TestProducer().batch(0, ['{"stuck":1}']), liveSignal());
       const started = Date.now();
       const outcome = await kindOf(adapter.shutdown());

@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ensureBinary, freePort, isListening } from "@netmesh/test-backends";
@@ -9,8 +9,8 @@ export interface OwnServer {
   readonly port: number;
   /** `nats://127.0.0.1:port`, with `user:password@` when given. */
   url(user?: string, password?: string): string;
-  /** SIGSTOP: the server keeps its sockets but answers nothing. */
-  pause(): void;
+  /** SIGSTOP, resolved once the process is seen stopped: it keeps its sockets but answers nothing. */
+  pause(): Promise<void>;
   /** SIGCONT after {@link pause}. */
   resume(): void;
   /** Kills it and removes its files. */
@@ -43,7 +43,15 @@ export async function startOwnServer(extraConfig = "", jetStream = true): Promis
     port,
     url: (user, password) =>
       user === undefined ? `nats://127.0.0.1:${port}` : `nats://${user}:${password}@127.0.0.1:${port}`,
-    pause: () => child.kill("SIGSTOP"),
+    async pause() {
+      child.kill("SIGSTOP");
+      // The stop is not in force when kill() returns; a request sent at once may still be answered.
+      const until = Date.now() + 2_000;
+      while (processState(child.pid) !== "T") {
+        if (Date.now() > until) throw new Error("nats-server did not stop on SIGSTOP");
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    },
     resume: () => child.kill("SIGCONT"),
     async stop() {
       process.off("exit", killOnExit);
@@ -56,4 +64,14 @@ export async function startOwnServer(extraConfig = "", jetStream = true): Promis
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** The state letter of a process in /proc (`T` when stopped), or undefined. */
+function processState(pid: number | undefined): string | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    return readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.[0];
+  } catch {
+    return undefined;
+  }
 }
