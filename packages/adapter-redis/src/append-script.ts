@@ -40,11 +40,11 @@ if ARGV[3] == '1' and mark < first then
 end
 local skip = mark - first
 if skip < 0 then skip = 0 end
-local call = redis.call
+local call, argv = redis.call, ARGV
 local added = 0
 local ok, err = pcall(function()
   for i = 7 + 3 * skip, 6 + 3 * count, 3 do
-    call('XADD', stream, '*', 'd', ARGV[i + 2], 't', ARGV[i], 'm', ARGV[i + 1])
+    call('XADD', stream, '*', 'd', argv[i + 2], 't', argv[i], 'm', argv[i + 1])
     added = added + 1
   end
 end)
