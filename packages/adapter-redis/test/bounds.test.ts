@@ -54,7 +54,7 @@ describe("isHealthy", () => {
     await adapter.init({ logger: silentLogger });
     expect(await adapter.isHealthy()).toBe(true);
 
-    server.pause(); // the socket stays open, nothing answers: only the bound can say "unhealthy"
+    await server.pause(); // the socket stays open, nothing answers: only the bound can say "unhealthy"
     const hung = Date.now();
     expect(await adapter.isHealthy()).toBe(false);
     const waited = Date.now() - hung;
@@ -79,7 +79,7 @@ describe("bounded calls", () => {
     const { server, adapter, checker } = await setup({ commandTimeoutMs: 400 });
     await adapter.init({ logger: silentLogger });
     const batch = new TestProducer().batch(0, ['{"late":1}', '{"late":2}']);
-    server.pause();
+    await server.pause();
     const write = await timed(adapter.onBatch(batch, live));
     expect(write.error).toBeInstanceOf(TransientError);
     expect((write.error as Error).message).toMatch(/no reply within 400 ms/);
@@ -98,7 +98,7 @@ describe("bounded calls", () => {
     const { server, adapter, checker } = await setup({ commandTimeoutMs: 5_000 });
     await adapter.init({ logger: silentLogger });
     const producer = new TestProducer();
-    server.pause();
+    await server.pause();
     const controller = new AbortController();
     const pending = timed(adapter.onBatch(producer.batch(0, ['{"a":1}']), controller.signal));
     await sleep(100);

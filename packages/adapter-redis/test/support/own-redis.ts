@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ensureBinary, freePort, isListening } from "@netmesh/test-backends";
@@ -13,8 +13,8 @@ export interface OwnRedis {
   readonly port: number;
   /** `redis://127.0.0.1:port`, with `user:password@` when given. */
   url(user?: string, password?: string): string;
-  /** SIGSTOP: the server keeps its sockets open but answers nothing. */
-  pause(): void;
+  /** SIGSTOP, resolved once the process is seen stopped: it keeps its sockets open but answers nothing. */
+  pause(): Promise<void>;
   /** SIGCONT after {@link pause}. */
   resume(): void;
   /** SIGKILL: connections drop without goodbye. */
@@ -71,7 +71,17 @@ export async function startOwnRedis(args: readonly string[] = []): Promise<OwnRe
       user === undefined && password === undefined
         ? `redis://127.0.0.1:${port}`
         : `redis://${user ?? ""}:${password ?? ""}@127.0.0.1:${port}`,
-    pause: () => child?.kill("SIGSTOP"),
+    async pause() {
+      const running = child;
+      if (running?.pid === undefined) throw new Error("own redis-server is not running");
+      running.kill("SIGSTOP");
+      // kill() returns before the signal takes effect: wait until /proc shows the process stopped (T).
+      const deadline = Date.now() + 5_000;
+      while (!/^\S+ \(.*\) T /.test(readFileSync(`/proc/${running.pid}/stat`, "utf8"))) {
+        if (Date.now() > deadline) throw new Error("own redis-server did not stop on SIGSTOP");
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    },
     resume: () => child?.kill("SIGCONT"),
     kill,
     async restart() {
