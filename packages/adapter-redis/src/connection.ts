@@ -7,8 +7,11 @@ import { Redactor } from "./redaction.js";
 
 /** The ioredis client the adapter talks through, and whether the adapter owns it. */
 export class Connection {
-  /** The client: created here (owned) or handed over by the caller (borrowed). */
-  readonly client: Redis | Cluster;
+  private current: Redis | Cluster;
+  /** Makes a fresh owned client; undefined for a borrowed one. */
+  private readonly make: (() => Redis) | undefined;
+  /** Set when an owned client was stopped after a failed connect: the next open() starts a new one. */
+  private stale = false;
   /** True when the adapter created the client and so must close it. */
   readonly owned: boolean;
   /** Scrubs this connection's credentials from any text. */
@@ -20,7 +23,8 @@ export class Connection {
 
   constructor(options: RedisConnectionOptions, connectTimeoutMs: number) {
     if (options.client !== undefined) {
-      this.client = options.client;
+      this.current = options.client;
+      this.make = undefined;
       this.owned = false;
       this.redactor = new Redactor([]);
       this.description = options.client.isCluster
@@ -39,16 +43,25 @@ export class Connection {
       // Replies are parsed in their RESP2-compatible shapes.
       replyMapping: "legacy" as const,
     };
-    this.client = url === undefined ? new Redis(settings) : new Redis(url, settings);
+    this.make = () => {
+      const client = url === undefined ? new Redis(settings) : new Redis(url, settings);
+      // Without a listener ioredis prints every connection error to the console; route them to the logger.
+      client.on("error", (error: unknown) => this.onError(error));
+      client.on("ready", () => this.onReady());
+      return client;
+    };
+    this.current = this.make();
     this.owned = true;
     this.redactor = Redactor.forConnection(url, given);
     this.description =
       url !== undefined
         ? redactUrl(url)
         : `redis://${given.host ?? "localhost"}:${given.port ?? 6379}/${given.db ?? 0}`;
-    // Without a listener ioredis prints every connection error to the console; route them to the logger.
-    this.client.on("error", (error: unknown) => this.onError(error));
-    this.client.on("ready", () => this.onReady());
+  }
+
+  /** The client: created here (owned) or handed over by the caller (borrowed). */
+  get client(): Redis | Cluster {
+    return this.current;
   }
 
   /** Starts logging through `logger` (the bus's). */
@@ -62,7 +75,12 @@ export class Connection {
    * and an owned client is stopped so it does not keep reconnecting in the background.
    */
   async open(ms: number): Promise<void> {
-    const { client } = this;
+    if (this.stale && this.make !== undefined) {
+      // A stopped ioredis client can be left in a state it never leaves: start over with a new one.
+      this.current = this.make();
+      this.stale = false;
+    }
+    const client = this.current;
     if (client.status === "ready") return;
     let lastError: unknown;
     const remember = (error: unknown) => {
@@ -87,12 +105,19 @@ export class Connection {
             });
       await bounded(ready, ms, `connect to ${this.description}`);
     } catch (error) {
-      if (this.owned) client.disconnect();
+      this.abandon();
       // connect() reports only "Connection is closed."; the error event before it says why.
       throw classify(lastError ?? error, `connect to ${this.description}`, this.redactor);
     } finally {
       client.off("error", remember);
     }
+  }
+
+  /** After a failed `init`: stops an owned client (no reconnect loop left behind); the next open() makes a new one. */
+  abandon(): void {
+    if (!this.owned) return;
+    this.current.disconnect();
+    this.stale = true;
   }
 
   /**

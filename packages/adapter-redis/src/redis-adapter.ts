@@ -103,15 +103,24 @@ export class RedisAdapter implements Adapter {
 
   private async open(): Promise<void> {
     const { connectTimeoutMs, commandTimeoutMs } = this.settings;
-    await this.connection.open(connectTimeoutMs);
     try {
-      await bounded(this.script.load(this.client), commandTimeoutMs, "SCRIPT LOAD");
+      await this.connection.open(connectTimeoutMs);
+      try {
+        await bounded(this.script.load(this.client), commandTimeoutMs, "SCRIPT LOAD");
+      } catch (error) {
+        this.connection.abandon();
+        throw classify(error, "load the append script (needs Redis ≥ 7.0)", this.connection.redactor);
+      }
     } catch (error) {
-      const failure = classify(error, "load the append script (needs Redis ≥ 7.0)", this.connection.redactor);
-      if (this.connection.owned) this.client.disconnect();
-      throw failure;
+      // shutdown() during init closed the connection under us: report the shutdown, not the symptom.
+      if (this.state === "closed") throw new AdapterShutdownError("redis adapter shut down during init");
+      throw error;
     }
-    if (this.state === "closed") return; // shut down while connecting: stay closed
+    if (this.state === "closed") {
+      // shutdown() ran while we were connecting and may have found nothing to close yet.
+      await this.connection.close(commandTimeoutMs);
+      throw new AdapterShutdownError("redis adapter shut down during init");
+    }
     this.state = "ready";
     this.logger.info(
       { adapter: "redis", url: this.connection.description, prefix: this.settings.prefix },

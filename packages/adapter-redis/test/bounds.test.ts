@@ -1,5 +1,11 @@
 import { TestProducer } from "@netmesh/adapter-testkit";
-import { AdapterShutdownError, FatalError, TransientError, silentLogger } from "@netmesh/core/adapter";
+import {
+  AdapterShutdownError,
+  ConnectionError,
+  FatalError,
+  TransientError,
+  silentLogger,
+} from "@netmesh/core/adapter";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { RedisAdapter, streamKey } from "../src/index.js";
@@ -137,6 +143,27 @@ describe("lifecycle", () => {
     await expect(adapter.flush()).rejects.toBeInstanceOf(AdapterShutdownError);
     await expect(adapter.init({ logger: silentLogger })).rejects.toBeInstanceOf(AdapterShutdownError);
     expect(adapter.client.status).toBe("end"); // it created the client, so it closed it
+  });
+
+  it("a failed init can be called again once the server is back", async () => {
+    const { server, adapter } = await setup({ connectTimeoutMs: 1_000 });
+    await server.kill();
+    await expect(adapter.init({ logger: silentLogger })).rejects.toBeInstanceOf(ConnectionError);
+    expect(await adapter.isHealthy()).toBe(false);
+    await server.restart();
+    await adapter.init({ logger: silentLogger });
+    expect(await adapter.isHealthy()).toBe(true);
+    await adapter.onBatch(new TestProducer().batch(0, ['{"x":1}']), live);
+    expect((await adapter.pollShard(0, undefined, 10)).events).toHaveLength(1);
+  });
+
+  it("shutdown during init wins: init rejects with AdapterShutdownError and the client is closed", async () => {
+    const { adapter } = await setup();
+    const opening = adapter.init({ logger: silentLogger });
+    await adapter.shutdown();
+    await expect(opening).rejects.toBeInstanceOf(AdapterShutdownError);
+    expect(adapter.client.status).toBe("end");
+    expect(await adapter.isHealthy()).toBe(false);
   });
 
   it("leaves a caller's client connected at shutdown", async () => {
