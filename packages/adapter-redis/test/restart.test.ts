@@ -81,28 +81,34 @@ describe("exactly once across lost connections", () => {
     const logger = recordingLogger();
     const bus = await patientBus(adapter, logger);
     const total = 30_000;
-    let outages = 0;
+    const retries = () => logger.lines.filter((line) => line.message === "batch failed, retrying").length;
+    const retriedPerOutage: number[] = [];
     let outage: Promise<void> = Promise.resolve();
     // Ingest goes on while the server is down: those batches wait, time out, and are retried by the bus.
     const breakServer = () => {
       outage = outage.then(async () => {
+        const before = retries();
         await server.kill();
         await sleep(1_500);
         await server.restart();
-        outages++;
+        await sleep(300); // let the retries land before counting them
+        retriedPerOutage.push(retries() - before);
       });
     };
     await ingest(bus, total, 1_000, async (k) => {
-      if (k === 2 || k === 12) breakServer();
-      await sleep(40);
+      if (k === 2 || k === 20) breakServer();
+      await sleep(100);
     });
     await outage;
-    expect(outages).toBe(2);
+    // Both outages hit batches in flight: attempts failed and the bus retried them.
+    expect(retriedPerOutage).toHaveLength(2);
+    expect(
+      retriedPerOutage.every((count) => count > 0),
+      `retries per outage: ${retriedPerOutage}`,
+    ).toBe(true);
     const stats = bus.stats();
     expect(stats.dispatched).toBe(total);
     expect(stats.dropped).toBe(0);
-    // The outages really hit batches in flight: attempts failed and the bus retried them.
-    expect(logger.lines.some((line) => line.message === "batch failed, retrying")).toBe(true);
     await expectExactlyOnce(adapter, total);
   });
 
