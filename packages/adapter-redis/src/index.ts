@@ -6,5 +6,10 @@
  */
 export { RedisAdapter } from "./redis-adapter.js";
 export { DEFAULT_SETTINGS } from "./options.js";
-export type { RedisAdapterOptions, RedisAdapterSettings, RedisConnectionOptions } from "./options.js";
+export type {
+  RedisAdapterOptions,
+  RedisAdapterSettings,
+  RedisConnectionOptions,
+  ResolvedSettings,
+} from "./options.js";
 export { dedupKey, streamKey } from "./keys.js";

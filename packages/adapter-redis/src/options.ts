@@ -59,16 +59,23 @@ export interface RedisAdapterSettings {
 /** Options of {@link RedisAdapter}: where Redis is, plus the settings. */
 export type RedisAdapterOptions = RedisConnectionOptions & RedisAdapterSettings;
 
-/** The settings after defaults and validation. */
+/** The settings after defaults and validation, as `RedisAdapter.settings` shows them. */
 export interface ResolvedSettings {
+  /** See {@link RedisAdapterSettings.prefix}. */
   readonly prefix: string;
+  /** See {@link RedisAdapterSettings.commandTimeoutMs}. */
   readonly commandTimeoutMs: number;
+  /** See {@link RedisAdapterSettings.connectTimeoutMs}. */
   readonly connectTimeoutMs: number;
+  /** See {@link RedisAdapterSettings.healthCheckTimeoutMs}. */
   readonly healthCheckTimeoutMs: number;
+  /** From `maxLength` (MAXLEN) or `maxAgeMs` (MINID); `undefined` without trimming. */
   readonly trim: { readonly strategy: "MAXLEN" | "MINID"; readonly value: number } | undefined;
-  /** Mark expiry in ms; 0 for none. */
+  /** Mark expiry in ms; 0 for `"forever"`. */
   readonly dedupWindowMs: number;
+  /** See {@link RedisAdapterSettings.maxEventsPerCall}. */
   readonly maxEventsPerCall: number;
+  /** See {@link RedisAdapterSettings.maxBytesPerCall}. */
   readonly maxBytesPerCall: number;
 }
 
