@@ -5,13 +5,13 @@
  * server CPU, and the ratios, and checks after every run that Redis holds exactly what was sent.
  *
  * REDIS_URL picks the server (default: the shared one on 127.0.0.1:6379, started if needed).
- * BENCH_EVENTS / BENCH_BULLMQ_EVENTS / BENCH_ROUNDS scale it (defaults 200,000 / 100,000 / 3).
+ * BENCH_EVENTS / BENCH_BULLMQ_EVENTS / BENCH_ROUNDS scale it (defaults 200,000 / 100,000 / 5).
  */
 import { randomBytes } from "node:crypto";
 import { createBus } from "@netmesh/core";
 import { ensureRedis } from "@netmesh/test-backends";
 import { Redis } from "ioredis";
-import { type Measurement, load, measure, median, perSecond, printTable } from "./measure.js";
+import { type Measurement, best, load, measure, perSecond, printTable } from "./measure.js";
 import { type Path, type Prepared, bullmqPath, busPath, naivePath } from "./paths.js";
 import { tokenEvents } from "./workload.js";
 
@@ -24,7 +24,7 @@ function count(name: string, fallback: number, max: number): number {
 
 const EVENTS = count("BENCH_EVENTS", 200_000, 2_000_000);
 const BULLMQ_EVENTS = Math.min(EVENTS, count("BENCH_BULLMQ_EVENTS", 100_000, 2_000_000));
-const ROUNDS = count("BENCH_ROUNDS", 3, 10);
+const ROUNDS = count("BENCH_ROUNDS", 5, 10);
 const SHARDS = 4;
 const SESSIONS = 1_000;
 
@@ -114,32 +114,53 @@ for (let round = 1; round <= ROUNDS; round++) {
   );
 }
 
-const bus = median(results.bus);
+// The machine is shared: another process taking a core for a second skews one run. Two summaries:
+// each path's best round (its least disturbed run, as the core benchmark reports), and the median of
+// the ratios measured within each round (paths run back to back, so they share the disturbance).
 const cpu = (value: number | undefined) => (value === undefined ? "n/a" : `${value.toFixed(0)}%`);
-const row = (name: string, m: Measurement) => [
-  name,
-  m.events.toLocaleString("en"),
-  Math.round(perSecond(m)).toLocaleString("en"),
-  cpu(m.clientCpu),
-  cpu(m.serverCpu),
-  `${(perSecond(bus) / perSecond(m)).toFixed(2)}×`,
-];
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const roundRatios = (path: Measurement[]) =>
+  results.bus.map((bus, i) => perSecond(bus) / perSecond(path[i]!));
+const bus = best(results.bus);
+const row = (name: string, runs: Measurement[]) => {
+  const m = best(runs);
+  return [
+    name,
+    m.events.toLocaleString("en"),
+    Math.round(perSecond(m)).toLocaleString("en"),
+    cpu(m.clientCpu),
+    cpu(m.serverCpu),
+    `${(perSecond(bus) / perSecond(m)).toFixed(2)}×`,
+    runs === results.bus ? "" : `${median(roundRatios(runs)).toFixed(2)}×`,
+  ];
+};
 console.log("");
 printTable([
-  ["path (median of rounds)", "events", "events/s", "client CPU", "server CPU", "bus ÷ path"],
-  row("bus → RedisAdapter (4 shards, script per 1,000)", bus),
-  row("ioredis pipeline of XADD d,t,m (1 × 1,000 in flight)", median(results.same)),
-  row("ioredis pipeline of XADD d only (1 × 1,000 in flight)", median(results.dOnly)),
-  row("BullMQ Queue.addBulk (chunks of 1,000)", median(results.bullmq)),
+  [
+    "path (best of rounds)",
+    "events",
+    "events/s",
+    "client CPU",
+    "server CPU",
+    "bus ÷ path",
+    "median per round",
+  ],
+  row("bus → RedisAdapter (4 shards, script per 1,000)", results.bus),
+  row("ioredis pipeline of XADD d,t,m (1 × 1,000 in flight)", results.same),
+  row("ioredis pipeline of XADD d only (1 × 1,000 in flight)", results.dOnly),
+  row("BullMQ Queue.addBulk (chunks of 1,000)", results.bullmq),
 ]);
-const vsNaive = perSecond(bus) / perSecond(median(results.same));
-const vsBull = perSecond(bus) / perSecond(median(results.bullmq));
+const verdict = (name: string, target: number, path: Measurement[]) => {
+  const bestRatio = perSecond(bus) / perSecond(best(path));
+  const roundRatio = median(roundRatios(path));
+  const met = (ratio: number) => (ratio >= target ? "met" : "MISSED");
+  console.log(
+    `bus → redis vs ${name}: best ${bestRatio.toFixed(2)}× (${met(bestRatio)}), ` +
+      `median per round ${roundRatio.toFixed(2)}× (${met(roundRatio)}); target ≥ ${target}×`,
+  );
+};
 console.log("");
-console.log(
-  `bus → redis vs naive ioredis pipeline: ${vsNaive.toFixed(2)}× (target ≥ 2.0×) ${vsNaive >= 2 ? "met" : "MISSED"}`,
-);
-console.log(
-  `bus → redis vs BullMQ addBulk:         ${vsBull.toFixed(1)}× (target ≥ 10×) ${vsBull >= 10 ? "met" : "MISSED"}`,
-);
+verdict("naive ioredis pipeline (same fields)", 2, results.same);
+verdict("BullMQ addBulk", 10, results.bullmq);
 console.log("stored counts verified after every run (XLEN per stream, BullMQ waiting count); keys deleted");
 console.log(`load average at end: ${load()}`);

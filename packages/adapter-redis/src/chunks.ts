@@ -13,17 +13,33 @@ export interface ChunkPlan {
   readonly trimValue: string;
 }
 
-/** Bytes of `text` as UTF-8 (what Redis stores); throws for text that has no UTF-8 form. */
-function utf8Bytes(batch: Batch, index: number): number {
-  const json = batch.events[index]!;
-  // A lone surrogate would be written as U+FFFD and read back different: refuse rather than corrupt.
-  if (!json.isWellFormed()) {
+/** Refuses text that has no UTF-8 form: a lone surrogate would be stored as U+FFFD and read back different. */
+function checkWellFormed(batch: Batch, index: number): void {
+  if (!batch.events[index]!.isWellFormed()) {
     throw new SerializationError(
       `event ${index} of shard ${batch.shard} (message id ${batch.messageId(index)}) contains a lone ` +
         "UTF-16 surrogate and cannot be stored as UTF-8",
     );
   }
-  return Buffer.byteLength(json, "utf8");
+}
+
+/**
+ * Where the chunk starting at `start` ends: after `maxEvents` events, or before the event that would
+ * take it past `maxBytes` UTF-8 bytes (but never empty). Counting bytes costs a scan of every text, so
+ * first the cheap bound of 3 bytes per UTF-16 unit is tried: when a full chunk fits under it, as with
+ * ordinary events and the default 4 MiB, no text is scanned.
+ */
+function chunkEnd(events: readonly string[], start: number, maxEvents: number, maxBytes: number): number {
+  const last = Math.min(events.length, start + maxEvents);
+  let units = 0;
+  for (let i = start; i < last; i++) units += events[i]!.length;
+  if (units * 3 <= maxBytes) return last;
+  let bytes = 0;
+  for (let end = start; end < last; end++) {
+    bytes += Buffer.byteLength(events[end]!, "utf8");
+    if (end > start && bytes > maxBytes) return end;
+  }
+  return last;
 }
 
 function timestampText(batch: Batch, index: number): string {
@@ -53,14 +69,7 @@ export function buildChunks(batch: Batch, plan: ChunkPlan): string[][] {
   const calls: string[][] = [];
   let start = 0;
   while (start < events.length) {
-    let end = start;
-    let bytes = 0;
-    while (end < events.length && end - start < maxEventsPerCall) {
-      const size = utf8Bytes(batch, end);
-      if (end > start && bytes + size > maxBytesPerCall) break;
-      bytes += size;
-      end++;
-    }
+    const end = chunkEnd(events, start, maxEventsPerCall, maxBytesPerCall);
     const count = end - start;
     const args = new Array<string>(HEADER + 3 * count);
     args[0] = plan.stream;
@@ -75,6 +84,7 @@ export function buildChunks(batch: Batch, plan: ChunkPlan): string[][] {
     args[7] = plan.trimValue;
     let at = HEADER;
     for (let i = start; i < end; i++) {
+      checkWellFormed(batch, i);
       args[at++] = timestampText(batch, i);
       args[at++] = batch.messageId(i);
       args[at++] = events[i]!;

@@ -61,6 +61,13 @@ describe("buildChunks", () => {
     ]);
   });
 
+  it("counts exact bytes when the cheap bound (3 per UTF-16 unit) does not fit: no chunk is cut early", () => {
+    const euro = '"€"'; // 3 UTF-16 units (bound 9 bytes), 5 UTF-8 bytes
+    const batch = new TestProducer().batch(0, [euro, euro, euro, euro, euro]);
+    const calls = buildChunks(batch, plan({ maxBytesPerCall: 20 }));
+    expect(calls.map((call) => (call.length - 8) / 3)).toEqual([4, 1]);
+  });
+
   it("refuses a lone surrogate and a non-finite timestamp with SerializationError", () => {
     const lone = new TestProducer().batch(0, ['"ok"', '"\ud800"']);
     expect(() => buildChunks(lone, plan())).toThrow(SerializationError);
