@@ -3,7 +3,8 @@
  * default connection options, 1000 acks in flight), same events, same stream settings, same server,
  * in one run. Verifies what each path stored (count, and no message id twice), deletes its streams,
  * and prints events/s and the ratio. Bounded: BENCH_EVENTS events (default 150,000) per path and round,
- * BENCH_ROUNDS rounds (default 2), each path alternating, only to 127.0.0.1.
+ * BENCH_ROUNDS rounds (default 2), each path alternating, only to 127.0.0.1. BENCH_SHARDS (default 4)
+ * sets the shard count of both paths.
  */
 import { randomBytes } from "node:crypto";
 import { loadavg } from "node:os";
@@ -18,7 +19,7 @@ import { type CpuSample, cpuSample, makeEvents, serverPid } from "./support.js";
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 150_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
-const SHARDS = 4;
+const SHARDS = Number(process.env.BENCH_SHARDS ?? 4);
 const IN_FLIGHT = 1000;
 const url = process.env.NATS_URL ?? (await ensureNats());
 const run = `bench${randomBytes(4).toString("hex")}`;
@@ -83,7 +84,9 @@ async function stock(round: number, texts: readonly string[]): Promise<Result> {
     const acks = [];
     for (let i = from; i < Math.min(texts.length, from + IN_FLIGHT); i++) {
       const shard = i % SHARDS;
-      acks.push(js.publish(subjects[shard]!, texts[i]!, { msgID: `${producer}:${shard}:${i >> 2}` }));
+      acks.push(
+        js.publish(subjects[shard]!, texts[i]!, { msgID: `${producer}:${shard}:${Math.floor(i / SHARDS)}` }),
+      );
     }
     for (const ack of await Promise.all(acks)) if (ack.duplicate) duplicates++;
   }
@@ -95,7 +98,7 @@ async function stock(round: number, texts: readonly string[]): Promise<Result> {
   return { path: "stock js.publish", round, seconds: cpu.wallMs / 1000, cpu };
 }
 
-/** The bus with this adapter: 4 shards, default batching, every event waited in (no drops). */
+/** The bus with this adapter: SHARDS shards (default 4), default batching, every event waited in (no drops). */
 async function bus(round: number, values: readonly { key: string; text: string }[]): Promise<Result> {
   const prefix = `${run}b${round}`;
   await createStreams(prefix);
@@ -200,7 +203,7 @@ console.log(
   `stock js.publish (defaults, ${IN_FLIGHT} acks in flight): ${Math.round(stockRate).toLocaleString("en-US")} events/s`,
 );
 console.log(
-  `bus → JetStreamAdapter (4 shards, default batching):   ${Math.round(busRate).toLocaleString("en-US")} events/s`,
+  `bus → JetStreamAdapter (${SHARDS} shards, default batching):   ${Math.round(busRate).toLocaleString("en-US")} events/s`,
 );
 console.log(`ratio bus / stock: ${(busRate / stockRate).toFixed(2)}× (target ≥ 3×)`);
 console.log(
