@@ -166,6 +166,7 @@ export class JetStreamAdapter implements Adapter {
     const { url, requestTimeoutMs } = this.options;
     const owned = this.options.connection === undefined;
     const connection = this.options.connection ?? (await openConnection(this.options, url!));
+    let mux: ReplyMux | undefined;
     try {
       if (connection.isClosed()) throw new FatalError("the connection given to JetStreamAdapter is closed");
       if (connection.info !== undefined && !connection.info.headers) {
@@ -181,7 +182,7 @@ export class JetStreamAdapter implements Adapter {
           "JetStream did not answer (not enabled for this account, or still starting)",
         );
       }
-      const mux = new ReplyMux(connection, this.options.inboxPrefix);
+      mux = new ReplyMux(connection, this.options.inboxPrefix);
       mux.start();
       const session: Session = {
         connection,
@@ -204,6 +205,8 @@ export class JetStreamAdapter implements Adapter {
         "JetStream adapter initialised",
       );
     } catch (error) {
+      // Leave nothing behind: a caller's connection loses our subscription, our own is closed.
+      mux?.close(new AdapterShutdownError("initialisation failed"));
       if (owned) await connection.close().catch(() => {});
       throw classifyClientError(error, "initialise the JetStream adapter");
     }
