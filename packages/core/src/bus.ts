@@ -99,9 +99,12 @@ export class EventBus implements AsyncDisposable {
         ? ephemeralProducerState()
         : persistentProducerState(config.producerStatePath),
     ]);
-    await withTimeout(`${adapter.name}.init`, config.adapterTimeoutMs, () =>
-      adapter.init({ logger: config.logger }),
-    );
+    const context = {
+      logger: config.logger,
+      adapterTimeoutMs: config.adapterTimeoutMs,
+      persistentProducer: config.producerStatePath !== undefined,
+    };
+    await withTimeout(`${adapter.name}.init`, config.adapterTimeoutMs, () => adapter.init(context));
     config.logger.info(
       { adapter: adapter.name, shards: config.shards, producer: producerState.producer },
       "event bus started",

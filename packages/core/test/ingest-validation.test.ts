@@ -85,3 +85,20 @@ describe("input validation", () => {
     await expect(createBus({ adapter: hanging, adapterTimeoutMs: 30 })).rejects.toThrow(/init timed out/);
   });
 });
+
+describe("adapter context", () => {
+  it("hands the adapter the bus's timeout and whether the producer state persists", async () => {
+    const adapter = new ScriptedAdapter();
+    const contexts: unknown[] = [];
+    const init = adapter.init.bind(adapter);
+    adapter.init = async (context?: unknown) => {
+      contexts.push(context);
+      return init();
+    };
+    const bus = await createBus({ adapter, adapterTimeoutMs: 1234 });
+    expect(contexts).toEqual([
+      expect.objectContaining({ adapterTimeoutMs: 1234, persistentProducer: false }),
+    ]);
+    await bus.shutdown();
+  });
+});

@@ -11,6 +11,16 @@ export const ADAPTER_SPEC_VERSION = 1;
 export interface AdapterContext {
   /** The bus's logger; adapters log through it (never to the console). */
   readonly logger: Logger;
+  /**
+   * The bus's bound on each adapter call, ms: keep your own command timeouts below it. Set by the bus;
+   * absent when an adapter is initialised on its own (use your default then).
+   */
+  readonly adapterTimeoutMs?: number;
+  /**
+   * True when the producer nonce and sequences survive restarts (`producerStatePath`): dedup state for
+   * this producer stays useful across restarts. False: a new process uses a new nonce. Set by the bus.
+   */
+  readonly persistentProducer?: boolean;
 }
 
 /** One event as read back from a backend. */
@@ -60,7 +70,9 @@ export interface ShardPage {
  * 4. **Classified failures.** Reject with an {@link AdapterError} subclass. Anything else is treated
  *    as transient and retried.
  * 5. **Bounded calls.** Never block indefinitely; honour the `AbortSignal` given to `onBatch` (the
- *    bus aborts it on timeout and will retry the batch).
+ *    bus aborts it on timeout and will retry the batch). An attempt the bus abandoned may still reach
+ *    the backend later, after the retry and even after later batches of the shard: dedup by message id
+ *    (or per-producer sequence) is what makes that harmless.
  * 6. **Exclusive cursors.** `pollShard(shard, afterId, limit)` returns entries strictly after `afterId`
  *    (from the start when it is undefined), at most `limit`, with `nextId` as documented on {@link ShardPage}:
  *    the last entry returned or examined, never one beyond the limit. A `limit` that is not a positive
