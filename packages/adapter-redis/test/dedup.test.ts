@@ -1,31 +1,20 @@
 import { TestBatch, TestProducer } from "@netmesh/adapter-testkit";
-import { type StoredEvent, TransientError, silentLogger } from "@netmesh/core/adapter";
-import { Redis } from "ioredis";
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
+import { type StoredEvent, TransientError } from "@netmesh/core/adapter";
+import { describe, expect, inject, it } from "vitest";
 import { APPEND_SCRIPT } from "../src/append-script.js";
 import { classify } from "../src/classify.js";
-import { RedisAdapter, dedupKey, streamKey } from "../src/index.js";
+import { dedupKey, streamKey } from "../src/index.js";
 import { Redactor } from "../src/redaction.js";
 import { Script } from "../src/script.js";
-import { deleteKeys, readAll, uniquePrefix } from "./support/helpers.js";
+import { readAll } from "./support/helpers.js";
+import { type AdapterSettings, useAdapters } from "./support/adapters.js";
 import { startReplyCutter } from "./support/reply-cutter.js";
 
 const url = inject("redisUrl");
 const live = new AbortController().signal;
-let redis: Redis;
-const prefixes: string[] = [];
-const adapters: RedisAdapter[] = [];
 
-async function ready(tag: string, settings: Partial<ConstructorParameters<typeof RedisAdapter>[0]> = {}) {
-  const prefix = uniquePrefix(tag);
-  prefixes.push(prefix);
-  const adapter = new RedisAdapter({ url, prefix, ...settings } as ConstructorParameters<
-    typeof RedisAdapter
-  >[0]);
-  adapters.push(adapter);
-  await adapter.init({ logger: silentLogger });
-  return { adapter, prefix };
-}
+const harness = useAdapters("dedup");
+const ready = (_tag: string, settings: AdapterSettings = {}) => harness.ready(settings);
 
 function events(n: number, tag: string): string[] {
   return Array.from({ length: n }, (_, i) => `{"${tag}":${i}}`);
@@ -35,15 +24,6 @@ function events(n: number, tag: string): string[] {
 function sequences(stored: readonly StoredEvent[]): number[] {
   return stored.map((event) => Number(event.messageId!.split(":")[2]));
 }
-
-beforeAll(() => {
-  redis = new Redis(url);
-});
-afterEach(async () => {
-  await Promise.all(adapters.splice(0).map((adapter) => adapter.shutdown()));
-  for (const prefix of prefixes.splice(0)) await deleteKeys(redis, prefix);
-});
-afterAll(() => redis.disconnect());
 
 describe("dedup by per-producer high-water mark", () => {
   it("stores a batch sent twice once, and the mark holds the next sequence", async () => {
@@ -58,8 +38,8 @@ describe("dedup by per-producer high-water mark", () => {
     const stored = await readAll(adapter, 3);
     expect(stored.map((event) => event.json)).toEqual([...first.events, ...second.events]);
     expect(sequences(stored)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
-    expect(await redis.xlen(streamKey(prefix, 3))).toBe(9);
-    expect(await redis.get(dedupKey(prefix, 3, producer.producer))).toBe("9");
+    expect(await harness.redis().xlen(streamKey(prefix, 3))).toBe(9);
+    expect(await harness.redis().get(dedupKey(prefix, 3, producer.producer))).toBe("9");
   });
 
   it("stores exactly the rest when an earlier attempt stored a prefix, across chunk boundaries", async () => {
@@ -105,7 +85,7 @@ describe("dedup by per-producer high-water mark", () => {
     const producer = "00000000000000ab";
     const args = [streamKey(prefix, 2), dedupKey(prefix, 2, producer), "1000", "1", "1", "0", "", ""];
     args.push("1700000000000000", `${producer}:2:1000`, '{"orphan":true}');
-    const failure = await script.run(redis, 2, args).then(
+    const failure = await script.run(harness.redis(), 2, args).then(
       () => undefined,
       (error: unknown) => error,
     );
@@ -114,11 +94,11 @@ describe("dedup by per-producer high-water mark", () => {
     const classified = classify(failure, "append", new Redactor([]));
     expect(classified).toBeInstanceOf(TransientError);
     expect(classified.isRetryable).toBe(true);
-    expect(await redis.exists(streamKey(prefix, 2))).toBe(0);
+    expect(await harness.redis().exists(streamKey(prefix, 2))).toBe(0);
     // The same chunk marked as a batch's first chunk (it may follow a gap) is accepted.
     args[4] = "0";
-    expect(await script.run(redis, 2, args)).toBe(1);
-    expect(await redis.get(dedupKey(prefix, 2, producer))).toBe("1001");
+    expect(await script.run(harness.redis(), 2, args)).toBe(1);
+    expect(await harness.redis().get(dedupKey(prefix, 2, producer))).toBe("1001");
   });
 
   it("keys dedup on the producer: equal sequences of two producers are both stored", async () => {
@@ -135,21 +115,21 @@ describe("dedup by per-producer high-water mark", () => {
     const windowed = await ready("window", { dedupWindowMs: 60_000 });
     const producer = new TestProducer();
     await windowed.adapter.onBatch(producer.batch(0, events(2, "w")), live);
-    const ttl = await redis.pttl(dedupKey(windowed.prefix, 0, producer.producer));
+    const ttl = await harness.redis().pttl(dedupKey(windowed.prefix, 0, producer.producer));
     expect(ttl).toBeGreaterThan(50_000);
     expect(ttl).toBeLessThanOrEqual(60_000);
 
     const byDefault = await ready("default-window");
     await byDefault.adapter.onBatch(producer.batch(1, events(1, "d")), live);
-    const defaultTtl = await redis.pttl(dedupKey(byDefault.prefix, 1, producer.producer));
+    const defaultTtl = await harness.redis().pttl(dedupKey(byDefault.prefix, 1, producer.producer));
     expect(defaultTtl).toBeGreaterThan(86_000_000);
     expect(defaultTtl).toBeLessThanOrEqual(86_400_000);
 
     const forever = await ready("forever", { dedupWindowMs: "forever" });
     await forever.adapter.onBatch(producer.batch(2, events(1, "f")), live);
-    expect(await redis.pttl(dedupKey(forever.prefix, 2, producer.producer))).toBe(-1);
+    expect(await harness.redis().pttl(dedupKey(forever.prefix, 2, producer.producer))).toBe(-1);
     // The stream itself never expires.
-    expect(await redis.pttl(streamKey(forever.prefix, 2))).toBe(-1);
+    expect(await harness.redis().pttl(streamKey(forever.prefix, 2))).toBe(-1);
   });
 });
 
@@ -164,7 +144,7 @@ describe("a reply lost after the server applied the batch", () => {
       await adapter.onBatch(batch, live);
       expect(cutter.cuts).toBe(1);
       expect(cutter.scriptCalls).toBe(2); // applied, reply cut; resent and applied again
-      expect(await redis.xlen(streamKey(prefix, 0))).toBe(10);
+      expect(await harness.redis().xlen(streamKey(prefix, 0))).toBe(10);
       const stored = await readAll(adapter, 0);
       expect(sequences(stored)).toEqual(Array.from({ length: 10 }, (_, i) => i));
     } finally {
@@ -188,10 +168,10 @@ describe("a reply lost after the server applied the batch", () => {
         (error: unknown) => error,
       );
       expect(failure).toBeInstanceOf(TransientError);
-      expect(await redis.xlen(streamKey(prefix, 0))).toBe(10); // it was applied all the same
+      expect(await harness.redis().xlen(streamKey(prefix, 0))).toBe(10); // it was applied all the same
       await adapter.onBatch(batch, live); // what the bus does next: the very same batch object
       expect(cutter.scriptCalls).toBe(2);
-      expect(await redis.xlen(streamKey(prefix, 0))).toBe(10);
+      expect(await harness.redis().xlen(streamKey(prefix, 0))).toBe(10);
       const stored = await readAll(adapter, 0);
       expect(stored.map((event) => event.json)).toEqual(batch.events);
     } finally {

@@ -1,40 +1,21 @@
 import { TestProducer } from "@netmesh/adapter-testkit";
-import { FatalError, silentLogger } from "@netmesh/core/adapter";
-import { Redis } from "ioredis";
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
-import { RedisAdapter, streamKey } from "../src/index.js";
-import { deleteKeys, readAll, recordingLogger, uniquePrefix } from "./support/helpers.js";
+import { FatalError, type Logger, silentLogger } from "@netmesh/core/adapter";
+import { describe, expect, it } from "vitest";
+import { streamKey } from "../src/index.js";
+import { readAll, recordingLogger } from "./support/helpers.js";
+import { useAdapters } from "./support/adapters.js";
 
-const url = inject("redisUrl");
 const live = new AbortController().signal;
-let redis: Redis;
-const prefixes: string[] = [];
-const adapters: RedisAdapter[] = [];
 
-async function ready(logger = silentLogger) {
-  const prefix = uniquePrefix("reads");
-  prefixes.push(prefix);
-  const adapter = new RedisAdapter({ url, prefix });
-  adapters.push(adapter);
-  await adapter.init({ logger });
-  return { adapter, prefix };
-}
-
-beforeAll(() => {
-  redis = new Redis(url);
-});
-afterEach(async () => {
-  await Promise.all(adapters.splice(0).map((adapter) => adapter.shutdown()));
-  for (const prefix of prefixes.splice(0)) await deleteKeys(redis, prefix);
-});
-afterAll(() => redis.disconnect());
+const harness = useAdapters("reads");
+const ready = (logger: Logger = silentLogger) => harness.ready({}, logger);
 
 describe("pollShard", () => {
   it("stores d, t and m per entry, and reads them back with the stream id as the event id", async () => {
     const { adapter, prefix } = await ready();
     const batch = new TestProducer().batch(7, ['{"a":1}', '"x"']);
     await adapter.onBatch(batch, live);
-    const raw = await redis.xrange(streamKey(prefix, 7), "-", "+");
+    const raw = await harness.redis().xrange(streamKey(prefix, 7), "-", "+");
     expect(raw.map(([, fields]) => fields)).toEqual([
       ["d", '{"a":1}', "t", String(batch.timestamps[0]), "m", batch.messageId(0)],
       ["d", '"x"', "t", String(batch.timestamps[1]), "m", batch.messageId(1)],
@@ -78,7 +59,7 @@ describe("pollShard", () => {
       ["d", "{}", "t", "1", "m", `${producer.producer}:6:103`],
     ];
     const corruptIds: string[] = [];
-    for (const fields of corrupt) corruptIds.push((await redis.xadd(key, "*", ...fields))!);
+    for (const fields of corrupt) corruptIds.push((await harness.redis().xadd(key, "*", ...fields))!);
     const after = producer.batch(5, ['{"good":2}']);
     await adapter.onBatch(after, live);
 

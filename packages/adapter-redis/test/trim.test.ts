@@ -1,35 +1,15 @@
 import { TestProducer } from "@netmesh/adapter-testkit";
-import { silentLogger } from "@netmesh/core/adapter";
-import { Redis } from "ioredis";
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
-import { RedisAdapter, dedupKey, streamKey } from "../src/index.js";
-import { deleteKeys, readAll, sleep, uniquePrefix } from "./support/helpers.js";
+import { describe, expect, it } from "vitest";
+import { dedupKey, streamKey } from "../src/index.js";
+import { readAll, sleep } from "./support/helpers.js";
+import { useAdapters } from "./support/adapters.js";
 
-const url = inject("redisUrl");
 const live = new AbortController().signal;
-let redis: Redis;
-const prefixes: string[] = [];
-const adapters: RedisAdapter[] = [];
 
-async function ready(settings: { maxLength?: number; maxAgeMs?: number }) {
-  const prefix = uniquePrefix("trim");
-  prefixes.push(prefix);
-  const adapter = new RedisAdapter({ url, prefix, ...settings });
-  adapters.push(adapter);
-  await adapter.init({ logger: silentLogger });
-  return { adapter, prefix };
-}
+const harness = useAdapters("trim");
+const ready = (settings: { maxLength?: number; maxAgeMs?: number }) => harness.ready(settings);
 
 const texts = (n: number, tag: string) => Array.from({ length: n }, (_, i) => `{"${tag}":${i}}`);
-
-beforeAll(() => {
-  redis = new Redis(url);
-});
-afterEach(async () => {
-  await Promise.all(adapters.splice(0).map((adapter) => adapter.shutdown()));
-  for (const prefix of prefixes.splice(0)) await deleteKeys(redis, prefix);
-});
-afterAll(() => redis.disconnect());
 
 describe("approximate trimming", () => {
   it("maxLength keeps about that many entries (whole radix nodes are dropped), always the newest", async () => {
@@ -37,7 +17,7 @@ describe("approximate trimming", () => {
     const producer = new TestProducer();
     const batches = Array.from({ length: 10 }, (_, b) => producer.batch(0, texts(500, `b${b}`)));
     for (const batch of batches) await adapter.onBatch(batch, live);
-    const length = await redis.xlen(streamKey(prefix, 0));
+    const length = await harness.redis().xlen(streamKey(prefix, 0));
     expect(length).toBeGreaterThanOrEqual(1_000);
     expect(length).toBeLessThanOrEqual(1_100); // at most one node (100 entries by default) over
     const stored = await readAll(adapter, 0);
@@ -46,8 +26,8 @@ describe("approximate trimming", () => {
     );
     // Trimming never touches the dedup mark: a retry of a trimmed batch still adds nothing.
     await adapter.onBatch(batches[0]!, live);
-    expect(await redis.xlen(streamKey(prefix, 0))).toBe(length);
-    expect(await redis.get(dedupKey(prefix, 0, producer.producer))).toBe("5000");
+    expect(await harness.redis().xlen(streamKey(prefix, 0))).toBe(length);
+    expect(await harness.redis().get(dedupKey(prefix, 0, producer.producer))).toBe("5000");
   });
 
   it("maxAgeMs drops entries older than the window (by stream id time), keeps the recent ones", async () => {

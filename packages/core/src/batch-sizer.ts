@@ -37,9 +37,4 @@ export class BatchSizer {
     const wanted = Math.floor(this.ratePerMs * TARGET_WINDOW_MS);
     this.target = Math.min(this.options.maxSize, Math.max(this.options.minSize, wanted));
   }
-
-  /** The estimated event rate, in events per second. */
-  get ratePerSecond(): number {
-    return this.ratePerMs * 1000;
-  }
 }

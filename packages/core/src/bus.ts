@@ -3,7 +3,6 @@ import { checkAdapter } from "./adapter-check.js";
 import { CoarseClock } from "./clock.js";
 import { type BusOptions, type ResolvedConfig, resolveConfig } from "./config.js";
 import type { Adapter } from "./contract/adapter.js";
-import { CompositeCursor } from "./consumer/cursor.js";
 import { type PollRequest, type PollResult, pollShards } from "./consumer/poll.js";
 import { type SubscribeOptions, type Subscription, subscribe } from "./consumer/subscribe.js";
 import { type InvalidEventError, ScalingError } from "./errors.js";
@@ -232,7 +231,7 @@ export class EventBus implements AsyncDisposable {
         options,
         adapter: this.adapter,
         config: this.config,
-        shards: () => this.topology.shards(),
+        shards: this.topology.shards(),
         producerState: this.producerState,
         stopController: this.stopController,
         stats: () => this.stats(),
@@ -257,12 +256,8 @@ export class EventBus implements AsyncDisposable {
    * optionally filtered and ordered. A failing shard is reported in `failedShards` and does not fail
    * the poll. Throws `InvalidCursorError`, `InvalidFilterError` or `InvalidPollRequestError`.
    */
-  async poll(request: PollRequest): Promise<PollResult> {
-    const shards = new Set(this.shardIds());
-    if (request.shards === undefined && request.cursor !== undefined) {
-      for (const shard of CompositeCursor.decode(request.cursor).shardIds()) shards.add(shard);
-    }
-    return pollShards(this.adapter, [...shards], request, this.config.logger, this.polls++);
+  poll(request: PollRequest): Promise<PollResult> {
+    return pollShards(this.adapter, this.shardIds(), request, this.config.logger, this.polls++);
   }
 
   /**

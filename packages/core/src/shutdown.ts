@@ -32,8 +32,8 @@ export interface ShutdownTarget {
   readonly options: ShutdownOptions;
   readonly adapter: Adapter;
   readonly config: ResolvedConfig;
-  /** The live shards (read again after draining: a shard being removed drops out). */
-  readonly shards: () => readonly Shard[];
+  /** The live shards when shutdown began (active and draining). */
+  readonly shards: readonly Shard[];
   readonly producerState: ProducerState;
   readonly stopController: AbortController;
   readonly stats: () => BusStats;
@@ -70,8 +70,7 @@ async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boo
  * `flush` and `shutdown`, exactly once each, each bounded by the adapter timeout.
  */
 export async function shutDown(target: ShutdownTarget): Promise<ShutdownReport> {
-  const { options, adapter, config, producerState, stopController } = target;
-  const shards = target.shards();
+  const { options, adapter, config, shards, producerState, stopController } = target;
   const pumps = shards.map((shard) => shard.pump);
   const { logger } = config;
   const startedAt = performance.now();

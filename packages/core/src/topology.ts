@@ -142,11 +142,6 @@ export class Topology {
     return removed;
   }
 
-  /** Resolves when every shard draining now is removed. */
-  async drained(): Promise<void> {
-    await Promise.all(this.draining.values());
-  }
-
   /** Registers a listener; returns the function that removes it. */
   onChange(listener: TopologyListener): () => void {
     this.listeners.add(listener);

@@ -143,7 +143,8 @@ export async function pollShards(
   const input = CompositeCursor.decode(request.cursor);
   const filter: CompiledFilter | undefined =
     request.filter === undefined ? undefined : compileFilter(request.filter);
-  const shards = requested ?? [...liveShards].sort((a, b) => a - b);
+  // By default: the live shards, plus any shard the cursor names (a removed shard may still hold unread events).
+  const shards = requested ?? [...new Set([...liveShards, ...input.shardIds()])].sort((a, b) => a - b);
   const inputText = request.cursor ?? input.encode();
   const empty = (failedShards: number[] = []): PollResult => ({
     events: [],

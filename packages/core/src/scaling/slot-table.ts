@@ -80,9 +80,4 @@ export class SlotTable<T extends { readonly id: number }> {
       counts.set(poorest, fewest + 1);
     }
   }
-
-  /** Whether an owner holds any slot. */
-  has(owner: T): boolean {
-    return this.slots.some((current) => current.id === owner.id);
-  }
 }
