@@ -2,6 +2,7 @@ import { createBus } from "@netmesh/core";
 import {
   ADAPTER_SPEC_VERSION,
   type Batch,
+  encodeBatchTexts,
   formatMessageId,
   isAdapterError,
   silentLogger,
@@ -16,7 +17,9 @@ function batch(shard: number, events: string[]): Batch {
     shard,
     producer: "0123456789abcdef",
     firstSequence: 0,
+    size: events.length,
     events,
+    bytes: () => encodeBatchTexts(events),
     timestamps: Float64Array.from(events, (_, i) => 1_700_000_000_000_000 + i),
     messageId: (index) => formatMessageId("0123456789abcdef", shard, index),
   };

@@ -9,7 +9,8 @@
  *          its own, so it can expire on its own; same hash tag as the stream, so one cluster slot.
  * ARGV[1]  first sequence number of the chunk (decimal)
  * ARGV[2]  number of events in the chunk
- * ARGV[3]  "1" when the chunk continues a batch and its predecessor must already be stored, else "0"
+ * ARGV[3]  the sequence the mark must have reached (where the previous chunk of the batch ends), "0"
+ *          for a batch's first chunk
  * ARGV[4]  mark expiry in ms, "0" for none
  * ARGV[5]  trim strategy: "" (none), "MAXLEN" or "MINID" (approximate, `~`)
  * ARGV[6]  trim threshold
@@ -20,9 +21,10 @@
  * Why it is shaped like this:
  * - The bus sends each (producer, shard) gap-free and in order, so "sequence < mark" is exactly "already
  *   stored": O(1) state per producer and shard instead of a window of ids.
- * - A chunk may start after a gap (a batch the bus dropped), so the first chunk of a batch is accepted
- *   above the mark. A continuation chunk is not: its predecessor was sent just before it and may have
- *   failed; skipping ahead would lose it, so the script refuses (NETMESH_GAP) and the batch is retried.
+ * - A chunk may start after a gap (a batch the bus dropped, an event the adapter refused), so the first
+ *   chunk of a batch is accepted above the mark, and a later chunk too once the mark has reached the
+ *   end of its predecessor. Below that, the predecessor was sent just before it and may have failed;
+ *   skipping ahead would lose it, so the script refuses (NETMESH_GAP) and the batch is retried.
  * - The `#!lua` shebang (Redis ≥ 7.0) has Redis refuse the call whole when it is out of memory or a
  *   read-only replica, before anything is written. A failure inside the loop (which a healthy server
  *   does not produce) still sets the mark to exactly what was stored, so a retry resumes right after.
@@ -35,7 +37,7 @@ local count = tonumber(ARGV[2])
 local stored = redis.call('GET', markKey)
 local mark = stored and tonumber(stored) or 0
 if mark >= first + count then return 0 end
-if ARGV[3] == '1' and mark < first then
+if mark < tonumber(ARGV[3]) then
   return redis.error_reply('NETMESH_GAP the previous chunk of this batch is not stored')
 end
 local skip = mark - first

@@ -54,6 +54,12 @@ export interface RedisAdapterSettings {
   readonly maxEventsPerCall?: number;
   /** Most bytes of event JSON in one script call (one larger event still goes alone). Default 4 MiB. */
   readonly maxBytesPerCall?: number;
+  /**
+   * The largest event stored, in UTF-8 bytes of its JSON: larger ones are refused one by one (the bus
+   * refuses them at ingest, as `"tooLarge"`). Lowered at `init` to the server's `proto-max-bulk-len`
+   * when that is smaller (a larger argument makes Redis drop the connection). Default 64 MiB.
+   */
+  readonly maxEventBytes?: number;
 }
 
 /** Options of {@link RedisAdapter}: where Redis is, plus the settings. */
@@ -77,6 +83,8 @@ export interface ResolvedSettings {
   readonly maxEventsPerCall: number;
   /** See {@link RedisAdapterSettings.maxBytesPerCall}. */
   readonly maxBytesPerCall: number;
+  /** See {@link RedisAdapterSettings.maxEventBytes} (before the server's limit is applied). */
+  readonly maxEventBytes: number;
 }
 
 /** Defaults of {@link RedisAdapterSettings}. */
@@ -88,6 +96,7 @@ export const DEFAULT_SETTINGS = Object.freeze({
   dedupWindowMs: 86_400_000,
   maxEventsPerCall: 1_000,
   maxBytesPerCall: 4 * 1024 * 1024,
+  maxEventBytes: 64 * 1024 * 1024,
 });
 
 /** setTimeout's limit: longer timers fire at once. */
@@ -134,6 +143,11 @@ export function resolveSettings(settings: RedisAdapterSettings): ResolvedSetting
       "maxBytesPerCall",
       settings.maxBytesPerCall ?? DEFAULT_SETTINGS.maxBytesPerCall,
       256 * 1024 * 1024,
+    ),
+    maxEventBytes: positiveInteger(
+      "maxEventBytes",
+      settings.maxEventBytes ?? DEFAULT_SETTINGS.maxEventBytes,
+      512 * 1024 * 1024,
     ),
   };
 }

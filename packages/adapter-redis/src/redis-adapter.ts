@@ -1,14 +1,12 @@
 import {
-  ADAPTER_SPEC_VERSION,
-  type Adapter,
+  type AdapterCapabilities,
+  AdapterBase,
   type AdapterContext,
-  AdapterShutdownError,
   type Batch,
+  type BatchResult,
   FatalError,
-  type Logger,
+  type ReadShardOptions,
   type ShardPage,
-  TransientError,
-  silentLogger,
 } from "@netmesh/core/adapter";
 import type { Cluster, Redis } from "ioredis";
 import { APPEND_SCRIPT } from "./append-script.js";
@@ -20,6 +18,8 @@ import { KeyCache } from "./keys.js";
 import { type RedisAdapterOptions, type ResolvedSettings, resolveSettings } from "./options.js";
 import { type StreamEntry, toPage } from "./read-page.js";
 import { Script } from "./script.js";
+import { listShardStreams, serverBulkLimit } from "./server-info.js";
+import { followStream } from "./tail.js";
 
 /** A Redis stream entry id: `<ms>-<seq>`, both unsigned 64-bit decimals. */
 const ENTRY_ID = /^\d{1,20}-\d{1,20}$/;
@@ -32,9 +32,12 @@ const ENTRY_ID = /^\d{1,20}-\d{1,20}$/;
  * - **Writes**: one Lua script call per chunk of up to 1,000 events does the XADDs server-side; chunks
  *   of a batch are sent back to back. Retries are exact: the script keeps, per producer and shard, the
  *   next sequence number not yet stored and skips what is below it, atomically with the appends, so a
- *   batch retried after its reply was lost adds nothing.
- * - **Reads**: `pollShard` is `XRANGE` with an exclusive start; entries that are not well-formed events
- *   are skipped with a warning while the cursor moves past them.
+ *   batch retried after its reply was lost adds nothing. An event that is too large or holds a lone
+ *   surrogate is refused alone (never sent); the rest of its batch is stored in order.
+ * - **Reads**: `pollShard` is `XRANGE` with an exclusive start; `readShard` follows a shard with
+ *   `XREAD BLOCK` on a connection of its own; `listShards` scans for the prefix's streams (every master
+ *   of a cluster). Entries that are not well-formed events are skipped with a warning while the cursor
+ *   moves past them.
  * - **Errors** are the contract's classes: cluster redirection, loading, busy and failover replies and
  *   lost connections are retryable; auth, permission, cross-slot and script errors are fatal; `OOM` is
  *   backpressure. Credentials never appear in messages or logs.
@@ -44,22 +47,19 @@ const ENTRY_ID = /^\d{1,20}-\d{1,20}$/;
  * const bus = await createBus({ adapter: new RedisAdapter({ url: "redis://127.0.0.1:6379" }) });
  * ```
  */
-export class RedisAdapter implements Adapter {
+export class RedisAdapter extends AdapterBase {
   /** Always `"redis"`. */
   readonly name = "redis";
-  /** The contract version implemented. */
-  readonly specVersion = ADAPTER_SPEC_VERSION;
   /** The settings in force, defaults applied. */
   readonly settings: ResolvedSettings;
   private readonly connection: Connection;
   private readonly keys: KeyCache;
   private readonly script = new Script(APPEND_SCRIPT);
-  private logger: Logger = silentLogger;
-  private state: "new" | "ready" | "closed" = "new";
-  private opening: Promise<void> | undefined;
+  private maxEventBytes: number;
 
   /** Validates the options (throwing `TypeError`/`RangeError`); connects only in {@link init}. */
   constructor(options: RedisAdapterOptions) {
+    super();
     if (typeof options !== "object" || options === null) {
       throw new TypeError("RedisAdapter needs options: { url } or { redisOptions } or { client }");
     }
@@ -72,6 +72,26 @@ export class RedisAdapter implements Adapter {
     this.settings = resolveSettings(options);
     this.keys = new KeyCache(this.settings.prefix);
     this.connection = new Connection(options, this.settings.connectTimeoutMs);
+    this.maxEventBytes = this.settings.maxEventBytes;
+  }
+
+  /**
+   * Readable, exact dedup by a per-producer mark that lives `dedupWindowMs` (or forever), persistent,
+   * ordered, streaming, listing shards; `maxEventBytes` is the setting, lowered at `init` to the
+   * server's `proto-max-bulk-len` when that is smaller.
+   */
+  get capabilities(): AdapterCapabilities {
+    const window = this.settings.dedupWindowMs;
+    return {
+      readable: true,
+      dedup: "write",
+      dedupWindowMs: window === 0 ? Number.POSITIVE_INFINITY : window,
+      persistent: true,
+      ordering: "shard",
+      maxEventBytes: this.maxEventBytes,
+      streamingReads: true,
+      listsShards: true,
+    };
   }
 
   /** The ioredis client in use (the caller's, or the one the adapter created). */
@@ -84,25 +104,13 @@ export class RedisAdapter implements Adapter {
     return this.script.reloadCount;
   }
 
-  /**
-   * Connects (bounded by `connectTimeoutMs`) and loads the append script. Idempotent: a second call
-   * while or after the first succeeds changes nothing. A failed `init` may be called again.
-   */
-  init(context: AdapterContext): Promise<void> {
-    if (this.state === "closed") return Promise.reject(new AdapterShutdownError());
-    if (this.state === "ready") return Promise.resolve();
-    if (this.opening === undefined) {
-      this.logger = context?.logger ?? silentLogger;
-      this.connection.useLogger(this.logger);
-      this.opening = this.open().finally(() => {
-        this.opening = undefined;
-      });
-    }
-    return this.opening;
-  }
-
-  private async open(): Promise<void> {
+  /** Connects (bounded by `connectTimeoutMs`), loads the append script and reads the server's limit. */
+  protected async open(context: AdapterContext): Promise<void> {
     const { connectTimeoutMs, commandTimeoutMs } = this.settings;
+    this.connection.useLogger(context.logger);
+    // A shutdown during init stops the connection attempt at once instead of waiting for its timeout.
+    const stop = () => this.connection.abandon();
+    this.shutdownSignal.addEventListener("abort", stop, { once: true });
     try {
       await this.connection.open(connectTimeoutMs);
       try {
@@ -111,39 +119,36 @@ export class RedisAdapter implements Adapter {
         this.connection.abandon();
         throw classify(error, "load the append script (needs Redis ≥ 7.0)", this.connection.redactor);
       }
-    } catch (error) {
-      // shutdown() during init closed the connection under us: report the shutdown, not the symptom.
-      if (this.state === "closed") throw new AdapterShutdownError("redis adapter shut down during init");
-      throw error;
+      const serverLimit = await serverBulkLimit(this.client, commandTimeoutMs);
+      if (serverLimit !== undefined && serverLimit < this.maxEventBytes) this.maxEventBytes = serverLimit;
+    } finally {
+      this.shutdownSignal.removeEventListener("abort", stop);
     }
-    if (this.state === "closed") {
-      // shutdown() ran while we were connecting and may have found nothing to close yet.
-      await this.connection.close(commandTimeoutMs);
-      throw new AdapterShutdownError("redis adapter shut down during init");
-    }
-    this.state = "ready";
-    this.logger.info(
-      { adapter: "redis", url: this.connection.description, prefix: this.settings.prefix },
+    context.logger.info(
+      {
+        adapter: "redis",
+        url: this.connection.description,
+        prefix: this.settings.prefix,
+        maxEventBytes: this.maxEventBytes,
+      },
       "redis adapter ready",
     );
   }
 
   /**
    * Appends the batch to its shard's stream: resolves once Redis has stored every event (or found it
-   * already stored). Rejects with a classified error; after a rejection some chunks may be stored, and
-   * the bus's retry of the same batch stores exactly the rest.
+   * already stored), naming the events it refused. Rejects with a classified error; after a rejection
+   * some chunks may be stored, and the bus's retry of the same batch stores exactly the rest.
    */
-  async onBatch(batch: Batch, signal: AbortSignal): Promise<void> {
-    this.assertReady("onBatch");
-    if (signal?.aborted)
-      throw new TransientError("redis onBatch: aborted before sending", { cause: signal.reason });
-    if (batch.events.length === 0) return;
+  protected async write(batch: Batch, signal: AbortSignal): Promise<BatchResult | undefined> {
+    if (batch.size === 0) return undefined;
     const keys = this.keys.of(batch.shard);
     const { trim } = this.settings;
-    const calls = buildChunks(batch, {
+    const { calls, rejected } = buildChunks(batch, {
       stream: keys.stream,
       mark: keys.dedupPrefix + batch.producer,
       settings: this.settings,
+      maxEventBytes: this.maxEventBytes,
       trimValue:
         trim === undefined
           ? ""
@@ -160,35 +165,15 @@ export class RedisAdapter implements Adapter {
       for (const reply of replies) reply.catch(() => {}); // the first failure speaks for all
       throw classify(error, `append to ${keys.stream}`, this.connection.redactor);
     }
-  }
-
-  /** Every resolved `onBatch` is already stored in Redis, so there is nothing to wait for. */
-  async flush(): Promise<void> {
-    if (this.state === "closed") throw new AdapterShutdownError();
-  }
-
-  /** Stops accepting work and closes the client if the adapter created it. Idempotent. */
-  async shutdown(): Promise<void> {
-    if (this.state === "closed") return;
-    this.state = "closed";
-    await this.connection.close(this.settings.commandTimeoutMs);
+    return rejected.length === 0 ? undefined : { rejected };
   }
 
   /**
    * Reads up to `limit` events of `shard` strictly after `afterId` (a Redis stream id such as
    * `"1700000000000-0"`; `undefined` reads from the start) with one bounded `XRANGE`.
    */
-  async pollShard(shard: number, afterId: string | undefined, limit: number): Promise<ShardPage> {
-    this.assertReady("pollShard");
-    if (!Number.isSafeInteger(limit) || limit < 1) {
-      throw new FatalError(`redis pollShard: limit must be a positive integer, got ${String(limit)}`);
-    }
-    if (!Number.isInteger(shard) || shard < 0 || shard > 0xffff) {
-      throw new FatalError(`redis pollShard: shard must be an integer in [0, 65535], got ${String(shard)}`);
-    }
-    if (afterId !== undefined && (typeof afterId !== "string" || !ENTRY_ID.test(afterId))) {
-      throw new FatalError(`redis pollShard: ${JSON.stringify(afterId)} is not a Redis stream id`);
-    }
+  protected async read(shard: number, afterId: string | undefined, limit: number): Promise<ShardPage> {
+    checkEntryId(afterId);
     const { stream } = this.keys.of(shard);
     const start = afterId === undefined ? "-" : `(${afterId}`;
     // One extra entry tells whether more follow; saturate so a huge limit cannot overflow.
@@ -206,24 +191,50 @@ export class RedisAdapter implements Adapter {
     return toPage(shard, entries, limit, this.logger, stream);
   }
 
-  /**
-   * True when the adapter is initialised, not shut down, its connection is up and a PING on it is
-   * answered within `healthCheckTimeoutMs`. The PING travels the same connection as the writes, so a
-   * wedged or backed-up connection reports unhealthy, not just an unreachable server.
-   */
-  async isHealthy(): Promise<boolean> {
-    if (this.state !== "ready" || this.client.status !== "ready") return false;
-    try {
-      const reply = await bounded(this.client.ping(), this.settings.healthCheckTimeoutMs, "PING");
-      return reply === "PONG";
-    } catch {
-      return false;
-    }
+  /** Follows a shard: pages by `XRANGE`, and when caught up, `XREAD BLOCK` on a connection of its own. */
+  protected override follow(
+    shard: number,
+    afterId: string | undefined,
+    options: ReadShardOptions,
+  ): AsyncIterable<ShardPage> {
+    checkEntryId(afterId);
+    return followStream({
+      client: this.client,
+      stream: this.keys.of(shard).stream,
+      afterId,
+      ...options,
+      read: (after, limit) => this.read(shard, after, limit),
+      redactor: this.connection.redactor,
+    });
   }
 
-  private assertReady(what: string): void {
-    if (this.state === "closed") throw new AdapterShutdownError();
-    if (this.state === "new")
-      throw new FatalError(`redis ${what}: the adapter is not initialised (call init)`);
+  /** The shards whose streams exist under the prefix (`SCAN … TYPE stream` on every master). */
+  protected override discoverShards(): Promise<readonly number[]> {
+    return listShardStreams(this.client, this.settings.prefix, this.settings.commandTimeoutMs).catch(
+      (error: unknown) => {
+        throw classify(error, "list shard streams", this.connection.redactor);
+      },
+    );
+  }
+
+  /** Stops the client if the adapter created it (a dead connection is cut at once). */
+  protected async close(): Promise<void> {
+    await this.connection.close(this.settings.commandTimeoutMs);
+  }
+
+  /**
+   * A PING answered within `healthCheckTimeoutMs` on the connection the writes use, so a wedged or
+   * backed-up connection reports unhealthy, not just an unreachable server.
+   */
+  protected override async ping(): Promise<boolean> {
+    if (this.client.status !== "ready") return false;
+    const reply = await bounded(this.client.ping(), this.settings.healthCheckTimeoutMs, "PING");
+    return reply === "PONG";
+  }
+}
+
+function checkEntryId(afterId: string | undefined): void {
+  if (afterId !== undefined && !ENTRY_ID.test(afterId)) {
+    throw new FatalError(`redis: ${JSON.stringify(afterId.slice(0, 64))} is not a Redis stream id`);
   }
 }

@@ -17,6 +17,7 @@ describe("options", () => {
       dedupWindowMs: 86_400_000,
       maxEventsPerCall: 1_000,
       maxBytesPerCall: 4 * 1024 * 1024,
+      maxEventBytes: 64 * 1024 * 1024,
     });
     expect(DEFAULT_SETTINGS.prefix).toBe("netmesh");
     expect(adapter.name).toBe("redis");
@@ -46,6 +47,7 @@ describe("options", () => {
     ["negative maxLength", { url, maxLength: -1 }],
     ["zero dedup window", { url, dedupWindowMs: 0 }],
     ["zero events per call", { url, maxEventsPerCall: 0 }],
+    ["zero event bytes", { url, maxEventBytes: 0 }],
     ["NaN bytes per call", { url, maxBytesPerCall: Number.NaN }],
   ])("rejects %s", (_, options) => {
     expect(() => new RedisAdapter(options)).toThrow(/RedisAdapter/);

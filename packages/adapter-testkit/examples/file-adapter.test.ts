@@ -10,7 +10,6 @@ runAdapterConformance({
   name: "file",
   // Each case gets its own namespace: here, its own directory. Same namespace, same files.
   create: ({ namespace }) => new FileAdapter({ directory: join(root, namespace) }),
-  features: { dedup: true, persistent: true, ordering: "shard" },
   reset: ({ namespace }) => rm(join(root, namespace), { recursive: true, force: true }),
   setup: async () => {
     root = await mkdtemp(join(tmpdir(), "netmesh-file-adapter-"));

@@ -1,20 +1,16 @@
-import { access, mkdir, open, readFile, truncate } from "node:fs/promises";
+import { access, mkdir, open, readFile, readdir, truncate } from "node:fs/promises";
 import { join } from "node:path";
 import {
-  ADAPTER_SPEC_VERSION,
-  type Adapter,
-  type AdapterContext,
+  AdapterBase,
+  type AdapterCapabilities,
   type AdapterError,
-  AdapterShutdownError,
   type Batch,
   FatalError,
-  type Logger,
   type ShardPage,
   type StoredEvent,
   TransientError,
   isAdapterError,
   parseMessageId,
-  silentLogger,
 } from "@netmesh/core/adapter";
 
 /** Options of {@link FileAdapter}. */
@@ -28,6 +24,18 @@ type Line = [timestamp: number, messageId: string, json: string];
 
 /** Entry ids are 1-based line numbers: `"1"`, `"2"`, … */
 const ENTRY_ID = /^[1-9]\d{0,15}$/;
+const SHARD_FILE = /^shard-(\d+)\.jsonl$/;
+
+const CAPABILITIES: AdapterCapabilities = {
+  readable: true,
+  dedup: "write", // a per-producer high-water mark rebuilt from the file: it never expires
+  dedupWindowMs: Number.POSITIVE_INFINITY,
+  persistent: true,
+  ordering: "shard",
+  maxEventBytes: Number.POSITIVE_INFINITY, // JSON lines hold any text, lone surrogates escaped
+  streamingReads: false,
+  listsShards: true,
+};
 
 /** File-system errors worth retrying; every other one is fatal. */
 const TRANSIENT_CODES = new Set(["EAGAIN", "EBUSY", "EMFILE", "ENFILE", "ENOSPC", "EINTR"]);
@@ -72,42 +80,39 @@ function parseLine(line: string): Line | undefined {
  * fsynced per batch. Entry ids are line numbers. Dedup keeps, per shard and producer, the next
  * sequence number not yet stored (a high-water mark), rebuilt from the file's message ids when a shard
  * is first written, so it survives restarts and a retry through a new instance is still stored once.
+ * `AdapterBase` owns the lifecycle (init, shutdown, errors per state, the abort signal, argument
+ * checks): this class only opens, writes, reads and closes.
  */
-export class FileAdapter implements Adapter {
+export class FileAdapter extends AdapterBase {
   readonly name = "file";
-  readonly specVersion = ADAPTER_SPEC_VERSION;
+  readonly capabilities = CAPABILITIES;
   private readonly directory: string;
-  private state: "new" | "ready" | "closed" = "new";
-  private logger: Logger = silentLogger;
   /** Per shard: producer → next sequence not yet stored. Loaded from the file on first write. */
   private readonly highWater = new Map<number, Map<string, number>>();
 
   constructor(options: FileAdapterOptions) {
+    super();
     this.directory = options.directory;
   }
 
-  async init(context: AdapterContext): Promise<void> {
-    if (this.state === "closed") throw new AdapterShutdownError();
-    this.logger = context.logger;
+  protected async open(): Promise<void> {
     try {
       await mkdir(this.directory, { recursive: true });
     } catch (error) {
       throw classify(error, `create ${this.directory}`);
     }
-    this.state = "ready";
   }
 
-  async onBatch(batch: Batch, signal: AbortSignal): Promise<void> {
-    this.assertOpen();
+  protected async write(batch: Batch, signal: AbortSignal): Promise<void> {
     const path = this.file(batch.shard);
     try {
       const next = this.highWater.get(batch.shard) ?? (await this.load(path));
       this.highWater.set(batch.shard, next);
       // The bus sends a (producer, shard) in sequence order, so a retry overlaps the mark exactly.
       const seen = next.get(batch.producer) ?? 0;
-      const skip = Math.min(batch.events.length, Math.max(0, seen - batch.firstSequence));
+      const skip = Math.min(batch.size, Math.max(0, seen - batch.firstSequence));
       let text = "";
-      for (let i = skip; i < batch.events.length; i++) {
+      for (let i = skip; i < batch.size; i++) {
         const line: Line = [batch.timestamps[i]!, batch.messageId(i), batch.events[i]!];
         text += `${JSON.stringify(line)}\n`; // JSON.stringify escapes newlines: one event, one line
       }
@@ -122,7 +127,7 @@ export class FileAdapter implements Adapter {
           await handle.close();
         }
       }
-      next.set(batch.producer, Math.max(seen, batch.firstSequence + batch.events.length));
+      next.set(batch.producer, Math.max(seen, batch.firstSequence + batch.size));
     } catch (error) {
       // The file may hold part of the batch: forget the mark, so the retry reloads it from the file.
       this.highWater.delete(batch.shard);
@@ -130,21 +135,8 @@ export class FileAdapter implements Adapter {
     }
   }
 
-  async flush(): Promise<void> {
-    this.assertOpen(); // every onBatch is already durable when it resolves
-  }
-
-  async shutdown(): Promise<void> {
-    this.state = "closed";
-    this.highWater.clear();
-  }
-
-  async pollShard(shard: number, afterId: string | undefined, limit: number): Promise<ShardPage> {
-    this.assertOpen();
-    // A caller's mistake: retrying cannot help, so FatalError (rule 4).
-    if (!Number.isInteger(limit) || limit < 1) {
-      throw new FatalError(`limit must be a positive integer, got ${limit}`);
-    }
+  protected async read(shard: number, afterId: string | undefined, limit: number): Promise<ShardPage> {
+    // A cursor this adapter never handed out is a caller's mistake: FatalError (rule 6).
     if (afterId !== undefined && !ENTRY_ID.test(afterId)) {
       throw new FatalError(`invalid file entry id ${JSON.stringify(afterId)}`);
     }
@@ -166,17 +158,25 @@ export class FileAdapter implements Adapter {
     return { events, nextId, hasMore: end < lines.length };
   }
 
-  async isHealthy(): Promise<boolean> {
-    if (this.state !== "ready") return false;
+  protected override async discoverShards(): Promise<readonly number[]> {
+    const names = await readdir(this.directory).catch((error: unknown) => {
+      throw classify(error, `list ${this.directory}`);
+    });
+    return names.flatMap((name) => {
+      const match = SHARD_FILE.exec(name);
+      return match === null ? [] : [Number(match[1])];
+    });
+  }
+
+  protected override ping(): Promise<boolean> {
     return access(this.directory).then(
       () => true,
       () => false,
     );
   }
 
-  private assertOpen(): void {
-    if (this.state === "closed") throw new AdapterShutdownError();
-    if (this.state === "new") throw new FatalError("FileAdapter used before init()");
+  protected async close(): Promise<void> {
+    this.highWater.clear();
   }
 
   private file(shard: number): string {

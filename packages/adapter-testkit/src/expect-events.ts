@@ -1,5 +1,6 @@
 import type { StoredEvent } from "@netmesh/core/adapter";
 import type { ResolvedFeatures } from "./options.js";
+import { show } from "./show.js";
 import type { ExpectedEvent } from "./test-batch.js";
 
 /** A readable excerpt of `text` around `index`, escaped so invisible characters show. */
@@ -14,27 +15,35 @@ function excerpt(text: string, index: number): string {
  */
 export function expectSameText(actual: unknown, expected: string, what: string): void {
   if (actual === expected) return;
-  if (typeof actual !== "string") throw new Error(`${what}: expected a string, got ${typeof actual}`);
+  if (typeof actual !== "string") {
+    throw new Error(
+      `${what}: field json: read ${show(actual)}, written ${show(expected)}; it must be the string written`,
+    );
+  }
   let i = 0;
   while (i < actual.length && i < expected.length && actual[i] === expected[i]) i++;
   throw new Error(
-    `${what}: the text read back differs from the text written at UTF-16 index ${i}\n` +
-      `  written: ${excerpt(expected, i)}\n  read:    ${excerpt(actual, i)}`,
+    `${what}: field json: the text read back differs from the text written at UTF-16 index ${i}\n` +
+      `  written: ${excerpt(expected, i)}\n  read:    ${excerpt(actual, i)}\n` +
+      `  written (start): ${show(expected)}\n  read (start):    ${show(actual)}`,
   );
 }
 
 /** Checks one stored event against what was written: exact JSON text, timestamp, shard, message id. */
 export function expectSameEvent(actual: StoredEvent, expected: ExpectedEvent, what: string): void {
-  expectSameText(actual.json, expected.json, `${what} (message ${expected.messageId})`);
-  if (actual.timestamp !== expected.timestamp) {
-    throw new Error(`${what}: timestamp ${actual.timestamp} read back, ${expected.timestamp} written`);
-  }
-  if (actual.shard !== expected.shard) {
-    throw new Error(`${what}: shard ${actual.shard} read back, ${expected.shard} written`);
+  const where = `${what} (shard ${expected.shard}, id ${show(actual.id)}, message ${expected.messageId})`;
+  expectSameText(actual.json, expected.json, where);
+  const fields = [
+    ["timestamp", actual.timestamp, expected.timestamp],
+    ["shard", actual.shard, expected.shard],
+  ] as const;
+  for (const [field, read, written] of fields) {
+    if (read !== written)
+      throw new Error(`${where}: field ${field}: read ${show(read)}, written ${show(written)}`);
   }
   if (actual.messageId !== undefined && actual.messageId !== expected.messageId) {
     throw new Error(
-      `${what}: messageId ${JSON.stringify(actual.messageId)} read back, ${expected.messageId} written`,
+      `${where}: field messageId: read ${show(actual.messageId)}, written ${show(expected.messageId)}`,
     );
   }
 }
@@ -55,8 +64,12 @@ export function expectStoredEvents(
       // Say how many first (the usual symptom of a lost or duplicated event), then where they part.
       let i = 0;
       while (i < actual.length && i < expected.length && actual[i]!.json === expected[i]!.json) i++;
-      const written = expected[i] === undefined ? "nothing" : JSON.stringify(expected[i]!.json.slice(0, 80));
-      const read = actual[i] === undefined ? "nothing" : JSON.stringify(actual[i]!.json.slice(0, 80));
+      const written =
+        expected[i] === undefined
+          ? "nothing"
+          : `${show(expected[i]!.json)} (message ${expected[i]!.messageId})`;
+      const read =
+        actual[i] === undefined ? "nothing" : `${show(actual[i]!.json)} (id ${show(actual[i]!.id)})`;
       throw new Error(
         `${what}: ${actual.length} events read back, ${expected.length} written; ` +
           `first difference at event ${i}: written ${written}, read ${read}`,
@@ -75,7 +88,7 @@ export function expectStoredEvents(
     const match = pending.get(key);
     if (match === undefined) {
       throw new Error(
-        `${what}: event ${i} read back (${JSON.stringify(event.json.slice(0, 80))}) is unknown or repeated`,
+        `${what}: event ${i} read back (id ${show(event.id)}, message ${show(event.messageId)}, json ${show(event.json)}) is unknown or repeated`,
       );
     }
     expectSameEvent(event, match, `${what}, event ${i}`);

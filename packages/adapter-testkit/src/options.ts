@@ -1,4 +1,4 @@
-import type { Adapter } from "@netmesh/core/adapter";
+import type { Adapter, AdapterCapabilities } from "@netmesh/core/adapter";
 
 /** What the suite hands {@link ConformanceOptions.create} and {@link ConformanceOptions.reset}. */
 export interface AdapterTestContext {
@@ -14,55 +14,22 @@ export interface AdapterTestContext {
 }
 
 /**
- * What an adapter declares about its backend. Every flag defaults to the full contract, so leaving one
- * out can never switch a check off silently; switch off only what the backend really cannot do, and
- * the suite checks the rest. The suite title lists the flags in force.
+ * Faults the suite can inject when the author supplies them (Watermill's universal tests have the same
+ * idea). With them, the `faults.*` cases run a backend restart mid-stream and a lost reply, and require
+ * no loss and, with dedup, no duplicate. Run such a suite against a backend of the test's own (a server
+ * on a free port), never against a shared one. {@link createFaultProxy} makes `loseNextReply` easy.
  */
-export interface AdapterFeatures {
+export interface FaultHooks {
   /**
-   * `pollShard` returns what `onBatch` stored. Default `true`. Declare `false` for an adapter that
-   * discards (a sink, the noop adapter): its `pollShard` must then always return the empty page
-   * `{ events: [], nextId: undefined, hasMore: false }`, cases that need read-back are skipped, and
-   * write-side cases still check that every batch is accepted. `dedup` and `persistent` cannot be
-   * declared `true` together with `readable: false`.
+   * Stops the backend and starts it again with its data (as a crash and restart would), resolving when
+   * it accepts connections again. Adapters created before keep being used: they must reconnect.
    */
-  readonly readable?: boolean;
+  readonly restartBackend?: () => Promise<void>;
   /**
-   * A retried batch (the same producer, shard, sequences and message ids) is stored once, also when it
-   * arrives through another adapter instance on the same namespace (with `persistent`). Default `true`.
-   * With `false` the suite only checks that a retry loses nothing (each event is stored at least once).
+   * Makes the next reply the backend sends to any adapter of the suite get lost after the backend
+   * acted on the request (the connection drops instead), e.g. {@link FaultProxy.loseNextReply}.
    */
-  readonly dedup?: boolean;
-  /**
-   * A second adapter instance created with the same namespace reads what the first one wrote, after
-   * the first was shut down. Default `true`. For `MemoryAdapter`, share one `MemoryStore` per namespace.
-   */
-  readonly persistent?: boolean;
-  /**
-   * `"shard"` (default): events of a shard read back in the order they were written (contract rule 1).
-   * `"none"`: the backend may reorder within a shard; order checks become exactly-once checks. Paging
-   * (no skip, no repeat) is checked either way.
-   */
-  readonly ordering?: "shard" | "none";
-  /**
-   * The largest event, in UTF-8 bytes of its JSON text, the adapter accepts and the suite writes.
-   * Default 1 MiB (1,048,576). At least 16 KiB (16,384): smaller events cannot carry the nesting case.
-   */
-  readonly maxEventBytes?: number;
-}
-
-/** {@link AdapterFeatures} with every default applied. */
-export interface ResolvedFeatures {
-  /** See {@link AdapterFeatures.readable}. */
-  readonly readable: boolean;
-  /** See {@link AdapterFeatures.dedup}; always false when not `readable`. */
-  readonly dedup: boolean;
-  /** See {@link AdapterFeatures.persistent}; always false when not `readable`. */
-  readonly persistent: boolean;
-  /** See {@link AdapterFeatures.ordering}. */
-  readonly ordering: "shard" | "none";
-  /** See {@link AdapterFeatures.maxEventBytes}. */
-  readonly maxEventBytes: number;
+  readonly loseNextReply?: () => void | Promise<void>;
 }
 
 /** Options of {@link runAdapterConformance} and {@link conformanceCases}. */
@@ -72,11 +39,10 @@ export interface ConformanceOptions {
   /**
    * Returns a new, not yet initialised adapter for the namespace in `context` (it may be async). The
    * suite calls `init` itself, and `shutdown` on every adapter it created when the case ends. It may
-   * call `create` several times per case, with the same namespace to check persistence.
+   * call `create` several times per case, with the same namespace to check persistence. The suite
+   * reads what to check from the adapter's own `capabilities`.
    */
   readonly create: (context: AdapterTestContext) => Adapter | Promise<Adapter>;
-  /** What the backend supports; see {@link AdapterFeatures}. Default: the full contract. */
-  readonly features?: AdapterFeatures;
   /**
    * Deletes what a case wrote: called after each case, passed or failed, with that case's context
    * (after its adapters were shut down). Optional: namespaces never collide, so it only saves space.
@@ -86,56 +52,64 @@ export interface ConformanceOptions {
   readonly setup?: () => void | Promise<void>;
   /** Runs once after the suite (vitest `afterAll`). */
   readonly teardown?: () => void | Promise<void>;
+  /** Fault injection; the `faults.*` cases are skipped without it. */
+  readonly faults?: FaultHooks;
   /** Timeout of one case in ms. Default 30,000. */
   readonly timeoutMs?: number;
 }
 
-/** Default of {@link AdapterFeatures.maxEventBytes}: 1 MiB. */
-export const DEFAULT_MAX_EVENT_BYTES = 1_048_576;
-/** Lower bound of {@link AdapterFeatures.maxEventBytes}. */
-export const MIN_MAX_EVENT_BYTES = 16_384;
-
 /**
- * Applies the defaults of {@link AdapterFeatures} and rejects contradictions (a `TypeError`), so a
- * mistyped declaration fails loudly instead of weakening the suite.
+ * The largest event the suite writes for the size cases, in UTF-8 bytes: 1 MiB when the adapter has
+ * no limit of its own. A declared limit above {@link MAX_TESTED_EVENT_BYTES} is not written (the
+ * boundary case is skipped with that reason), to keep the suite's memory and time bounded.
  */
-export function resolveFeatures(features: AdapterFeatures = {}): ResolvedFeatures {
-  const readable = features.readable ?? true;
-  if (typeof readable !== "boolean") throw new TypeError("features.readable must be a boolean");
-  for (const flag of ["dedup", "persistent"] as const) {
-    const value = features[flag];
-    if (value !== undefined && typeof value !== "boolean")
-      throw new TypeError(`features.${flag} must be a boolean`);
-    if (!readable && value === true) {
-      throw new TypeError(`features.${flag} cannot be true for an adapter that is not readable`);
-    }
-  }
-  const ordering = features.ordering ?? "shard";
-  if (ordering !== "shard" && ordering !== "none")
-    throw new TypeError('features.ordering must be "shard" or "none"');
-  const maxEventBytes = features.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
-  if (!Number.isSafeInteger(maxEventBytes) || maxEventBytes < MIN_MAX_EVENT_BYTES) {
-    throw new TypeError(
-      `features.maxEventBytes must be an integer ≥ ${MIN_MAX_EVENT_BYTES}, got ${maxEventBytes}`,
-    );
-  }
-  return {
-    readable,
-    // Without read-back neither can be observed, so they resolve to false rather than to a vacuous true.
-    dedup: readable && (features.dedup ?? true),
-    persistent: readable && (features.persistent ?? true),
-    ordering,
-    maxEventBytes,
-  };
+export const DEFAULT_MAX_EVENT_BYTES = 1_048_576;
+/** The smallest `maxEventBytes` the suite accepts: smaller events cannot carry the nesting case. */
+export const MIN_MAX_EVENT_BYTES = 16_384;
+/** The largest declared `maxEventBytes` whose boundary the suite writes (8 MiB). */
+export const MAX_TESTED_EVENT_BYTES = 8 * 1_048_576;
+
+/** What the suite checks, derived from the adapter's capabilities. */
+export interface ResolvedFeatures {
+  /** `capabilities.readable`. */
+  readonly readable: boolean;
+  /** A retry is stored, or read, once (`capabilities.dedup` is not `"none"`). */
+  readonly dedup: boolean;
+  /** `capabilities.persistent`. */
+  readonly persistent: boolean;
+  /** `capabilities.ordering`. */
+  readonly ordering: "shard" | "none";
+  /** The size of the largest events the suite writes (see {@link DEFAULT_MAX_EVENT_BYTES}). */
+  readonly maxEventBytes: number;
+  /** The declared limit, when the suite writes its boundary (finite and at most 8 MiB). */
+  readonly sizeBoundary: number | undefined;
+  /** `capabilities.streamingReads`. */
+  readonly streaming: boolean;
+  /** `capabilities.listsShards`. */
+  readonly listsShards: boolean;
+  /** Which fault hooks were supplied. */
+  readonly restart: boolean;
+  /** See {@link FaultHooks.loseNextReply}. */
+  readonly lostReply: boolean;
 }
 
-/** Short description of the flags in force, for the suite title: `"readable, dedup, …, max 1048576 B"`. */
-export function describeFeatures(features: ResolvedFeatures): string {
-  const flags: string[] = [];
-  flags.push(features.readable ? "readable" : "write-only");
-  if (features.dedup) flags.push("dedup");
-  if (features.persistent) flags.push("persistent");
-  if (features.readable) flags.push(features.ordering === "shard" ? "ordered" : "unordered");
-  flags.push(`max ${features.maxEventBytes} B`);
-  return flags.join(", ");
+/** What the suite checks for an adapter with these (valid) capabilities and these fault hooks. */
+export function resolveFeatures(
+  capabilities: AdapterCapabilities,
+  faults: FaultHooks = {},
+): ResolvedFeatures {
+  const declared = capabilities.maxEventBytes;
+  const finite = Number.isFinite(declared);
+  return {
+    readable: capabilities.readable,
+    dedup: capabilities.readable && capabilities.dedup !== "none",
+    persistent: capabilities.readable && capabilities.persistent,
+    ordering: capabilities.ordering,
+    maxEventBytes: finite ? Math.min(declared, MAX_TESTED_EVENT_BYTES) : DEFAULT_MAX_EVENT_BYTES,
+    sizeBoundary: finite && declared <= MAX_TESTED_EVENT_BYTES ? declared : undefined,
+    streaming: capabilities.readable && capabilities.streamingReads,
+    listsShards: capabilities.listsShards,
+    restart: typeof faults.restartBackend === "function",
+    lostReply: typeof faults.loseNextReply === "function",
+  };
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { type Batch, formatMessageId } from "@netmesh/core/adapter";
+import { type Batch, type BatchBytes, encodeBatchTexts, formatMessageId } from "@netmesh/core/adapter";
 
 /** One event as the suite expects to read it back. */
 export interface ExpectedEvent {
@@ -31,6 +31,19 @@ export class TestBatch implements Batch {
     /** Insertion timestamps, µs since the epoch, one per event. */
     readonly timestamps: Float64Array,
   ) {}
+
+  /** Number of events. */
+  get size(): number {
+    return this.events.length;
+  }
+
+  /**
+   * The events' UTF-8 bytes, encoded on each call from the current texts (the suite mutates texts
+   * after a write to check that adapters copy, so a cached encoding could hide that).
+   */
+  bytes(): BatchBytes {
+    return encodeBatchTexts(this.events);
+  }
 
   /** The dedup id of `events[index]`, as the bus computes it. */
   messageId(index: number): string {

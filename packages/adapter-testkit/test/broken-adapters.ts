@@ -5,27 +5,38 @@
 import {
   ADAPTER_SPEC_VERSION,
   type Adapter,
+  type AdapterCapabilities,
   type AdapterContext,
   AdapterShutdownError,
   type Batch,
+  type BatchResult,
   FatalError,
+  type ReadShardOptions,
   type ShardPage,
   type StoredEvent,
   TransientError,
+  encodeBatchTexts,
 } from "@netmesh/core/adapter";
 import { MemoryAdapter, MemoryStore } from "@netmesh/core";
 
-/** Passes every call through to a `MemoryAdapter`; subclasses override the one they break. */
-class Delegating implements Adapter {
+/**
+ * Passes every call through to a `MemoryAdapter`; subclasses override the one they break. Declares
+ * the inner adapter's capabilities, with `declare` applied on top.
+ */
+export class Delegating implements Adapter {
   readonly specVersion = ADAPTER_SPEC_VERSION;
+  readonly capabilities: AdapterCapabilities;
   constructor(
     readonly name: string,
-    protected readonly inner: Adapter,
-  ) {}
+    readonly inner: Adapter,
+    declare: Partial<AdapterCapabilities> = {},
+  ) {
+    this.capabilities = { ...inner.capabilities, ...declare };
+  }
   init(context: AdapterContext): Promise<void> {
     return this.inner.init(context);
   }
-  onBatch(batch: Batch, signal: AbortSignal): Promise<void> {
+  onBatch(batch: Batch, signal: AbortSignal): Promise<BatchResult | void> {
     return this.inner.onBatch(batch, signal);
   }
   flush(): Promise<void> {
@@ -40,6 +51,12 @@ class Delegating implements Adapter {
   isHealthy(): Promise<boolean> {
     return this.inner.isHealthy();
   }
+  readShard(shard: number, afterId: string | undefined, options: ReadShardOptions): AsyncIterable<ShardPage> {
+    return this.inner.readShard!(shard, afterId, options);
+  }
+  listShards(): Promise<readonly number[]> {
+    return this.inner.listShards!();
+  }
 }
 
 /** A batch like `batch` but with other events (and their timestamps) at the same sequences. */
@@ -50,15 +67,17 @@ function withEvents(batch: Batch, indexes: readonly number[]): Batch {
     shard: batch.shard,
     producer: batch.producer,
     firstSequence: batch.firstSequence,
+    size: events.length,
     events,
     timestamps,
     messageId: (index) => batch.messageId(index),
+    bytes: () => encodeBatchTexts(events),
   };
 }
 
 /** Stores each batch's events in reverse order (a parallel write that lets the last one win). */
 export class Reordering extends Delegating {
-  override onBatch(batch: Batch, signal: AbortSignal): Promise<void> {
+  override onBatch(batch: Batch, signal: AbortSignal): Promise<BatchResult | void> {
     const reversed = batch.events.map((_, i) => batch.events.length - 1 - i);
     return this.inner.onBatch(withEvents(batch, reversed), signal);
   }
@@ -78,7 +97,7 @@ export class InclusiveCursor extends Delegating {
 /** Loses one event: the second of the first batch that has two or more. */
 export class DropsOneEvent extends Delegating {
   private dropped = false;
-  override onBatch(batch: Batch, signal: AbortSignal): Promise<void> {
+  override onBatch(batch: Batch, signal: AbortSignal): Promise<BatchResult | void> {
     if (this.dropped || batch.events.length < 2) return this.inner.onBatch(batch, signal);
     this.dropped = true;
     const kept = [...batch.events.keys()].filter((i) => i !== 1);
@@ -98,18 +117,34 @@ export class IgnoresShutdown extends Delegating {
 export class NoDedup implements Adapter {
   readonly name = "no-dedup";
   readonly specVersion = ADAPTER_SPEC_VERSION;
+  readonly capabilities: AdapterCapabilities;
   private state: "new" | "ready" | "closed" = "new";
   constructor(
     private readonly log: Map<number, StoredEvent[]>,
     /** Store each batch's events in reverse order (each keeps its own message id): an unordered backend. */
     private readonly reverse = false,
-  ) {}
+    /** What it claims; by default the truth (no dedup, ordered unless `reverse`). */
+    declare: Partial<AdapterCapabilities> = {},
+  ) {
+    this.capabilities = {
+      readable: true,
+      dedup: "none",
+      dedupWindowMs: 0,
+      persistent: true,
+      ordering: reverse ? "none" : "shard",
+      maxEventBytes: Number.POSITIVE_INFINITY,
+      streamingReads: false,
+      listsShards: false,
+      ...declare,
+    };
+  }
   async init(): Promise<void> {
     if (this.state === "closed") throw new AdapterShutdownError();
     this.state = "ready";
   }
-  async onBatch(batch: Batch): Promise<void> {
+  async onBatch(batch: Batch, signal: AbortSignal): Promise<void> {
     this.assertReady();
+    if (signal.aborted) throw new TransientError("aborted");
     const events = this.log.get(batch.shard) ?? [];
     this.log.set(batch.shard, events);
     const order = [...batch.events.keys()];
@@ -135,6 +170,7 @@ export class NoDedup implements Adapter {
   async pollShard(shard: number, afterId: string | undefined, limit: number): Promise<ShardPage> {
     this.assertReady();
     if (!Number.isInteger(limit) || limit < 1) throw new FatalError(`bad limit ${limit}`);
+    if (!Number.isInteger(shard) || shard < 0 || shard > 65_534) throw new FatalError(`bad shard ${shard}`);
     if (afterId !== undefined && !/^[1-9]\d*$/.test(afterId)) throw new FatalError(`bad cursor ${afterId}`);
     const all = this.log.get(shard) ?? [];
     const start = afterId === undefined ? 0 : Number(afterId);
@@ -164,10 +200,10 @@ export class KeepsReferences extends Delegating {
 
 /** Re-serializes events (`JSON.stringify(JSON.parse(json))`): same data, different bytes. */
 export class Reserializes extends Delegating {
-  override onBatch(batch: Batch, signal: AbortSignal): Promise<void> {
+  override onBatch(batch: Batch, signal: AbortSignal): Promise<BatchResult | void> {
     const copy = withEvents(batch, [...batch.events.keys()]);
     const events = copy.events.map((json) => JSON.stringify(JSON.parse(json)));
-    return this.inner.onBatch({ ...copy, events }, signal);
+    return this.inner.onBatch({ ...copy, events, bytes: () => encodeBatchTexts(events) }, signal);
   }
 }
 
@@ -185,7 +221,7 @@ export class RetryableAfterShutdown extends Delegating {
   override async shutdown(): Promise<void> {
     this.closed = true;
   }
-  override async onBatch(batch: Batch, signal: AbortSignal): Promise<void> {
+  override async onBatch(batch: Batch, signal: AbortSignal): Promise<BatchResult | void> {
     if (this.closed) throw new TransientError("connection closed");
     return this.inner.onBatch(batch, signal);
   }

@@ -5,8 +5,9 @@
 import type { Adapter } from "@netmesh/core/adapter";
 import { MemoryAdapter } from "@netmesh/core";
 import { describe, expect, it } from "vitest";
-import { type AdapterFeatures, type ConformanceCase, conformanceCases } from "../src/index.js";
+import { casesById } from "./cases-by-id.js";
 import {
+  Delegating,
   DropsOneEvent,
   HasMoreWhenFull,
   IgnoresShutdown,
@@ -25,7 +26,6 @@ interface Proof {
   /** The bug, as it reads in "the suite fails an adapter that …". */
   readonly bug: string;
   readonly make?: (inner: MemoryAdapter) => Adapter;
-  readonly features?: AdapterFeatures;
   /** Builds the adapter per namespace; default: `make` over a shared MemoryStore per namespace. */
   readonly create?: () => (namespace: string) => Adapter;
   /** Cases that must fail, with the message they must fail with. */
@@ -73,7 +73,8 @@ const proofs: readonly Proof[] = [
     bug: "stores a retried batch twice while declaring dedup",
     create: () => {
       const logs = sharedLogs();
-      return (namespace) => new NoDedup(logs(namespace));
+      return (namespace) =>
+        new NoDedup(logs(namespace), false, { dedup: "write", dedupWindowMs: Number.POSITIVE_INFINITY });
     },
     mustFail: {
       "dedup.retry": /events read back, 15 written/,
@@ -120,72 +121,63 @@ const proofs: readonly Proof[] = [
   },
 ];
 
-function casesById(
-  make: (namespace: string) => Adapter,
-  features?: AdapterFeatures,
-): Map<string, ConformanceCase> {
-  const cases = conformanceCases({
-    name: "proof",
-    create: ({ namespace }) => make(namespace),
-    ...(features === undefined ? {} : { features }),
-  });
-  return new Map(cases.map((c) => [c.id, c]));
-}
-
 describe.each(proofs)("the suite fails an adapter that $bug", (proof) => {
   const memory = sharedStores();
   const create = proof.create?.() ?? ((namespace: string) => proof.make!(memory(namespace)));
-  const broken = casesById(create, proof.features);
-  const healthy = casesById(sharedStores(), proof.features);
+  const broken = casesById(create);
+  const healthy = casesById(sharedStores());
   for (const [id, message] of Object.entries(proof.mustFail)) {
     it(`${id} fails, and passes against MemoryAdapter`, async () => {
       const brokenCase = broken.get(id);
       expect(brokenCase, `case ${id} exists`).toBeDefined();
       await expect(brokenCase!.run()).rejects.toThrow(message);
-      await expect(healthy.get(id)!.run()).resolves.toBeUndefined();
+      await expect(healthy.get(id)!.run()).resolves.toEqual({});
     });
   }
 });
 
 describe("conformanceCases", () => {
-  it("runs every case programmatically against MemoryAdapter, and all pass", async () => {
+  it("runs every case programmatically against MemoryAdapter, and all but the fault cases apply and pass", async () => {
     const cases = [...casesById(sharedStores()).values()];
-    expect(cases.length).toBeGreaterThanOrEqual(25);
+    expect(cases.length).toBeGreaterThanOrEqual(40);
     for (const c of cases) {
-      expect(c.skip, c.id).toBeUndefined();
-      await c.run();
+      const outcome = await c.run();
+      if (c.id.startsWith("faults.") || c.id === "capabilities.size-boundary")
+        expect(outcome.skipped, c.id).toBeDefined();
+      else expect(outcome, c.id).toEqual({});
     }
   });
 
-  it("passes an adapter without dedup that declares dedup: false, in full", async () => {
+  it("passes an adapter without dedup that declares dedup none, in full", async () => {
     const logs = sharedLogs();
-    const cases = casesById((namespace) => new NoDedup(logs(namespace)), { dedup: false });
-    for (const c of cases.values()) if (c.skip === undefined) await c.run();
-    expect(cases.get("dedup.across-instances")!.skip).toBe("needs features.dedup and features.persistent");
+    const cases = casesById((namespace) => new NoDedup(logs(namespace)));
+    for (const c of cases.values()) await c.run();
+    await expect(cases.get("dedup.across-instances")!.run()).resolves.toEqual({
+      skipped: "needs dedup and persistent capabilities",
+    });
   });
 
   it("with ordering: none, accepts reordering within a shard but still catches a lost event", async () => {
     const logs = sharedLogs();
-    const unordered = (namespace: string) => new NoDedup(logs(namespace), true);
-    const declared = casesById(unordered, { ordering: "none", dedup: false });
-    await declared.get("write.fifo")!.run();
-    await declared.get("bus.round-trip")!.run();
-    const undeclared = casesById(unordered, { dedup: false });
+    const declared = casesById((namespace) => new NoDedup(logs(namespace), true));
+    await expect(declared.get("write.fifo")!.run()).resolves.toEqual({});
+    await expect(declared.get("bus.round-trip")!.run()).resolves.toEqual({});
+    const undeclared = casesById((namespace) => new NoDedup(logs(namespace), true, { ordering: "shard" }));
     await expect(undeclared.get("write.fifo")!.run()).rejects.toThrow(/differs from the text written/);
     const memory = sharedStores();
-    const dropping = casesById((namespace) => new DropsOneEvent("drops-one", memory(namespace)), {
-      ordering: "none",
-    });
+    const dropping = casesById(
+      (namespace) => new DropsOneEvent("drops-one", memory(namespace), { ordering: "none" }),
+    );
     await expect(dropping.get("write.round-trip")!.run()).rejects.toThrow(
       /differs from the text written|not read back/,
     );
   });
 
-  it("refuses to run a skipped case, so a skip never reads as a pass", async () => {
-    const cases = casesById(() => new MemoryAdapter(), { persistent: false });
-    const skipped = cases.get("persistence.second-instance")!;
-    expect(skipped.skip).toBe("needs features.persistent");
-    await expect(skipped.run()).rejects.toThrow(/is skipped/);
+  it("reports a case that does not apply as skipped, with the reason, never as a pass", async () => {
+    const cases = casesById(() => new Delegating("volatile", new MemoryAdapter(), { persistent: false }));
+    await expect(cases.get("persistence.second-instance")!.run()).resolves.toEqual({
+      skipped: "needs capabilities.persistent",
+    });
   });
 
   it("gives every case a unique id of the form group.name", () => {
@@ -194,7 +186,19 @@ describe("conformanceCases", () => {
     for (const id of ids) expect(id).toMatch(/^[a-z]+\.[a-z-]+$/);
   });
 
-  it("rejects contradictory features before any case runs", () => {
-    expect(() => casesById(() => new MemoryAdapter(), { readable: false, dedup: true })).toThrow(TypeError);
+  it("fails every case of an adapter whose capabilities contradict themselves", async () => {
+    const cases = casesById(() => new Delegating("contradiction", new MemoryAdapter(), { readable: false }));
+    await expect(cases.get("write.round-trip")!.run()).rejects.toThrow(
+      /capabilities\.persistent cannot be true when readable is false/,
+    );
+  });
+
+  it("fails an adapter whose capabilities are missing a field, naming it with its value and type", async () => {
+    const cases = casesById(
+      () => new Delegating("missing", new MemoryAdapter(), { dedupWindowMs: "forever" as never }),
+    );
+    await expect(cases.get("lifecycle.shape")!.run()).rejects.toThrow(
+      /capabilities\.dedupWindowMs must be a number ≥ 0 \(Infinity allowed\), got "forever" \(string\)/,
+    );
   });
 });

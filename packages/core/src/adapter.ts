@@ -4,7 +4,14 @@
  * @packageDocumentation
  */
 export { ADAPTER_SPEC_VERSION } from "./contract/adapter.js";
-export type { Adapter, AdapterContext, ShardPage, StoredEvent } from "./contract/adapter.js";
+export type {
+  Adapter,
+  AdapterContext,
+  ReadShardOptions,
+  ShardPage,
+  StoredEvent,
+} from "./contract/adapter.js";
+export { AdapterBase, MAX_SHARD_ID } from "./contract/adapter-base.js";
 export {
   AdapterError,
   AdapterShutdownError,
@@ -18,8 +25,19 @@ export {
   isRetryableAdapterError,
 } from "./contract/adapter-errors.js";
 export type { AdapterErrorCode, AdapterErrorKind } from "./contract/adapter-errors.js";
-export { formatMessageId, parseMessageId } from "./contract/batch.js";
-export type { Batch, MessageIdParts } from "./contract/batch.js";
+export { encodeBatchTexts, formatMessageId, parseMessageId } from "./contract/batch.js";
+export type {
+  Batch,
+  BatchBytes,
+  BatchResult,
+  EventRejection,
+  EventRejectionReason,
+  MessageIdParts,
+} from "./contract/batch.js";
+export { capabilityProblems, describeCapabilities } from "./contract/capabilities.js";
+export type { AdapterCapabilities, DedupMode } from "./contract/capabilities.js";
+export { compareIds, idFormat } from "./contract/ids.js";
+export type { IdFormat } from "./contract/ids.js";
 export { silentLogger } from "./contract/logger.js";
 export type { LogMethod, Logger } from "./contract/logger.js";
 export { NetmeshError } from "./contract/netmesh-error.js";

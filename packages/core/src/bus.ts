@@ -1,8 +1,9 @@
 import { setMaxListeners } from "node:events";
-import { checkAdapter } from "./adapter-check.js";
+import { acceptAdapter, checkCapabilities } from "./adapter-check.js";
 import { CoarseClock } from "./clock.js";
 import { type BusOptions, type ResolvedConfig, resolveConfig } from "./config.js";
 import type { Adapter } from "./contract/adapter.js";
+import type { AdapterCapabilities } from "./contract/capabilities.js";
 import { type PollRequest, type PollResult, pollShards } from "./consumer/poll.js";
 import { type SubscribeOptions, type Subscription, subscribe } from "./consumer/subscribe.js";
 import { type InvalidEventError, ScalingError } from "./errors.js";
@@ -43,6 +44,8 @@ export class EventBus implements AsyncDisposable {
   readonly producer: string;
   /** The adapter batches go to. */
   readonly adapter: Adapter;
+  /** The adapter's capabilities, as checked when the bus started (they never change afterwards). */
+  readonly capabilities: AdapterCapabilities;
   private readonly drops: DropCounts = zeroDropCounts();
   private readonly rejects: RejectCounts = zeroRejectCounts();
   private readonly stopController = new AbortController();
@@ -56,10 +59,12 @@ export class EventBus implements AsyncDisposable {
   private constructor(
     private readonly config: ResolvedConfig,
     adapter: Adapter,
+    capabilities: AdapterCapabilities,
     hasher: RoutingHasher,
     private readonly producerState: ProducerState,
   ) {
     this.adapter = adapter;
+    this.capabilities = capabilities;
     this.input = new EventInput(hasher, this.rejects);
     this.producer = producerState.producer;
     // Every shard's in-flight attempt and back-off listens to this one signal: no fixed limit applies.
@@ -80,7 +85,14 @@ export class EventBus implements AsyncDisposable {
       return shard;
     };
     this.topology = new Topology(createShard, config.shards, config.scaling !== undefined, config.logger);
-    this.path = new IngestPath(config, this.topology, new CoarseClock(), this.drops, this.rejects);
+    this.path = new IngestPath(
+      config,
+      this.topology,
+      new CoarseClock(),
+      this.drops,
+      this.rejects,
+      capabilities.maxEventBytes,
+    );
     if (config.scaling !== undefined) {
       this.monitor = new ScalingMonitor(this.topology, config.scaling, config.logger);
       if (config.scaling.autoStart) this.monitor.start();
@@ -90,8 +102,7 @@ export class EventBus implements AsyncDisposable {
   /** Validates the options, initialises the adapter and starts one pump per shard. */
   static async create(options: BusOptions = {}): Promise<EventBus> {
     const config = resolveConfig(options);
-    const adapter = options.adapter ?? new MemoryAdapter();
-    checkAdapter(adapter);
+    const adapter = acceptAdapter(options.adapter ?? new MemoryAdapter(), config.logger);
     const [hasher, producerState] = await Promise.all([
       loadRoutingHasher(),
       config.producerStatePath === undefined
@@ -104,11 +115,18 @@ export class EventBus implements AsyncDisposable {
       persistentProducer: config.producerStatePath !== undefined,
     };
     await withTimeout(`${adapter.name}.init`, config.adapterTimeoutMs, () => adapter.init(context));
+    let capabilities: AdapterCapabilities;
+    try {
+      capabilities = checkCapabilities(adapter, config.logger);
+    } catch (error) {
+      await adapter.shutdown().catch(() => {});
+      throw error;
+    }
     config.logger.info(
       { adapter: adapter.name, shards: config.shards, producer: producerState.producer },
       "event bus started",
     );
-    return new EventBus(config, adapter, hasher, producerState);
+    return new EventBus(config, adapter, capabilities, hasher, producerState);
   }
 
   /** True once `shutdown()` has been called: ingest returns `"closed"` from then on. */

@@ -1,6 +1,6 @@
 import type { Adapter } from "./contract/adapter.js";
 import { adapterErrorKind } from "./contract/adapter-errors.js";
-import type { Batch } from "./contract/batch.js";
+import type { Batch, EventRejection } from "./contract/batch.js";
 import type { Logger } from "./contract/logger.js";
 import { retryDelayMs } from "./backoff.js";
 import type { DropReason } from "./stats.js";
@@ -17,12 +17,45 @@ export interface DispatchContext {
   readonly stop: AbortSignal;
 }
 
-/** `"dispatched"`, or the reason the whole batch was dropped. */
-export type DispatchOutcome = "dispatched" | DropReason;
+/**
+ * `"dispatched"` (every event stored), the events the adapter refused while storing the rest, or the
+ * reason the whole batch was dropped.
+ */
+export type DispatchOutcome = "dispatched" | RejectedEvents | DropReason;
 
-type Attempt = { ok: true } | { ok: false; error: unknown; timedOut: boolean; stopped: boolean };
+/** The events of a batch that the adapter refused while storing the others. */
+export interface RejectedEvents {
+  readonly rejected: readonly EventRejection[];
+}
 
-const OK: Attempt = { ok: true };
+type Attempt =
+  | { ok: true; result: unknown }
+  | { ok: false; error: unknown; timedOut: boolean; stopped: boolean };
+
+const REJECTION_REASONS: ReadonlySet<unknown> = new Set(["tooLarge", "invalidText", "refused"]);
+
+/**
+ * Reads what `onBatch` resolved with (contract rule 2): `"dispatched"`, the refused events, or
+ * `undefined` when the result breaks the contract (indices out of range, repeated or unordered, an
+ * unknown reason), which the caller treats as a non-retryable failure of the whole batch.
+ */
+function readResult(result: unknown, size: number): RejectedEvents | "dispatched" | undefined {
+  if (result === undefined || result === null) return "dispatched";
+  if (typeof result !== "object") return undefined;
+  const rejected = (result as { rejected?: unknown }).rejected;
+  if (rejected === undefined) return "dispatched";
+  if (!Array.isArray(rejected)) return undefined;
+  if (rejected.length === 0) return "dispatched";
+  let previous = -1;
+  for (const rejection of rejected as unknown[]) {
+    if (typeof rejection !== "object" || rejection === null) return undefined;
+    const { index, reason } = rejection as Partial<EventRejection>;
+    if (!Number.isInteger(index) || index! <= previous || index! >= size) return undefined;
+    if (!REJECTION_REASONS.has(reason)) return undefined;
+    previous = index!;
+  }
+  return { rejected: rejected as EventRejection[] };
+}
 
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -53,13 +86,30 @@ function attempt(batch: Batch, context: DispatchContext): Promise<Attempt> {
     try {
       // Promise.resolve: a plain-JS adapter whose onBatch returns nothing still counts as done.
       Promise.resolve(context.adapter.onBatch(batch, controller.signal)).then(
-        () => finish(OK),
+        (result) => finish({ ok: true, result }),
         (error: unknown) => finish({ ok: false, error, timedOut: false, stopped: false }),
       );
     } catch (error) {
       finish({ ok: false, error, timedOut: false, stopped: false });
     }
   });
+}
+
+function logRejections(batch: Batch, rejected: readonly EventRejection[], context: DispatchContext): void {
+  const first = rejected[0]!;
+  context.logger.warn(
+    {
+      adapter: context.adapter.name,
+      shard: batch.shard,
+      firstSequence: batch.firstSequence,
+      events: batch.size,
+      rejected: rejected.length,
+      index: first.index,
+      reason: first.reason,
+      detail: first.message,
+    },
+    "events refused by the adapter were dropped; the rest of the batch was stored",
+  );
 }
 
 /** Sleeps `ms`, waking early (returning false) if `stop` aborts. */
@@ -88,12 +138,23 @@ export async function dispatchWithRetry(batch: Batch, context: DispatchContext):
     adapter: context.adapter.name,
     shard: batch.shard,
     firstSequence: batch.firstSequence,
-    events: batch.events.length,
+    events: batch.size,
     ...extra,
   });
   for (let attemptNo = 0; ; attemptNo++) {
     const result = await attempt(batch, context);
-    if (result.ok) return "dispatched";
+    if (result.ok) {
+      const outcome = readResult(result.result, batch.size);
+      if (outcome !== undefined) {
+        if (outcome !== "dispatched") logRejections(batch, outcome.rejected, context);
+        return outcome;
+      }
+      context.logger.error(
+        fields({ reason: "adapterRejected" }),
+        "batch dropped: the adapter resolved onBatch with an invalid result (contract rule 2)",
+      );
+      return "adapterRejected";
+    }
     if (result.stopped) {
       context.logger.error(fields({ reason: "shutdownDeadline" }), "batch dropped: shutdown deadline passed");
       return "shutdownDeadline";

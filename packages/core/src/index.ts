@@ -12,8 +12,6 @@ export { FILTER_LIMITS, compileFilter } from "./consumer/filter.js";
 export type { CompiledFilter, Filter, JsonValue } from "./consumer/filter.js";
 export { MAX_PER_SHARD_FETCH, MAX_POLL_LIMIT } from "./consumer/poll.js";
 export type { PollOrder, PollRequest, PollResult } from "./consumer/poll.js";
-export { compareIds, idFormat } from "./consumer/stream-ids.js";
-export type { IdFormat } from "./consumer/stream-ids.js";
 export type { SubscribeOptions, Subscription } from "./consumer/subscribe.js";
 export {
   AdapterCompatibilityError,

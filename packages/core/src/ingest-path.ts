@@ -15,6 +15,8 @@ export class IngestPath {
   private readonly evictWhenFull: boolean;
   private readonly stopAtFirstRejection: boolean;
   private readonly sampleRate: number;
+  /** Texts up to this many UTF-16 units fit `maxEventBytes` for sure (at most 3 UTF-8 bytes per unit). */
+  private readonly surelyFits: number;
 
   constructor(
     config: ResolvedConfig,
@@ -22,7 +24,10 @@ export class IngestPath {
     private readonly clock: CoarseClock,
     private readonly drops: DropCounts,
     private readonly rejects: RejectCounts,
+    /** The adapter's `capabilities.maxEventBytes`: larger events are refused as `"tooLarge"`. */
+    private readonly maxEventBytes: number,
   ) {
+    this.surelyFits = Math.floor(maxEventBytes / 3);
     const bp = config.backpressure;
     this.evictWhenFull = bp.mode === "drop-oldest";
     this.stopAtFirstRejection = bp.mode === "fail-producer" || bp.mode === "block";
@@ -31,6 +36,7 @@ export class IngestPath {
 
   /** Offers one event; returns its status. */
   offer(json: string, hash: number, keyed: boolean): IngestStatus {
+    if (json.length > this.surelyFits && this.tooLarge(json)) return "tooLarge";
     const shard = this.destination(hash, keyed);
     if (typeof shard === "string") return shard;
     const status = this.admit(shard, json);
@@ -55,6 +61,7 @@ export class IngestPath {
 
   /** Offers one event, waiting for room while its ring is full. Routed again after each wait. */
   async offerWaiting(json: string, hash: number, keyed: boolean): Promise<IngestStatus> {
+    if (json.length > this.surelyFits && this.tooLarge(json)) return "tooLarge";
     for (;;) {
       const shard = this.destination(hash, keyed);
       if (typeof shard === "string") return shard;
@@ -84,6 +91,14 @@ export class IngestPath {
   refuseClosed<T>(count: number, result: T): T {
     this.rejects.closed += count;
     return result;
+  }
+
+  /** Counts and reports an event larger than the adapter stores; only called for long texts. */
+  private tooLarge(json: string): boolean {
+    if (json.length <= this.maxEventBytes && Buffer.byteLength(json, "utf8") <= this.maxEventBytes)
+      return false;
+    this.rejects.tooLarge++;
+    return true;
   }
 
   /** The shard an event goes to, or why it cannot go anywhere (counted). */

@@ -1,7 +1,12 @@
-import { type Batch, formatMessageId } from "./contract/batch.js";
+import { type Batch, type BatchBytes, encodeBatchTexts, formatMessageId } from "./contract/batch.js";
 
-/** The bus's implementation of {@link Batch}: message ids are computed on demand, never per event up front. */
+/**
+ * The bus's implementation of {@link Batch}: message ids are computed on demand, never per event up
+ * front, and the bytes are encoded only if an adapter asks for them (once, whatever the retries).
+ */
 export class OutgoingBatch implements Batch {
+  private encoded: BatchBytes | undefined;
+
   constructor(
     readonly shard: number,
     readonly producer: string,
@@ -10,7 +15,16 @@ export class OutgoingBatch implements Batch {
     readonly timestamps: Float64Array,
   ) {}
 
+  get size(): number {
+    return this.events.length;
+  }
+
   messageId(index: number): string {
     return formatMessageId(this.producer, this.shard, this.firstSequence + index);
+  }
+
+  bytes(): BatchBytes {
+    this.encoded ??= encodeBatchTexts(this.events);
+    return this.encoded;
   }
 }

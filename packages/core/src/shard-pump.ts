@@ -208,12 +208,15 @@ export class ShardPump {
       outcome = "producerState";
     }
     shard.inFlight = 0;
-    if (outcome === "dispatched") {
-      shard.dispatched += size;
+    if (typeof outcome === "string" && outcome !== "dispatched") {
+      this.recordDrop(outcome, size);
+    } else {
+      // The adapter stored the batch but for the events it refused: each is dropped with its reason.
+      const rejected = outcome === "dispatched" ? [] : outcome.rejected;
+      for (const { reason } of rejected) this.recordDrop(reason, 1);
+      shard.dispatched += size - rejected.length;
       shard.batches++;
       shard.queueDelaySum += Math.max(0, waitedMs);
-    } else {
-      this.recordDrop(outcome, size);
     }
     // Events queued now arrived after the take, unless some were left over (those keep the older mark).
     if (!hadLeftovers) this.pendingSince = startedAt;

@@ -5,11 +5,13 @@
  * - `"sampled"`: rejected by sampling under pressure.
  * - `"closed"`: the bus is shutting down or shut down.
  * - `"unrouted"`: no shard can take the event right now (only with dynamic scaling).
+ * - `"tooLarge"`: its JSON text is larger, in UTF-8 bytes, than the adapter's
+ *   `capabilities.maxEventBytes`: the backend could never store it.
  */
-export type IngestStatus = "accepted" | "full" | "sampled" | "closed" | "unrouted";
+export type IngestStatus = "accepted" | "full" | "sampled" | "closed" | "unrouted" | "tooLarge";
 
 /** Why an event was refused before it was accepted (the producer was told synchronously). */
-export type RejectReason = "full" | "sampled" | "closed" | "unrouted" | "invalid";
+export type RejectReason = "full" | "sampled" | "closed" | "unrouted" | "invalid" | "tooLarge";
 
 /**
  * Why an accepted event was dropped.
@@ -21,6 +23,8 @@ export type RejectReason = "full" | "sampled" | "closed" | "unrouted" | "invalid
  * - `shutdownDeadline`: still pending when the deadline given to `shutdown()` passed.
  * - `producerState`: the sequence numbers of the batch could not be reserved in the producer-state
  *   file, so sending it could have reused message ids.
+ * - `tooLarge`, `invalidText`, `refused`: the adapter stored the rest of the batch but refused this
+ *   event alone (see `EventRejectionReason` in the adapter contract).
  */
 export type DropReason =
   | "evicted"
@@ -29,7 +33,10 @@ export type DropReason =
   | "retriesExhausted"
   | "timedOut"
   | "shutdownDeadline"
-  | "producerState";
+  | "producerState"
+  | "tooLarge"
+  | "invalidText"
+  | "refused";
 
 /** A counter per drop reason. */
 export type DropCounts = Record<DropReason, number>;
@@ -46,12 +53,15 @@ export function zeroDropCounts(): DropCounts {
     timedOut: 0,
     shutdownDeadline: 0,
     producerState: 0,
+    tooLarge: 0,
+    invalidText: 0,
+    refused: 0,
   };
 }
 
 /** Creates a zeroed {@link RejectCounts}. */
 export function zeroRejectCounts(): RejectCounts {
-  return { full: 0, sampled: 0, closed: 0, unrouted: 0, invalid: 0 };
+  return { full: 0, sampled: 0, closed: 0, unrouted: 0, invalid: 0, tooLarge: 0 };
 }
 
 /**

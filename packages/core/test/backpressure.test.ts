@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { createBus } from "../src/bus.js";
 import type { BackpressureOption } from "../src/config.js";
 import type { IngestStatus } from "../src/stats.js";
-import { ScriptedAdapter, readStore } from "./helpers.js";
+import { ScriptedAdapter, liveSignal, readStore } from "./helpers.js";
 
 /** A one-shard bus with an 8-slot ring whose pump cannot run until the test yields. */
 async function tinyBus(backpressure: BackpressureOption, ringCapacity = 8) {
@@ -138,7 +138,8 @@ describe("waiting ingest of raw events", () => {
     const onWarning = (warning: Error) => warnings.push(warning.name);
     process.on("warning", onWarning);
     const adapter = new ScriptedAdapter([
-      (batch) => new Promise((resolve) => setTimeout(() => resolve(adapter.inner.onBatch(batch)), 20)),
+      (batch) =>
+        new Promise((resolve) => setTimeout(() => resolve(adapter.inner.onBatch(batch, liveSignal)), 20)),
     ]);
     const bus = await createBus({ adapter, shards: 16, batch: { minSize: 1, maxSize: 10 } });
     for (let i = 0; i < 1000; i++) bus.ingest({ i });

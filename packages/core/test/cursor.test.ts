@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { CompositeCursor } from "../src/consumer/cursor.js";
-import { compareIds, idFormat } from "../src/consumer/stream-ids.js";
+import { compareIds, idFormat } from "../src/contract/ids.js";
 import { InvalidCursorError } from "../src/errors.js";
 
 const b64 = (text: string) => Buffer.from(text, "utf8").toString("base64url");

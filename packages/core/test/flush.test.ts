@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { createBus } from "../src/bus.js";
 import { FatalError } from "../src/contract/adapter-errors.js";
 import type { Batch } from "../src/contract/batch.js";
-import { ScriptedAdapter, type Step, fastRetries, readStore } from "./helpers.js";
+import { ScriptedAdapter, liveSignal, type Step, fastRetries, readStore } from "./helpers.js";
 
 describe("flush()", () => {
   it("sends filling batches at once instead of waiting for size or delay", async () => {
@@ -28,7 +28,7 @@ describe("flush()", () => {
     });
     const slow: Step = async (batch) => {
       await gate;
-      await adapter.inner.onBatch(batch);
+      await adapter.inner.onBatch(batch, liveSignal);
     };
     const adapter = new ScriptedAdapter([slow, "ok"]);
     const bus = await createBus({ adapter, shards: 1, batch: { minSize: 1, maxSize: 100 } });
@@ -54,7 +54,7 @@ describe("flush()", () => {
     const slow: Step = async (batch) => {
       held.push(batch);
       await gate;
-      await adapter.inner.onBatch(batch);
+      await adapter.inner.onBatch(batch, liveSignal);
     };
     const adapter = new ScriptedAdapter([slow, "ok"]);
     const bus = await createBus({ adapter, shards: 1, ringCapacity: 8, batch: { minSize: 4, maxSize: 4 } });

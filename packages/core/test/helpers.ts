@@ -1,6 +1,6 @@
 import type { Adapter, ShardPage, StoredEvent } from "../src/contract/adapter.js";
 import { ADAPTER_SPEC_VERSION } from "../src/contract/adapter.js";
-import type { Batch } from "../src/contract/batch.js";
+import type { Batch, BatchResult } from "../src/contract/batch.js";
 import { MemoryAdapter } from "../src/memory/memory-adapter.js";
 import { MemoryStore } from "../src/memory/memory-store.js";
 
@@ -26,7 +26,14 @@ export async function readStore(store: MemoryStore): Promise<StoredEvent[]> {
 }
 
 /** What a {@link ScriptedAdapter} does on one `onBatch` call. */
-export type Step = "ok" | "hang" | Error | ((batch: Batch, signal: AbortSignal) => Promise<void>);
+export type Step =
+  | "ok"
+  | "hang"
+  | Error
+  | ((batch: Batch, signal: AbortSignal) => Promise<BatchResult | void>);
+
+/** A signal that never aborts, for calling `onBatch` directly. */
+export const liveSignal = new AbortController().signal;
 
 /**
  * An adapter over a MemoryStore whose `onBatch` follows a script: each call takes the next step
@@ -35,6 +42,7 @@ export type Step = "ok" | "hang" | Error | ((batch: Batch, signal: AbortSignal) 
 export class ScriptedAdapter implements Adapter {
   readonly name = "scripted";
   readonly specVersion = ADAPTER_SPEC_VERSION;
+  readonly capabilities: Adapter["capabilities"];
   readonly inner: MemoryAdapter;
   readonly calls: { shard: number; firstSequence: number; size: number; at: number }[] = [];
   readonly batches: Batch[] = [];
@@ -45,15 +53,17 @@ export class ScriptedAdapter implements Adapter {
   constructor(
     private readonly script: readonly Step[] = ["ok"],
     readonly store = new MemoryStore(),
+    declare: Partial<Adapter["capabilities"]> = {},
   ) {
     this.inner = new MemoryAdapter({ store });
+    this.capabilities = { ...this.inner.capabilities, streamingReads: false, listsShards: false, ...declare };
   }
 
   init(): Promise<void> {
     return this.inner.init();
   }
 
-  async onBatch(batch: Batch, signal: AbortSignal): Promise<void> {
+  async onBatch(batch: Batch, signal: AbortSignal): Promise<BatchResult | void> {
     this.calls.push({
       shard: batch.shard,
       firstSequence: batch.firstSequence,
@@ -62,7 +72,7 @@ export class ScriptedAdapter implements Adapter {
     });
     this.batches.push(batch);
     const step = this.script[Math.min(this.step++, this.script.length - 1)]!;
-    if (step === "ok") return this.inner.onBatch(batch);
+    if (step === "ok") return this.inner.onBatch(batch, liveSignal);
     if (step === "hang") {
       return new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason)));
     }
@@ -95,4 +105,13 @@ export const fastRetries = { retryBaseDelayMs: 1, retryMaxDelayMs: 4 } as const;
 /** Yields to the event loop `times` times (lets pumps run). */
 export async function ticks(times = 1): Promise<void> {
   for (let i = 0; i < times; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
+/** A logger that keeps every line, for tests that check what was logged. */
+export function capturingLogger() {
+  const lines: { level: string; fields: Record<string, unknown>; message: string }[] = [];
+  const at = (level: string) => (fields: Record<string, unknown>, message: string) => {
+    lines.push({ level, fields, message });
+  };
+  return { logger: { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") }, lines };
 }

@@ -4,7 +4,7 @@ import type { Batch } from "../src/contract/batch.js";
 import { ScalingError } from "../src/errors.js";
 import type { Shard } from "../src/shard.js";
 import type { Topology, TopologyEvent } from "../src/topology.js";
-import { ScriptedAdapter, readStore } from "./helpers.js";
+import { ScriptedAdapter, liveSignal, readStore } from "./helpers.js";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -14,7 +14,7 @@ function recordingAdapter(delayMs: number) {
   const adapter = new ScriptedAdapter([
     async (batch: Batch) => {
       if (delayMs > 0) await sleep(delayMs);
-      await adapter.inner.onBatch(batch);
+      await adapter.inner.onBatch(batch, liveSignal);
       arrivals.push({
         shard: batch.shard,
         firstSequence: batch.firstSequence,

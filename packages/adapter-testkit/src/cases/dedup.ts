@@ -9,7 +9,7 @@ import type { ExpectedEvent } from "../test-batch.js";
  * Without dedup a retry may store events twice, but it must lose none and invent none: each written
  * event appears at least once and everything read back was written.
  */
-async function expectAtLeastOnce(
+export async function expectAtLeastOnce(
   context: CaseContext,
   adapter: Adapter,
   shard: number,
@@ -80,7 +80,7 @@ export const dedupCases: readonly CaseDefinition[] = [
     id: "dedup.across-instances",
     title: "a batch retried through a new adapter instance on the same backend is still stored once",
     skip: (features) =>
-      features.dedup && features.persistent ? undefined : "needs features.dedup and features.persistent",
+      features.dedup && features.persistent ? undefined : "needs dedup and persistent capabilities",
     async run(context) {
       const producer = context.producer();
       const batches = [

@@ -8,7 +8,7 @@ export const persistenceCases: readonly CaseDefinition[] = [
   {
     id: "persistence.second-instance",
     title: "a second adapter instance on the same namespace reads what the first wrote, with the same ids",
-    skip: (features) => (features.persistent ? undefined : "needs features.persistent"),
+    skip: (features) => (features.persistent ? undefined : "needs capabilities.persistent"),
     async run(context) {
       const producer = context.producer();
       const first = await context.ready();

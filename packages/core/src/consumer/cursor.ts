@@ -1,5 +1,5 @@
 import { InvalidCursorError } from "../errors.js";
-import { compareIds, idFormat } from "./stream-ids.js";
+import { compareIds, idFormat } from "../contract/ids.js";
 
 const MAX_CURSOR_LENGTH = 1 << 20;
 const MAX_ID_LENGTH = 512;

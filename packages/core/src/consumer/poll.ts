@@ -3,7 +3,7 @@ import type { Logger } from "../contract/logger.js";
 import { InvalidPollRequestError } from "../errors.js";
 import { CompositeCursor } from "./cursor.js";
 import { type CompiledFilter, type Filter, compileFilter } from "./filter.js";
-import { compareIds } from "./stream-ids.js";
+import { compareIds } from "../contract/ids.js";
 
 /** `"none"`: shard by shard, each in its stored order. `"insertion"`: by insertion timestamp, ties by (shard, id). */
 export type PollOrder = "none" | "insertion";

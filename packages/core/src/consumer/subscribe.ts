@@ -3,7 +3,7 @@ import { InvalidPollRequestError } from "../errors.js";
 import { CompositeCursor } from "./cursor.js";
 import { type Filter, compileFilter } from "./filter.js";
 import type { PollOrder, PollRequest, PollResult } from "./poll.js";
-import { compareIds } from "./stream-ids.js";
+import { compareIds } from "../contract/ids.js";
 
 /** Options of `EventBus.subscribe()`. */
 export interface SubscribeOptions {

@@ -1,11 +1,8 @@
-import {
-  ADAPTER_SPEC_VERSION,
-  type Adapter,
-  type AdapterContext,
-  type ShardPage,
-} from "../contract/adapter.js";
-import { AdapterShutdownError, FatalError } from "../contract/adapter-errors.js";
+import type { AdapterContext, ReadShardOptions, ShardPage } from "../contract/adapter.js";
+import { AdapterBase } from "../contract/adapter-base.js";
+import { FatalError } from "../contract/adapter-errors.js";
 import type { Batch } from "../contract/batch.js";
+import type { AdapterCapabilities } from "../contract/capabilities.js";
 import { MemoryStore } from "./memory-store.js";
 
 /** Options of {@link MemoryAdapter}. */
@@ -18,20 +15,33 @@ export interface MemoryAdapterOptions {
 
 const ENTRY_ID = /^(0|[1-9]\d{0,15})$/;
 
+const CAPABILITIES: AdapterCapabilities = Object.freeze({
+  readable: true,
+  dedup: "write",
+  dedupWindowMs: Number.POSITIVE_INFINITY,
+  // The store outlives any adapter over it, as a backend outlives a connection (not the process).
+  persistent: true,
+  ordering: "shard",
+  maxEventBytes: Number.POSITIVE_INFINITY,
+  streamingReads: true,
+  listsShards: true,
+});
+
 /**
  * The embedded default adapter: keeps events in process memory, per shard, with exclusive cursors and
  * dedup of retried batches (per producer and shard, by sequence number, in O(1) memory per producer).
- * Entry ids are decimal positions in the shard's history: `"1"`, `"2"`, …
+ * Entry ids are decimal positions in the shard's history: `"1"`, `"2"`, … Streaming reads wake on the
+ * append itself, so a follower sees an event as soon as its batch is stored.
  */
-export class MemoryAdapter implements Adapter {
+export class MemoryAdapter extends AdapterBase {
   readonly name = "memory";
-  readonly specVersion = ADAPTER_SPEC_VERSION;
+  readonly capabilities = CAPABILITIES;
   /** Where the events live. */
   readonly store: MemoryStore;
   private readonly maxLength: number | undefined;
-  private state: "new" | "ready" | "closed" = "new";
 
   constructor(options: MemoryAdapterOptions = {}) {
+    super();
     const { maxLength } = options;
     if (maxLength !== undefined && !(Number.isInteger(maxLength) && maxLength > 0)) {
       throw new RangeError(`MemoryAdapter maxLength must be a positive integer, got ${String(maxLength)}`);
@@ -40,13 +50,9 @@ export class MemoryAdapter implements Adapter {
     this.maxLength = maxLength;
   }
 
-  async init(_context?: AdapterContext): Promise<void> {
-    if (this.state === "closed") throw new AdapterShutdownError();
-    this.state = "ready";
-  }
+  protected async open(_context: AdapterContext): Promise<void> {}
 
-  async onBatch(batch: Batch, _signal?: AbortSignal): Promise<void> {
-    this.assertOpen();
+  protected async write(batch: Batch): Promise<void> {
     this.store.append(
       batch.shard,
       batch.producer,
@@ -57,34 +63,43 @@ export class MemoryAdapter implements Adapter {
     );
   }
 
-  async flush(): Promise<void> {
-    if (this.state === "closed") throw new AdapterShutdownError();
+  protected async read(shard: number, afterId: string | undefined, limit: number): Promise<ShardPage> {
+    return this.page(shard, position(afterId), limit);
   }
 
-  async shutdown(): Promise<void> {
-    this.state = "closed";
-  }
-
-  async pollShard(shard: number, afterId: string | undefined, limit: number): Promise<ShardPage> {
-    this.assertOpen();
-    if (!Number.isInteger(limit) || limit < 1)
-      throw new FatalError(`limit must be a positive integer, got ${limit}`);
-    let after = 0;
-    if (afterId !== undefined) {
-      if (!ENTRY_ID.test(afterId)) throw new FatalError(`invalid memory entry id ${JSON.stringify(afterId)}`);
-      after = Number(afterId);
+  protected override async *follow(
+    shard: number,
+    afterId: string | undefined,
+    { signal, limit }: ReadShardOptions,
+  ): AsyncIterable<ShardPage> {
+    let after = position(afterId);
+    while (!signal.aborted) {
+      const page = this.page(shard, after, limit);
+      if (page.events.length === 0) {
+        // Registered in the same tick as the empty read: no append can fall between the two.
+        await this.store.nextAppend(shard, signal);
+        continue;
+      }
+      after = Number(page.nextId);
+      yield page;
     }
+  }
+
+  protected override async discoverShards(): Promise<readonly number[]> {
+    return this.store.shardIds();
+  }
+
+  protected async close(): Promise<void> {}
+
+  private page(shard: number, after: number, limit: number): ShardPage {
     const { events, hasMore } = this.store.read(shard, after, limit);
-    const last = events.at(-1);
-    return { events, nextId: last?.id, hasMore };
+    return { events, nextId: events.at(-1)?.id, hasMore };
   }
+}
 
-  async isHealthy(): Promise<boolean> {
-    return this.state === "ready";
-  }
-
-  private assertOpen(): void {
-    if (this.state === "closed") throw new AdapterShutdownError();
-    if (this.state === "new") throw new FatalError("MemoryAdapter used before init()");
-  }
+/** The numeric position of a memory entry id (`0` for the start); `FatalError` for any other string. */
+function position(afterId: string | undefined): number {
+  if (afterId === undefined) return 0;
+  if (!ENTRY_ID.test(afterId)) throw new FatalError(`invalid memory entry id ${JSON.stringify(afterId)}`);
+  return Number(afterId);
 }

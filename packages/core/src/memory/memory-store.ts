@@ -84,6 +84,8 @@ class ShardLog {
  */
 export class MemoryStore {
   private readonly logs = new Map<number, ShardLog>();
+  /** Streaming readers waiting for the next append to a shard. */
+  private readonly waiters = new Map<number, Set<() => void>>();
 
   /** @internal Appends a batch with per-producer dedup; returns how many events were new. */
   append(
@@ -101,7 +103,37 @@ export class MemoryStore {
     }
     const added = log.append(producer, firstSequence, texts, stamps);
     if (maxLength !== undefined) log.trimTo(maxLength);
+    if (added > 0) this.notify(shard);
     return added;
+  }
+
+  /**
+   * @internal Resolves at the next append to `shard` that stores something, or when `signal` aborts.
+   * Register it synchronously after a read that came back empty, so no append can slip in between.
+   */
+  nextAppend(shard: number, signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      let set = this.waiters.get(shard);
+      if (set === undefined) {
+        set = new Set();
+        this.waiters.set(shard, set);
+      }
+      const waiters = set;
+      const wake = () => {
+        waiters.delete(wake);
+        signal.removeEventListener("abort", wake);
+        resolve();
+      };
+      waiters.add(wake);
+      signal.addEventListener("abort", wake, { once: true });
+    });
+  }
+
+  private notify(shard: number): void {
+    const set = this.waiters.get(shard);
+    if (set === undefined || set.size === 0) return;
+    for (const wake of [...set]) wake();
   }
 
   /** @internal Reads a page of one shard. */
