@@ -1,4 +1,4 @@
-import { access, mkdir, open, readFile, readdir, truncate } from "node:fs/promises";
+import { access, mkdir, open, readFile, readdir, stat, truncate } from "node:fs/promises";
 import { join } from "node:path";
 import {
   AdapterBase,
@@ -89,6 +89,13 @@ export class FileAdapter extends AdapterBase {
   private readonly directory: string;
   /** Per shard: producer → next sequence not yet stored. Loaded from the file on first write. */
   private readonly highWater = new Map<number, Map<string, number>>();
+  /**
+   * Per shard: the write in progress. An attempt the bus abandoned may still be appending when its
+   * retry arrives; the retry must wait for it and see its mark, or both would append the batch.
+   */
+  private readonly appending = new Map<number, Promise<unknown>>();
+  /** Per shard: the lines last read and the file size they came from (files only grow). */
+  private readonly readCache = new Map<number, { size: number; lines: string[] }>();
 
   constructor(options: FileAdapterOptions) {
     super();
@@ -103,7 +110,14 @@ export class FileAdapter extends AdapterBase {
     }
   }
 
-  protected async write(batch: Batch, signal: AbortSignal): Promise<void> {
+  protected write(batch: Batch, signal: AbortSignal): Promise<void> {
+    const previous = this.appending.get(batch.shard) ?? Promise.resolve();
+    const current = previous.catch(() => {}).then(() => this.append(batch, signal));
+    this.appending.set(batch.shard, current);
+    return current;
+  }
+
+  private async append(batch: Batch, signal: AbortSignal): Promise<void> {
     const path = this.file(batch.shard);
     try {
       const next = this.highWater.get(batch.shard) ?? (await this.load(path));
@@ -140,7 +154,7 @@ export class FileAdapter extends AdapterBase {
     if (afterId !== undefined && !ENTRY_ID.test(afterId)) {
       throw new FatalError(`invalid file entry id ${JSON.stringify(afterId)}`);
     }
-    const lines = await readLines(this.file(shard));
+    const lines = await this.linesOf(shard);
     const start = afterId === undefined ? 0 : Number(afterId); // line n has id n + 1: exclusive cursor
     const end = Math.min(lines.length, start + limit);
     const events: StoredEvent[] = [];
@@ -177,6 +191,21 @@ export class FileAdapter extends AdapterBase {
 
   protected async close(): Promise<void> {
     this.highWater.clear();
+    this.readCache.clear();
+  }
+
+  /** The complete lines of a shard's file, read again only when the file has grown. */
+  private async linesOf(shard: number): Promise<string[]> {
+    const path = this.file(shard);
+    const size = await stat(path).then(
+      (stats) => stats.size,
+      () => 0,
+    );
+    const cached = this.readCache.get(shard);
+    if (cached?.size === size) return cached.lines;
+    const lines = await readLines(path);
+    this.readCache.set(shard, { size, lines });
+    return lines;
   }
 
   private file(shard: number): string {
