@@ -92,23 +92,40 @@ export function classifyKind(error: unknown): FailureKind {
   return "transient";
 }
 
+/** How deep a cause chain is copied; deeper causes are dropped. */
+const MAX_CAUSE_DEPTH = 8;
+
+/**
+ * A copy of `error` that keeps only what helps diagnose it — name, message, stack, `code`, `errno`,
+ * `syscall` and the cause chain — each scrubbed of credentials. ioredis errors carry the failed
+ * command (`command.args` holds the `AUTH` password) and client internals: none of that is copied.
+ */
+export function scrubbedError(error: unknown, redactor: Redactor, depth = 0): Error {
+  const source = error instanceof Error ? error : undefined;
+  const copy = new Error(redactor.text(source?.message ?? String(error)));
+  copy.name = source?.name ?? "Error";
+  copy.stack = source?.stack === undefined ? `${copy.name}: ${copy.message}` : redactor.text(source.stack);
+  const extra = (source ?? {}) as { code?: unknown; errno?: unknown; syscall?: unknown; cause?: unknown };
+  const fields = copy as Error & { code?: string | number; errno?: number; syscall?: string };
+  if (typeof extra.code === "string") fields.code = redactor.text(extra.code);
+  else if (typeof extra.code === "number") fields.code = extra.code;
+  if (typeof extra.errno === "number") fields.errno = extra.errno;
+  if (typeof extra.syscall === "string") fields.syscall = extra.syscall;
+  if (extra.cause !== undefined && depth < MAX_CAUSE_DEPTH)
+    copy.cause = scrubbedError(extra.cause, redactor, depth + 1);
+  return copy;
+}
+
 /**
  * Wraps `error` in the contract's class for its kind, with `what` (the operation) and a message
- * scrubbed of credentials. The original error is kept as `cause` only when its message held nothing
- * to scrub; otherwise a scrubbed copy stands in, so no log of the cause chain can leak a secret.
- * Adapter errors pass through unchanged.
+ * scrubbed of credentials. The cause is always a scrubbed copy of the original (see
+ * {@link scrubbedError}), never the original: no string reachable from the error, at any depth, can
+ * hold a secret. Adapter errors pass through unchanged.
  */
 export function classify(error: unknown, what: string, redactor: Redactor): AdapterError {
   if (isAdapterError(error)) return error;
-  const raw = error instanceof Error ? error.message : String(error);
-  const clean = redactor.text(raw);
-  const message = `redis ${what}: ${clean}`;
-  let cause: unknown = error;
-  if (clean !== raw) {
-    const copy = new Error(clean);
-    copy.name = error instanceof Error ? error.name : "Error";
-    cause = copy;
-  }
+  const cause = scrubbedError(error, redactor);
+  const message = `redis ${what}: ${cause.message}`;
   switch (classifyKind(error)) {
     case "transient":
       return new TransientError(message, { cause });

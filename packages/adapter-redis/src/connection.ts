@@ -133,7 +133,10 @@ export class Connection {
     const ended = new Promise<void>((resolve) => client.once("end", () => resolve()));
     if (status() === "ready") await bounded(client.quit(), ms, "QUIT").catch(() => {});
     client.disconnect();
-    if (status() !== "end") await bounded(ended, ms, "disconnect").catch(() => {});
+    // ioredis emits "end" only when a live socket closes. A client between reconnect attempts (the
+    // server is down, or refused the password) has none and would never emit it: it is closed now.
+    const socketless = status() === "reconnecting" || status() === "close" || status() === "wait";
+    if (status() !== "end" && !socketless) await bounded(ended, ms, "disconnect").catch(() => {});
   }
 
   private onError(error: unknown): void {

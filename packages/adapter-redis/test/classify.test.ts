@@ -132,9 +132,15 @@ describe("error classification", () => {
     expect(error.message).not.toContain("hunter2");
     expect((error.cause as Error).message).not.toContain("hunter2");
     expect((error.cause as Error).name).toBe("ReplyError");
-    // Nothing to scrub: the original error is the cause, with its stack.
-    const clean = reply("WRONGPASS invalid username-password pair");
-    expect(classify(clean, "connect", redactor).cause).toBe(clean);
+    // Even with nothing to scrub in the text, the cause is a copy: the original carries the command.
+    const clean = Object.assign(reply("WRONGPASS invalid username-password pair"), {
+      command: { name: "auth", args: ["default", "hunter2-secret"] },
+    });
+    const cause = classify(clean, "connect", redactor).cause as Error & { command?: unknown };
+    expect(cause).not.toBe(clean);
+    expect(cause.message).toBe(clean.message);
+    expect(cause.stack).toContain("WRONGPASS");
+    expect(cause.command).toBeUndefined();
   });
 });
 

@@ -47,6 +47,7 @@ export class EventBus implements AsyncDisposable {
   /** The adapter's capabilities, as checked when the bus started (they never change afterwards). */
   readonly capabilities: AdapterCapabilities;
   private readonly drops: DropCounts = zeroDropCounts();
+  private readonly uncertain: DropCounts = zeroDropCounts();
   private readonly rejects: RejectCounts = zeroRejectCounts();
   private readonly stopController = new AbortController();
   private readonly input: EventInput;
@@ -78,7 +79,14 @@ export class EventBus implements AsyncDisposable {
       logger: config.logger,
       stop: this.stopController.signal,
     };
-    const context = { config, producer: producerState, dispatch, drops: this.drops, logger: config.logger };
+    const context = {
+      config,
+      producer: producerState,
+      dispatch,
+      drops: this.drops,
+      uncertain: this.uncertain,
+      logger: config.logger,
+    };
     const createShard = (id: number) => {
       const shard = new Shard(id, config, producerState.startSequence(id));
       new ShardPump(shard, context); // the pump attaches itself to the shard and starts
@@ -346,6 +354,8 @@ export class EventBus implements AsyncDisposable {
       dispatched,
       dropped: total(this.drops),
       droppedBy: { ...this.drops },
+      uncertain: total(this.uncertain),
+      uncertainBy: { ...this.uncertain },
       rejected: total(this.rejects),
       rejectedBy: { ...this.rejects },
       batches,

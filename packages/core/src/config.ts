@@ -1,6 +1,6 @@
 import type { Adapter } from "./contract/adapter.js";
 import { type Logger, silentLogger } from "./contract/logger.js";
-import { ConfigError } from "./errors.js";
+import { ConfigError, describeValue } from "./errors.js";
 import { type ResolvedScalingPolicy, type ScalingPolicy, resolveScalingPolicy } from "./scaling/policy.js";
 
 /**
@@ -137,7 +137,7 @@ const MAX_DURATION_MS = 2 ** 31 - 1; // setTimeout's limit
 
 function integerIn(path: string, value: number, min: number, max: number): number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(path, `must be an integer in [${min}, ${max}], got ${String(value)}`);
+    throw new ConfigError(path, `must be an integer in [${min}, ${max}], got ${describeValue(value)}`);
   }
   return value;
 }
@@ -146,7 +146,7 @@ function durationMs(path: string, value: number): number {
   if (typeof value !== "number" || !Number.isFinite(value) || value <= 0 || value > MAX_DURATION_MS) {
     throw new ConfigError(
       path,
-      `must be a finite duration in ms, > 0 and ≤ ${MAX_DURATION_MS}, got ${String(value)}`,
+      `must be a finite duration in ms, > 0 and ≤ ${MAX_DURATION_MS}, got ${describeValue(value)}`,
     );
   }
   return value;
@@ -175,7 +175,7 @@ function resolveBackpressure(option: BackpressureOption): ResolvedBackpressure {
   if (typeof threshold !== "number" || !(threshold > 0 && threshold <= 1)) {
     throw new ConfigError(
       "backpressure.threshold",
-      `must be a fill ratio in (0, 1], got ${String(threshold)}`,
+      `must be a fill ratio in (0, 1], got ${describeValue(threshold)}`,
     );
   }
   return { mode: "sample", rate, threshold };
@@ -195,9 +195,14 @@ export function resolveConfig(options: BusOptions): ResolvedConfig {
     throw new ConfigError("ringCapacity", `must be a power of two, got ${ringCapacity}`);
   }
   const given = options.batch ?? {};
+  if (typeof given !== "object" || given === null) throw new ConfigError("batch", "must be an object");
+  const maxSize = integerIn("batch.maxSize", given.maxSize ?? DEFAULTS.batch.maxSize, 1, MAX_BATCH_SIZE);
+  // Batches leave at half the ring at most, so a small ring (or a small maxSize) lowers the default
+  // size trigger instead of refusing it; an explicit minSize is checked as given.
+  const defaultMinSize = Math.min(DEFAULTS.batch.minSize, maxSize, Math.max(1, ringCapacity >> 1));
   const batch = {
-    minSize: integerIn("batch.minSize", given.minSize ?? DEFAULTS.batch.minSize, 1, MAX_BATCH_SIZE),
-    maxSize: integerIn("batch.maxSize", given.maxSize ?? DEFAULTS.batch.maxSize, 1, MAX_BATCH_SIZE),
+    minSize: integerIn("batch.minSize", given.minSize ?? defaultMinSize, 1, MAX_BATCH_SIZE),
+    maxSize,
     maxDelayMs: durationMs("batch.maxDelayMs", given.maxDelayMs ?? DEFAULTS.batch.maxDelayMs),
     adaptive: given.adaptive ?? DEFAULTS.batch.adaptive,
     velocityWindowMs: durationMs(

@@ -1,5 +1,5 @@
 import type { Adapter } from "./contract/adapter.js";
-import { adapterErrorKind } from "./contract/adapter-errors.js";
+import { adapterErrorKind, failedWithoutStoring } from "./contract/adapter-errors.js";
 import type { Batch, EventRejection } from "./contract/batch.js";
 import type { Logger } from "./contract/logger.js";
 import { retryDelayMs } from "./backoff.js";
@@ -21,7 +21,17 @@ export interface DispatchContext {
  * `"dispatched"` (every event stored), the events the adapter refused while storing the rest, or the
  * reason the whole batch was dropped.
  */
-export type DispatchOutcome = "dispatched" | RejectedEvents | DropReason;
+export type DispatchOutcome = "dispatched" | RejectedEvents | BatchDrop;
+
+/**
+ * The bus gave up on the whole batch. `uncertain` when an attempt may have stored it all the same (it
+ * timed out, was abandoned, or failed after the request may have reached the backend): those events
+ * are counted apart, since they may be in the backend.
+ */
+export interface BatchDrop {
+  readonly drop: DropReason;
+  readonly uncertain: boolean;
+}
 
 /** The events of a batch that the adapter refused while storing the others. */
 export interface RejectedEvents {
@@ -55,10 +65,6 @@ function readResult(result: unknown, size: number): RejectedEvents | "dispatched
     previous = index!;
   }
   return { rejected: rejected as EventRejection[] };
-}
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** One bounded `onBatch` call. Never rejects; a late settlement of an abandoned call is ignored. */
@@ -141,47 +147,45 @@ export async function dispatchWithRetry(batch: Batch, context: DispatchContext):
     events: batch.size,
     ...extra,
   });
+  // Whether some attempt may have stored the batch: decides between "lost" and "uncertain" on a drop.
+  let mayBeStored = false;
+  const drop = (reason: DropReason, message: string, extra: Record<string, unknown> = {}): BatchDrop => {
+    context.logger.error(fields({ reason, uncertain: mayBeStored, ...extra }), message);
+    return { drop: reason, uncertain: mayBeStored };
+  };
   for (let attemptNo = 0; ; attemptNo++) {
     const result = await attempt(batch, context);
+    if (!result.ok && (result.timedOut || result.stopped || !failedWithoutStoring(result.error)))
+      mayBeStored = true;
     if (result.ok) {
       const outcome = readResult(result.result, batch.size);
       if (outcome !== undefined) {
         if (outcome !== "dispatched") logRejections(batch, outcome.rejected, context);
         return outcome;
       }
-      context.logger.error(
-        fields({ reason: "adapterRejected" }),
+      mayBeStored = true; // it resolved: something was stored, but what is unknown
+      return drop(
+        "adapterRejected",
         "batch dropped: the adapter resolved onBatch with an invalid result (contract rule 2)",
       );
-      return "adapterRejected";
     }
-    if (result.stopped) {
-      context.logger.error(fields({ reason: "shutdownDeadline" }), "batch dropped: shutdown deadline passed");
-      return "shutdownDeadline";
-    }
+    if (result.stopped) return drop("shutdownDeadline", "batch dropped: shutdown deadline passed");
     const kind = result.timedOut ? "transient" : adapterErrorKind(result.error);
     const retryable = kind === "transient" || kind === "backpressure" || kind === "connection";
     if (!retryable) {
       const reason: DropReason = kind === "shutdown" ? "adapterShutdown" : "adapterRejected";
-      context.logger.error(fields({ reason, kind, error: errorMessage(result.error) }), "batch dropped");
-      return reason;
+      return drop(reason, "batch dropped", { kind, err: result.error });
     }
     if (attemptNo >= context.retries) {
       const reason: DropReason = result.timedOut ? "timedOut" : "retriesExhausted";
-      context.logger.error(
-        fields({ reason, attempts: attemptNo + 1, error: errorMessage(result.error) }),
-        "batch dropped",
-      );
-      return reason;
+      return drop(reason, "batch dropped", { attempts: attemptNo + 1, err: result.error });
     }
     const delay = retryDelayMs(batch.shard, attemptNo, context.retryBaseDelayMs, context.retryMaxDelayMs);
     context.logger.warn(
-      fields({ attempt: attemptNo + 1, kind, delayMs: Math.round(delay), error: errorMessage(result.error) }),
+      fields({ attempt: attemptNo + 1, kind, delayMs: Math.round(delay), err: result.error }),
       "batch failed, retrying",
     );
-    if (!(await pause(delay, context.stop))) {
-      context.logger.error(fields({ reason: "shutdownDeadline" }), "batch dropped: shutdown deadline passed");
-      return "shutdownDeadline";
-    }
+    if (!(await pause(delay, context.stop)))
+      return drop("shutdownDeadline", "batch dropped: shutdown deadline passed");
   }
 }

@@ -1,5 +1,11 @@
 import { NetmeshError } from "./contract/netmesh-error.js";
 
+/** A value for an error message; never throws (a null-prototype object has no `toString`). */
+export function describeValue(value: unknown): string {
+  if (value === null || (typeof value !== "object" && typeof value !== "function")) return String(value);
+  return Array.isArray(value) ? "an array" : `a ${typeof value}`;
+}
+
 /** The bus configuration is invalid. `path` names the offending field, e.g. `"batch.maxSize"`. */
 export class ConfigError extends NetmeshError {
   readonly code = "INVALID_CONFIG" as const;

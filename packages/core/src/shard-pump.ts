@@ -14,6 +14,8 @@ export interface PumpContext {
   readonly dispatch: DispatchContext;
   /** The bus's drop counters, per reason. */
   readonly drops: DropCounts;
+  /** The part of {@link drops} whose batch may have been stored all the same, per reason. */
+  readonly uncertain: DropCounts;
   readonly logger: Logger;
 }
 
@@ -137,7 +139,7 @@ export class ShardPump {
         await this.sleep();
       } catch (error) {
         // Only a bug can get here; keep the queue moving rather than strand it.
-        this.context.logger.error({ shard: this.shard.id, error: String(error) }, "shard pump error");
+        this.context.logger.error({ shard: this.shard.id, err: error }, "shard pump error");
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
     }
@@ -202,14 +204,14 @@ export class ShardPump {
       shard.flushCount++;
     } catch (error) {
       context.logger.error(
-        { shard: shard.id, firstSequence, events: size, reason: "producerState", error: String(error) },
+        { shard: shard.id, firstSequence, events: size, reason: "producerState", err: error },
         "batch dropped: its sequence numbers could not be reserved",
       );
-      outcome = "producerState";
+      outcome = { drop: "producerState", uncertain: false };
     }
     shard.inFlight = 0;
-    if (typeof outcome === "string" && outcome !== "dispatched") {
-      this.recordDrop(outcome, size);
+    if (typeof outcome === "object" && "drop" in outcome) {
+      this.recordDrop(outcome.drop, size, outcome.uncertain);
     } else {
       // The adapter stored the batch but for the events it refused: each is dropped with its reason.
       const rejected = outcome === "dispatched" ? [] : outcome.rejected;
@@ -223,9 +225,10 @@ export class ShardPump {
     this.releaseBarriers();
   }
 
-  private recordDrop(reason: DropReason, count: number): void {
+  private recordDrop(reason: DropReason, count: number, uncertain = false): void {
     this.shard.dropped += count;
     this.context.drops[reason] += count;
+    if (uncertain) this.context.uncertain[reason] += count;
   }
 
   private dropQueued(reason: DropReason): void {

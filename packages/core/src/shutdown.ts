@@ -8,9 +8,14 @@ import { withTimeout } from "./with-timeout.js";
 /** Options of `EventBus.shutdown()`. */
 export interface ShutdownOptions {
   /**
-   * Longest time to wait for pending events to be dispatched, in ms. When it passes, in-flight
-   * attempts are abandoned and everything still pending is dropped (reason `shutdownDeadline`).
-   * Default: no deadline; every pending event is sent (each adapter call is still bounded).
+   * Longest time the whole shutdown may take, in ms: `shutdown()` resolves within it (plus timer
+   * slack) whatever the adapter or its backend does. Pending events get what is left of it; when it
+   * passes, in-flight attempts are abandoned and everything still pending is dropped (reason
+   * `shutdownDeadline`; abandoned in-flight events count as `uncertain`). The adapter's `flush`,
+   * `shutdown` and the producer-state save then get only what remains, each also bounded by
+   * `adapterTimeoutMs`; one that does not finish in time is reported in `errors` and left to finish
+   * in the background. Default: no deadline; every pending event is sent (each adapter call is still
+   * bounded by `adapterTimeoutMs`).
    */
   readonly deadlineMs?: number;
 }
@@ -19,6 +24,10 @@ export interface ShutdownOptions {
 export interface ShutdownReport {
   /** True when at least one accepted event was dropped during the bus's life (see `stats.droppedBy`). */
   readonly lossy: boolean;
+  /** Dropped events certainly not stored: `stats.dropped − stats.uncertain`. */
+  readonly lost: number;
+  /** Dropped events that may be in the backend all the same (`stats.uncertain`). */
+  readonly uncertain: number;
   /** Final counters; `pending` is 0 and `ingested = dispatched + dropped`. */
   readonly stats: BusStats;
   /** Failures of the adapter's `flush`/`shutdown` or of saving the producer state, in that order. */
@@ -51,19 +60,6 @@ function asError(value: unknown): Error {
   return value instanceof Error ? value : new Error(String(value));
 }
 
-/** Waits for `promise` up to `ms`; true if it settled in time. */
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([promise.then(() => true as const), expired]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /**
  * The shutdown sequence, run once per bus (the caller has already closed ingest): drain every shard
  * (concurrently), bounded by the optional deadline; persist the producer state; then the adapter's
@@ -75,42 +71,57 @@ export async function shutDown(target: ShutdownTarget): Promise<ShutdownReport> 
   const { logger } = config;
   const startedAt = performance.now();
   const deadlineMs = options.deadlineMs;
+  // What each later step may take: what is left of the deadline, never more than the adapter timeout.
+  const bound = () =>
+    deadlineMs === undefined
+      ? config.adapterTimeoutMs
+      : Math.min(config.adapterTimeoutMs, Math.max(0, startedAt + deadlineMs - performance.now()));
 
   for (const pump of pumps) pump.stop();
   const drained = Promise.all(pumps.map((pump) => pump.done));
-  if (deadlineMs !== undefined && !(await settlesWithin(drained, deadlineMs))) {
-    logger.warn({ deadlineMs }, "shutdown deadline passed; dropping what is still pending");
-    stopController.abort();
-    for (const pump of pumps) pump.abort();
+  if (deadlineMs !== undefined) {
+    const inTime = await withTimeout("drain", deadlineMs, () => drained).then(
+      () => true,
+      () => false,
+    );
+    if (!inTime) {
+      logger.warn({ deadlineMs }, "shutdown deadline passed; dropping what is still pending");
+      stopController.abort();
+      for (const pump of pumps) pump.abort();
+    }
   }
   await drained;
 
   const errors: Error[] = [];
-  const attempt = async (what: string, call: () => Promise<void>) => {
+  const step = async (what: string, call: () => Promise<void>) => {
     try {
-      await withTimeout(what, config.adapterTimeoutMs, call);
+      await withTimeout(what, bound(), call);
     } catch (error) {
       errors.push(asError(error));
-      logger.error({ adapter: adapter.name, error: asError(error).message }, `${what} failed`);
+      logger.error({ adapter: adapter.name, err: error }, `${what} failed`);
     }
   };
-  await attempt(`${adapter.name}.flush`, () => adapter.flush());
-  await attempt(`${adapter.name}.shutdown`, () => adapter.shutdown());
-  try {
-    await producerState.close(new Map(shards.map((shard) => [shard.id, shard.nextSequence])));
-  } catch (error) {
-    errors.push(asError(error));
-    logger.error({ error: asError(error).message }, "saving the producer state failed");
-  }
+  await step(`${adapter.name}.flush`, () => adapter.flush());
+  await step(`${adapter.name}.shutdown`, () => adapter.shutdown());
+  await step("saving the producer state", () =>
+    producerState.close(new Map(shards.map((shard) => [shard.id, shard.nextSequence]))),
+  );
 
   const stats = target.stats();
   const report: ShutdownReport = {
     lossy: stats.dropped > 0,
+    lost: stats.dropped - stats.uncertain,
+    uncertain: stats.uncertain,
     stats,
     errors,
     durationMs: performance.now() - startedAt,
   };
-  const fields = { ingested: stats.ingested, dispatched: stats.dispatched, dropped: stats.droppedBy };
+  const fields = {
+    ingested: stats.ingested,
+    dispatched: stats.dispatched,
+    dropped: stats.droppedBy,
+    uncertain: stats.uncertain,
+  };
   if (report.lossy) logger.warn(fields, "event bus shut down with dropped events");
   else logger.info(fields, "event bus shut down; nothing dropped");
   return report;

@@ -110,6 +110,14 @@ export interface BusStats {
   readonly dropped: number;
   /** Accepted events dropped, per reason. */
   readonly droppedBy: Readonly<DropCounts>;
+  /**
+   * The part of `dropped` whose fate is unknown: the bus gave up on their batch, but an attempt may
+   * have stored it all the same (it timed out, was abandoned at a shutdown deadline, or failed after
+   * the request may have reached the backend). `dropped − uncertain` events are certainly not stored.
+   */
+  readonly uncertain: number;
+  /** {@link BusStats.uncertain} per drop reason. */
+  readonly uncertainBy: Readonly<DropCounts>;
   /** Events refused at ingest, in total. */
   readonly rejected: number;
   /** Events refused at ingest, per reason (`unrouted` included). */

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { createBus } from "../src/bus.js";
-import { FatalError } from "../src/contract/adapter-errors.js";
+import { ConnectionError, FatalError } from "../src/contract/adapter-errors.js";
 import { MemoryStore } from "../src/memory/memory-store.js";
-import { ScriptedAdapter, readStore } from "./helpers.js";
+import { ScriptedAdapter, fastRetries, readStore } from "./helpers.js";
 
 describe("shutdown()", () => {
   it("loses nothing while producers are mid-stream", async () => {
@@ -78,6 +78,56 @@ describe("shutdown()", () => {
     expect(report.lossy).toBe(true);
     expect(report.stats).toMatchObject({ ingested: 100, dispatched: 0, dropped: 100, pending: 0 });
     expect(report.stats.droppedBy.shutdownDeadline).toBe(100);
+    // The two in-flight batches (one per shard) may have reached the backend; the queued ones did not.
+    expect(report).toMatchObject({ uncertain: 20, lost: 80 });
+    expect(report.stats.uncertainBy.shutdownDeadline).toBe(20);
+  });
+
+  it("returns within its deadline whatever the adapter does: hung writes, flush and shutdown", async () => {
+    const hang = () => new Promise<void>(() => {});
+    const adapter = new ScriptedAdapter(["hang"]);
+    adapter.flush = hang;
+    adapter.shutdown = hang;
+    const bus = await createBus({
+      adapter,
+      shards: 4,
+      batch: { minSize: 10, maxSize: 10 },
+      adapterTimeoutMs: 60_000,
+    });
+    for (let i = 0; i < 400; i++) bus.ingest({ i }, { key: `k${i}` });
+    for (const deadlineMs of [300]) {
+      const started = performance.now();
+      const report = await bus.shutdown({ deadlineMs });
+      const took = performance.now() - started;
+      expect(took).toBeLessThan(deadlineMs + 100);
+      expect(took).toBeGreaterThanOrEqual(deadlineMs - 5);
+      expect(report.stats).toMatchObject({ ingested: 400, dispatched: 0, dropped: 400, pending: 0 });
+      expect(report.uncertain).toBe(40); // one in-flight batch of 10 per shard
+      expect(report.lost).toBe(360);
+      expect(report.errors.map((error) => error.message)).toEqual([
+        expect.stringMatching(/scripted\.flush timed out after \d+ ms/),
+        expect.stringMatching(/scripted\.shutdown timed out after \d+ ms/),
+      ]);
+    }
+  });
+
+  it("counts a batch that failed without reaching the backend as lost, and a timed-out one as uncertain", async () => {
+    const refused = new ConnectionError("connection refused", { notStored: true });
+    const adapter = new ScriptedAdapter([refused, refused, "hang", "hang"]);
+    const bus = await createBus({
+      adapter,
+      shards: 1,
+      batch: { minSize: 10, maxSize: 10 },
+      retries: 1,
+      adapterTimeoutMs: 30,
+      ...fastRetries,
+    });
+    for (let i = 0; i < 20; i++) bus.ingest({ i });
+    await bus.flush();
+    const report = await bus.shutdown();
+    expect(report.stats.droppedBy).toMatchObject({ retriesExhausted: 10, timedOut: 10 });
+    expect(report).toMatchObject({ lost: 10, uncertain: 10 });
+    expect(report.stats.uncertainBy).toMatchObject({ retriesExhausted: 0, timedOut: 10 });
   });
 
   it("reports adapter shutdown failures without throwing", async () => {

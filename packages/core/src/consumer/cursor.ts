@@ -1,3 +1,4 @@
+import { MAX_SHARD_ID } from "../contract/adapter-base.js";
 import { InvalidCursorError } from "../errors.js";
 import { compareIds, idFormat } from "../contract/ids.js";
 
@@ -35,7 +36,7 @@ export class CompositeCursor {
       throw new InvalidCursorError("not a JSON object");
     }
     for (const [key, id] of Object.entries(data)) {
-      if (!SHARD_KEY.test(key) || Number(key) > 0xffff) {
+      if (!SHARD_KEY.test(key) || Number(key) > MAX_SHARD_ID) {
         throw new InvalidCursorError(
           `shard key ${JSON.stringify(key).slice(0, 40)} is not a canonical shard id`,
         );

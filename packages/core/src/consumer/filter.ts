@@ -38,7 +38,10 @@ const INDEX = /^(0|[1-9]\d{0,8})$/;
 const OPERATORS = ["$and", "$or", "$not", "$eq"] as const;
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  // Dates, Maps, Sets, typed arrays and class instances are objects but not JSON objects.
+  const prototype: unknown = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
 }
 
 /** Depth of a JSON value, measured without recursion; rejects non-JSON values. */
@@ -61,7 +64,8 @@ function checkValue(value: unknown): JsonValue {
       for (const item of Object.values(current)) stack.push([item, depth + 1]);
       continue;
     }
-    throw new InvalidFilterError(`value contains a ${typeof current}, which is not JSON`);
+    const what = typeof current === "object" ? (current.constructor?.name ?? "object") : typeof current;
+    throw new InvalidFilterError(`value contains a ${what}, which is not JSON`);
   }
   return value as JsonValue;
 }

@@ -1,3 +1,4 @@
+import { MAX_SHARD_ID } from "../contract/adapter-base.js";
 import type { Adapter, ShardPage, StoredEvent } from "../contract/adapter.js";
 import type { Logger } from "../contract/logger.js";
 import { InvalidPollRequestError } from "../errors.js";
@@ -67,7 +68,7 @@ function checkRequest(request: PollRequest): { shards: number[] | undefined; ord
   if (shards === undefined) return { shards: undefined, order };
   if (!Array.isArray(shards)) throw new InvalidPollRequestError("shards", "must be an array of shard ids");
   for (const shard of shards) {
-    if (!Number.isInteger(shard) || shard < 0 || shard > 0xffff) {
+    if (!Number.isInteger(shard) || shard < 0 || shard > MAX_SHARD_ID) {
       throw new InvalidPollRequestError("shards", `contains an invalid shard id ${String(shard)}`);
     }
   }

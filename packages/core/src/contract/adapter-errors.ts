@@ -44,6 +44,27 @@ const CODE_OF_KIND: Readonly<Record<AdapterErrorKind, AdapterErrorCode>> = {
 export abstract class AdapterError extends NetmeshError {
   /** The classification that decides retry behaviour. */
   abstract readonly kind: AdapterErrorKind;
+  private readonly declaredNotStored: boolean | undefined;
+
+  /**
+   * @param options.cause the underlying error (keep secrets out of it);
+   * @param options.notStored `true` when nothing of the batch can have been stored (the request never
+   *   left, or the backend refused it whole); `false` when the outcome is unknown. Default: by kind.
+   */
+  constructor(message: string, options?: { cause?: unknown; notStored?: boolean }) {
+    super(message, options);
+    this.declaredNotStored = options?.notStored;
+  }
+
+  /**
+   * Whether the failed call certainly stored nothing. It decides how the bus counts a batch it gives up
+   * on: as lost, or as `uncertain` (it may be in the backend after all). By default `fatal`,
+   * `serialization`, `shutdown` and `backpressure` failures stored nothing; `transient` and
+   * `connection` failures (a timeout, a reset after the request left) may have.
+   */
+  get notStored(): boolean {
+    return this.declaredNotStored ?? !(this.kind === "transient" || this.kind === "connection");
+  }
 
   /** Stable code derived from {@link AdapterError.kind}. */
   get code(): AdapterErrorCode {
@@ -64,7 +85,7 @@ export class TransientError extends AdapterError {
 /** The backend signalled overload. Retryable, with back-off. */
 export class BackendBackpressureError extends AdapterError {
   readonly kind = "backpressure" as const;
-  constructor(message = "backend backpressure", options?: { cause?: unknown }) {
+  constructor(message = "backend backpressure", options?: { cause?: unknown; notStored?: boolean }) {
     super(message, options);
   }
 }
@@ -87,7 +108,7 @@ export class SerializationError extends AdapterError {
 /** The adapter was shut down; no further batches or polls are accepted. Not retryable. */
 export class AdapterShutdownError extends AdapterError {
   readonly kind = "shutdown" as const;
-  constructor(message = "adapter has been shut down", options?: { cause?: unknown }) {
+  constructor(message = "adapter has been shut down", options?: { cause?: unknown; notStored?: boolean }) {
     super(message, options);
   }
 }
@@ -117,4 +138,14 @@ export function adapterErrorKind(error: unknown): AdapterErrorKind {
 /** Whether the bus retries after `error` (see {@link adapterErrorKind}). */
 export function isRetryableAdapterError(error: unknown): boolean {
   return RETRYABLE_KINDS.has(adapterErrorKind(error));
+}
+
+/**
+ * Whether a failure of `onBatch` certainly stored nothing (see {@link AdapterError.notStored}). Errors
+ * that are not adapter errors are treated as transient: the outcome is unknown.
+ */
+export function failedWithoutStoring(error: unknown): boolean {
+  if (!isAdapterError(error)) return false;
+  const declared = (error as { notStored?: unknown }).notStored;
+  return typeof declared === "boolean" ? declared : error.kind !== "transient" && error.kind !== "connection";
 }

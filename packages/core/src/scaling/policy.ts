@@ -1,4 +1,4 @@
-import { ConfigError } from "../errors.js";
+import { ConfigError, describeValue } from "../errors.js";
 
 /**
  * When and how the bus adds and removes shards (dynamic mode). A shard is *overloaded* when its ring
@@ -69,7 +69,7 @@ const MAX_SHARD_COUNT = 65_535;
 
 function integer(path: string, value: number, min: number, max: number): number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(path, `must be an integer in [${min}, ${max}], got ${String(value)}`);
+    throw new ConfigError(path, `must be an integer in [${min}, ${max}], got ${describeValue(value)}`);
   }
   return value;
 }
@@ -87,21 +87,21 @@ function ratio(
   if (!ok)
     throw new ConfigError(
       path,
-      `must be a ratio in ${allowZero ? "[" : "("}0, 1${allowOne ? "]" : ")"}, got ${String(value)}`,
+      `must be a ratio in ${allowZero ? "[" : "("}0, 1${allowOne ? "]" : ")"}, got ${describeValue(value)}`,
     );
   return value;
 }
 
 function duration(path: string, value: number): number {
   if (typeof value !== "number" || !Number.isFinite(value) || value <= 0 || value > 2 ** 31 - 1) {
-    throw new ConfigError(path, `must be a finite duration in ms, > 0, got ${String(value)}`);
+    throw new ConfigError(path, `must be a finite duration in ms, > 0, got ${describeValue(value)}`);
   }
   return value;
 }
 
 function nonNegative(path: string, value: number): number {
   if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
-    throw new ConfigError(path, `must be a finite number ≥ 0, got ${String(value)}`);
+    throw new ConfigError(path, `must be a finite number ≥ 0, got ${describeValue(value)}`);
   }
   return value;
 }
