@@ -1,24 +1,33 @@
 import { setMaxListeners } from "node:events";
-import { acceptAdapter, checkCapabilities } from "./adapter-check.js";
-import { CoarseClock } from "./clock.js";
+import { acceptAdapter, checkCapabilities } from "./dispatch/adapter-check.js";
+import { CoarseClock } from "./ingest/clock.js";
 import { type BusOptions, type ResolvedConfig, resolveConfig } from "./config.js";
 import type { Adapter } from "./contract/adapter.js";
 import type { AdapterCapabilities } from "./contract/capabilities.js";
 import { type PollRequest, type PollResult, pollShards } from "./consumer/poll.js";
 import { type SubscribeOptions, type Subscription, subscribe } from "./consumer/subscribe.js";
 import { type InvalidEventError, ScalingError } from "./errors.js";
-import { EventInput } from "./event-input.js";
-import { type RoutingHasher, loadRoutingHasher } from "./hashing.js";
-import { IngestPath } from "./ingest-path.js";
+import { EventInput } from "./ingest/event-input.js";
+import { type RoutingHasher, loadRoutingHasher } from "./ingest/hashing.js";
+import { IngestPath } from "./ingest/ingest-path.js";
 import { MemoryAdapter } from "./memory/memory-adapter.js";
-import { type ProducerState, ephemeralProducerState, persistentProducerState } from "./producer-state.js";
-import type { IngestManyOptions, IngestOptions, RawEvent } from "./raw-event.js";
+import {
+  type ProducerState,
+  ephemeralProducerState,
+  persistentProducerState,
+} from "./lifecycle/producer-state.js";
+import type { IngestManyOptions, IngestOptions, RawEvent } from "./ingest/raw-event.js";
 import type { ShardMetrics } from "./scaling/evaluate.js";
 import { manualScaleDown, manualScaleUp } from "./scaling/manual.js";
 import { ScalingMonitor } from "./scaling/monitor.js";
-import { Shard } from "./shard.js";
-import { ShardPump } from "./shard-pump.js";
-import { type ShutdownOptions, type ShutdownReport, checkShutdownOptions, shutDown } from "./shutdown.js";
+import { Shard } from "./shard/shard.js";
+import { ShardPump } from "./shard/shard-pump.js";
+import {
+  type ShutdownOptions,
+  type ShutdownReport,
+  checkShutdownOptions,
+  shutDown,
+} from "./lifecycle/shutdown.js";
 import {
   type BusStats,
   type DropCounts,
@@ -28,8 +37,8 @@ import {
   zeroDropCounts,
   zeroRejectCounts,
 } from "./stats.js";
-import { Topology, type TopologyListener } from "./topology.js";
-import { withTimeout } from "./with-timeout.js";
+import { Topology, type TopologyListener } from "./shard/topology.js";
+import { withTimeout } from "./lifecycle/timers.js";
 
 /**
  * The event bus: takes JSON events in-process, spreads them over shards, batches them and hands the

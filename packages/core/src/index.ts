@@ -28,15 +28,15 @@ export type { ScalingDecision, ShardMetrics } from "./scaling/evaluate.js";
 export { SCALING_PRESETS } from "./scaling/policy.js";
 export type { ScalingPolicy } from "./scaling/policy.js";
 export { SLOT_COUNT } from "./scaling/slot-table.js";
-export type { TopologyEvent, TopologyListener } from "./topology.js";
-export { ROUTING_HASH_SEED, loadRoutingHasher } from "./hashing.js";
-export type { RoutingHasher } from "./hashing.js";
+export type { TopologyEvent, TopologyListener } from "./shard/topology.js";
+export { ROUTING_HASH_SEED, loadRoutingHasher } from "./ingest/hashing.js";
+export type { RoutingHasher } from "./ingest/hashing.js";
 export { MemoryAdapter } from "./memory/memory-adapter.js";
 export type { MemoryAdapterOptions } from "./memory/memory-adapter.js";
 export { MemoryStore } from "./memory/memory-store.js";
-export type { IngestManyOptions, IngestOptions, RawEvent } from "./raw-event.js";
-export { reduceHash } from "./routing.js";
-export type { ShutdownOptions, ShutdownReport } from "./shutdown.js";
+export type { IngestManyOptions, IngestOptions, RawEvent } from "./ingest/raw-event.js";
+export { reduceHash } from "./shard/routing.js";
+export type { ShutdownOptions, ShutdownReport } from "./lifecycle/shutdown.js";
 export type {
   BusStats,
   DropCounts,

@@ -10,7 +10,7 @@ import {
 import type { Batch, BatchResult } from "../src/contract/batch.js";
 import { MemoryAdapter } from "../src/memory/memory-adapter.js";
 import { capturingLogger, liveSignal } from "./helpers.js";
-import { OutgoingBatch } from "../src/outgoing-batch.js";
+import { OutgoingBatch } from "../src/dispatch/outgoing-batch.js";
 
 const EMPTY: ShardPage = { events: [], nextId: undefined, hasMore: false };
 const batch = (events: string[] = ['{"a":1}']) =>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { retryDelayMs } from "../src/backoff.js";
+import { retryDelayMs } from "../src/dispatch/backoff.js";
 
 describe("retryDelayMs", () => {
   it("doubles per attempt within ±25% and caps at the maximum", () => {

@@ -3,7 +3,7 @@ import { createBus } from "../src/bus.js";
 import { ADAPTER_SPEC_VERSION } from "../src/contract/adapter.js";
 import { FatalError } from "../src/contract/adapter-errors.js";
 import { AdapterCompatibilityError, InvalidEventError } from "../src/errors.js";
-import type { RawEvent } from "../src/raw-event.js";
+import type { RawEvent } from "../src/ingest/raw-event.js";
 import { ScriptedAdapter, readStore } from "./helpers.js";
 
 describe("input validation", () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { isAdapterError } from "../src/contract/adapter-errors.js";
 import { formatMessageId } from "../src/contract/batch.js";
 import { MemoryAdapter } from "../src/memory/memory-adapter.js";
-import { OutgoingBatch } from "../src/outgoing-batch.js";
+import { OutgoingBatch } from "../src/dispatch/outgoing-batch.js";
 import { readShard } from "./helpers.js";
 
 const producer = "00000000000000aa";

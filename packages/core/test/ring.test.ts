@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { EventRing } from "../src/ring.js";
+import { EventRing } from "../src/shard/ring.js";
 
 describe("EventRing", () => {
   it("uses every slot and refuses the push past capacity", () => {

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { loadRoutingHasher } from "../src/hashing.js";
-import { reduceHash } from "../src/routing.js";
+import { loadRoutingHasher } from "../src/ingest/hashing.js";
+import { reduceHash } from "../src/shard/routing.js";
 
 describe("reduceHash (multiply-shift)", () => {
   it("maps hash 0 to shard 0 and the largest hash to the last shard", () => {
@@ -62,7 +62,7 @@ describe("routing hash", () => {
 
 describe("pure-JS XXH32 for ASCII texts", () => {
   it("equals the wasm XXH32 for every ASCII string and refuses every non-ASCII one (property)", async () => {
-    const { xxh32Ascii } = await import("../src/xxh32-ascii.js");
+    const { xxh32Ascii } = await import("../src/ingest/xxh32-ascii.js");
     const { default: xxhash } = await import("xxhash-wasm");
     const { h32 } = await xxhash();
     fc.assert(

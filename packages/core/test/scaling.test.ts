@@ -2,8 +2,8 @@ import { describe, expect, it } from "vitest";
 import { createBus, type EventBus } from "../src/bus.js";
 import type { Batch } from "../src/contract/batch.js";
 import { ScalingError } from "../src/errors.js";
-import type { Shard } from "../src/shard.js";
-import type { Topology, TopologyEvent } from "../src/topology.js";
+import type { Shard } from "../src/shard/shard.js";
+import type { Topology, TopologyEvent } from "../src/shard/topology.js";
 import { ScriptedAdapter, liveSignal, readStore } from "./helpers.js";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,5 +1,6 @@
 import type { StoredEvent } from "../contract/adapter.js";
 import { InvalidPollRequestError } from "../errors.js";
+import { sleep } from "../lifecycle/timers.js";
 import { CompositeCursor } from "./cursor.js";
 import { type Filter, compileFilter } from "./filter.js";
 import type { PollOrder, PollRequest, PollResult } from "./poll.js";
@@ -71,21 +72,6 @@ class DeliveryTracker {
     this.next.set(event.shard, index);
     if (index > 0) this.cursor.set(event.shard, ids[index - 1]!);
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve();
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
 }
 
 function positive(field: string, value: number | undefined, fallback: number, max: number): number {

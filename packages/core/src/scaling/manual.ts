@@ -1,5 +1,5 @@
 import { ScalingError } from "../errors.js";
-import type { Topology } from "../topology.js";
+import type { Topology } from "../shard/topology.js";
 import type { ShardMetrics } from "./evaluate.js";
 import type { ResolvedScalingPolicy } from "./policy.js";
 

@@ -1,7 +1,7 @@
 import type { Logger } from "../contract/logger.js";
-import { nowMicrosFrom } from "../clock.js";
-import type { Shard } from "../shard.js";
-import type { Topology } from "../topology.js";
+import { nowMicrosFrom } from "../ingest/clock.js";
+import type { Shard } from "../shard/shard.js";
+import type { Topology } from "../shard/topology.js";
 import { type ScalingMemory, type ShardMetrics, evaluateScaling, isOverloaded } from "./evaluate.js";
 import type { ResolvedScalingPolicy } from "./policy.js";
 

@@ -1,4 +1,6 @@
-import { TransientError } from "./contract/adapter-errors.js";
+import { TransientError } from "../contract/adapter-errors.js";
+
+/** The timers of the bus: one bounded call, one abortable sleep. */
 
 /**
  * Runs an adapter lifecycle call (`init`, `flush`, `shutdown`) bounded by `ms`. A timeout rejects with a
@@ -25,5 +27,21 @@ export function withTimeout<T>(what: string, ms: number, call: () => Promise<T>)
         reject(error);
       },
     );
+  });
+}
+
+/** Sleeps `ms`; resolves true when the time passed, false (at once) when `signal` aborts first. */
+export function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve(true);
+    }, ms);
+    signal.addEventListener("abort", onAbort, { once: true });
   });
 }

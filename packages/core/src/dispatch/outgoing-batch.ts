@@ -1,4 +1,4 @@
-import { type Batch, type BatchBytes, encodeBatchTexts, formatMessageId } from "./contract/batch.js";
+import { type Batch, type BatchBytes, encodeBatchTexts, formatMessageId } from "../contract/batch.js";
 
 /**
  * The bus's implementation of {@link Batch}: message ids are computed on demand, never per event up

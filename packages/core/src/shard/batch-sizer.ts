@@ -1,4 +1,4 @@
-import type { BatchOptions } from "./config.js";
+import type { BatchOptions } from "../config.js";
 
 /** How much time worth of events an adaptive batch aims to hold. */
 const TARGET_WINDOW_MS = 5;

@@ -1,7 +1,7 @@
-import type { Logger } from "./contract/logger.js";
-import { ScalingError } from "./errors.js";
+import type { Logger } from "../contract/logger.js";
+import { ScalingError } from "../errors.js";
 import { reduceHash } from "./routing.js";
-import { SlotTable } from "./scaling/slot-table.js";
+import { SlotTable } from "../scaling/slot-table.js";
 import type { Shard } from "./shard.js";
 
 /** A change of the shard set, as told to `EventBus.onTopologyChange` listeners. */

@@ -1,8 +1,8 @@
 import { BatchSizer } from "./batch-sizer.js";
-import type { ResolvedConfig } from "./config.js";
+import type { ResolvedConfig } from "../config.js";
 import { EventRing } from "./ring.js";
 import type { ShardPump } from "./shard-pump.js";
-import type { ShardState, ShardStats } from "./stats.js";
+import type { ShardState, ShardStats } from "../stats.js";
 
 /**
  * One shard: its ring of pending events and its counters. The bus pushes on the ingest path; the

@@ -1,8 +1,8 @@
 import { type CoarseClock, nextTimestamp } from "./clock.js";
-import type { ResolvedConfig } from "./config.js";
-import type { Shard } from "./shard.js";
-import type { DropCounts, IngestStatus, RejectCounts } from "./stats.js";
-import type { Topology } from "./topology.js";
+import type { ResolvedConfig } from "../config.js";
+import type { Shard } from "../shard/shard.js";
+import type { DropCounts, IngestStatus, RejectCounts } from "../stats.js";
+import type { Topology } from "../shard/topology.js";
 
 /**
  * The ingest hot path: route an event, apply sampling and backpressure, stamp it, push it, wake the

@@ -1,7 +1,7 @@
-import { InvalidEventError } from "./errors.js";
+import { InvalidEventError } from "../errors.js";
 import type { RoutingHasher } from "./hashing.js";
 import type { IngestManyOptions, RawEvent } from "./raw-event.js";
-import type { RejectCounts } from "./stats.js";
+import type { RejectCounts } from "../stats.js";
 
 /**
  * Turns what producers hand the bus into JSON texts and routing hashes, refusing anything that is not an

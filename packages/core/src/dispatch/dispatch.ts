@@ -1,9 +1,10 @@
-import type { Adapter } from "./contract/adapter.js";
-import { adapterErrorKind, failedWithoutStoring } from "./contract/adapter-errors.js";
-import type { Batch, EventRejection } from "./contract/batch.js";
-import type { Logger } from "./contract/logger.js";
+import type { Adapter } from "../contract/adapter.js";
+import { adapterErrorKind, failedWithoutStoring } from "../contract/adapter-errors.js";
+import type { Batch, EventRejection } from "../contract/batch.js";
+import type { Logger } from "../contract/logger.js";
+import { sleep } from "../lifecycle/timers.js";
 import { retryDelayMs } from "./backoff.js";
-import type { DropReason } from "./stats.js";
+import type { DropReason } from "../stats.js";
 
 /** What {@link dispatchWithRetry} needs besides the batch. */
 export interface DispatchContext {
@@ -118,22 +119,6 @@ function logRejections(batch: Batch, rejected: readonly EventRejection[], contex
   );
 }
 
-/** Sleeps `ms`, waking early (returning false) if `stop` aborts. */
-function pause(ms: number, stop: AbortSignal): Promise<boolean> {
-  if (stop.aborted) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const onStop = () => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    const timer = setTimeout(() => {
-      stop.removeEventListener("abort", onStop);
-      resolve(true);
-    }, ms);
-    stop.addEventListener("abort", onStop, { once: true });
-  });
-}
-
 /**
  * Hands a batch to the adapter: up to `retries + 1` bounded attempts, retrying only retryable errors and
  * timeouts, with exponential back-off and per-shard jitter between attempts. Always the same batch
@@ -185,7 +170,7 @@ export async function dispatchWithRetry(batch: Batch, context: DispatchContext):
       fields({ attempt: attemptNo + 1, kind, delayMs: Math.round(delay), err: result.error }),
       "batch failed, retrying",
     );
-    if (!(await pause(delay, context.stop)))
+    if (!(await sleep(delay, context.stop)))
       return drop("shutdownDeadline", "batch dropped: shutdown deadline passed");
   }
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { open, readFile, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { ProducerStateError } from "./errors.js";
+import { ProducerStateError } from "../errors.js";
 
 /**
  * Where a bus gets its producer nonce and the first sequence number of each shard, and how it makes

@@ -1,9 +1,9 @@
-import type { ResolvedConfig } from "./config.js";
-import type { Adapter } from "./contract/adapter.js";
+import type { ResolvedConfig } from "../config.js";
+import type { Adapter } from "../contract/adapter.js";
 import type { ProducerState } from "./producer-state.js";
-import type { Shard } from "./shard.js";
-import type { BusStats } from "./stats.js";
-import { withTimeout } from "./with-timeout.js";
+import type { Shard } from "../shard/shard.js";
+import type { BusStats } from "../stats.js";
+import { withTimeout } from "./timers.js";
 
 /** Options of `EventBus.shutdown()`. */
 export interface ShutdownOptions {

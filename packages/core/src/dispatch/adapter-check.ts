@@ -1,9 +1,9 @@
-import type { Adapter, AdapterContext, ShardPage } from "./contract/adapter.js";
-import { ADAPTER_SPEC_VERSION } from "./contract/adapter.js";
-import type { Batch } from "./contract/batch.js";
-import { type AdapterCapabilities, capabilityProblems } from "./contract/capabilities.js";
-import type { Logger } from "./contract/logger.js";
-import { AdapterCompatibilityError } from "./errors.js";
+import type { Adapter, AdapterContext, ShardPage } from "../contract/adapter.js";
+import { ADAPTER_SPEC_VERSION } from "../contract/adapter.js";
+import type { Batch } from "../contract/batch.js";
+import { type AdapterCapabilities, capabilityProblems } from "../contract/capabilities.js";
+import type { Logger } from "../contract/logger.js";
+import { AdapterCompatibilityError } from "../errors.js";
 
 const METHODS = ["init", "onBatch", "flush", "shutdown", "pollShard", "isHealthy"] as const;
 

@@ -1,11 +1,11 @@
-import type { ResolvedConfig } from "./config.js";
-import { nowMicrosFrom } from "./clock.js";
-import type { Logger } from "./contract/logger.js";
-import { type DispatchContext, type DispatchOutcome, dispatchWithRetry } from "./dispatch.js";
-import { OutgoingBatch } from "./outgoing-batch.js";
-import type { ProducerState } from "./producer-state.js";
+import type { ResolvedConfig } from "../config.js";
+import { nowMicrosFrom } from "../ingest/clock.js";
+import type { Logger } from "../contract/logger.js";
+import { type DispatchContext, type DispatchOutcome, dispatchWithRetry } from "../dispatch/dispatch.js";
+import { OutgoingBatch } from "../dispatch/outgoing-batch.js";
+import type { ProducerState } from "../lifecycle/producer-state.js";
 import type { Shard } from "./shard.js";
-import type { DropCounts, DropReason } from "./stats.js";
+import type { DropCounts, DropReason } from "../stats.js";
 
 /** What a pump shares with the bus. */
 export interface PumpContext {
