@@ -6,7 +6,7 @@ import type { Adapter } from "./contract/adapter.js";
 import type { AdapterCapabilities } from "./contract/capabilities.js";
 import { type PollRequest, type PollResult, pollShards } from "./consumer/poll.js";
 import { type SubscribeOptions, type Subscription, subscribe } from "./consumer/subscribe.js";
-import { type InvalidEventError, ScalingError } from "./errors.js";
+import { BusClosedError, type InvalidEventError, ScalingError } from "./errors.js";
 import { EventInput } from "./ingest/event-input.js";
 import { type RoutingHasher, loadRoutingHasher } from "./ingest/hashing.js";
 import { IngestPath } from "./ingest/ingest-path.js";
@@ -64,6 +64,12 @@ export class EventBus implements AsyncDisposable {
   private readonly path: IngestPath;
   private readonly monitor: ScalingMonitor | undefined;
   private polls = 0;
+  /** Set once shutdown settled every accepted event: subscriptions then end at the first empty page. */
+  private drained = false;
+  /** Set when shutdown closes the adapter: polls are refused from then on. */
+  private adapterClosed = false;
+  /** Running subscription iterations; shutdown lets them deliver what is stored before closing the adapter. */
+  private readonly subscriptions = new Set<Promise<void>>();
   private shutdownResult: Promise<ShutdownReport> | undefined;
 
   private constructor(
@@ -270,6 +276,13 @@ export class EventBus implements AsyncDisposable {
         producerState: this.producerState,
         stopController: this.stopController,
         stats: () => this.stats(),
+        onDrained: () => {
+          this.drained = true;
+        },
+        onAdapterClosing: () => {
+          this.adapterClosed = true;
+        },
+        subscriptions: () => [...this.subscriptions],
       });
     }
     return this.shutdownResult;
@@ -292,7 +305,15 @@ export class EventBus implements AsyncDisposable {
    * the poll. Throws `InvalidCursorError`, `InvalidFilterError` or `InvalidPollRequestError`.
    */
   poll(request: PollRequest): Promise<PollResult> {
-    return pollShards(this.adapter, this.shardIds(), request, this.config.logger, this.polls++);
+    if (this.adapterClosed) {
+      return Promise.reject(
+        new BusClosedError("the bus is shut down and its adapter closed: read with a new adapter instance"),
+      );
+    }
+    let pendingSince = Number.POSITIVE_INFINITY;
+    for (const shard of this.topology.shards())
+      pendingSince = Math.min(pendingSince, shard.oldestPendingTimestamp);
+    return pollShards(this.adapter, this.shardIds(), request, this.config.logger, this.polls++, pendingSince);
   }
 
   /**
@@ -301,7 +322,33 @@ export class EventBus implements AsyncDisposable {
    * `cursor`. After `shutdown()` it ends once everything stored has been delivered.
    */
   subscribe(options?: SubscribeOptions): Subscription {
-    return subscribe(this, options);
+    const bus = this;
+    return subscribe(
+      {
+        poll: (request) => bus.poll(request),
+        get isClosed() {
+          return bus.path.closed;
+        },
+        get isDrained() {
+          return bus.drained;
+        },
+        streamingAdapter: this.capabilities.streamingReads ? this.adapter : undefined,
+        shardIds: () => bus.shardIds(),
+        logger: this.config.logger,
+        track: () => {
+          let end!: () => void;
+          const ended = new Promise<void>((resolve) => {
+            end = resolve;
+          });
+          bus.subscriptions.add(ended);
+          return () => {
+            bus.subscriptions.delete(ended);
+            end();
+          };
+        },
+      },
+      options,
+    );
   }
 
   /** Adds up to `count` shards now (dynamic scaling; ignores the cooldown, respects `maxShards`); resolves their ids. */

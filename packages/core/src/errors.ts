@@ -83,3 +83,8 @@ export class ScalingError extends NetmeshError {
     super(message);
   }
 }
+
+/** The bus is shut down and its adapter closed: the call needs a live bus (read with a new adapter). */
+export class BusClosedError extends NetmeshError {
+  readonly code = "BUS_CLOSED" as const;
+}

@@ -15,6 +15,7 @@ export type { PollOrder, PollRequest, PollResult } from "./consumer/poll.js";
 export type { SubscribeOptions, Subscription } from "./consumer/subscribe.js";
 export {
   AdapterCompatibilityError,
+  BusClosedError,
   ConfigError,
   InvalidCursorError,
   InvalidEventError,

@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { createBus } from "../src/bus.js";
 import type { StoredEvent } from "../src/contract/adapter.js";
-import { InvalidCursorError, InvalidFilterError } from "../src/errors.js";
+import { BusClosedError, InvalidCursorError, InvalidFilterError } from "../src/errors.js";
 import { MemoryAdapter } from "../src/memory/memory-adapter.js";
+import { ScriptedAdapter } from "./helpers.js";
 
 describe("subscribe()", () => {
   it("receives exactly what producers ingest while it iterates, then stops cleanly on abort", async () => {
@@ -86,8 +87,8 @@ describe("subscribe()", () => {
     expect(received).toHaveLength(500);
   });
 
-  it("idles with back-off instead of busy-polling", async () => {
-    const adapter = new MemoryAdapter();
+  it("idles with back-off instead of busy-polling (an adapter without streaming reads)", async () => {
+    const adapter = new ScriptedAdapter();
     const bus = await createBus({ adapter, shards: 4 });
     let calls = 0;
     const poll = adapter.pollShard.bind(adapter);
@@ -108,6 +109,56 @@ describe("subscribe()", () => {
     expect(calls).toBeLessThanOrEqual(4 * 12);
     expect(calls).toBeGreaterThanOrEqual(4 * 4);
     await bus.shutdown();
+  });
+
+  it("follows a streaming adapter without polling, and delivers an event within milliseconds of its store", async () => {
+    const adapter = new MemoryAdapter();
+    const bus = await createBus({ adapter, shards: 4, batch: { maxDelayMs: 1 } });
+    let polls = 0;
+    const poll = adapter.pollShard.bind(adapter);
+    adapter.pollShard = (...args) => {
+      polls++;
+      return poll(...args);
+    };
+    const latencies: number[] = [];
+    const controller = new AbortController();
+    const consumer = (async () => {
+      for await (const event of bus.subscribe({ signal: controller.signal })) {
+        latencies.push(performance.now() - (JSON.parse(event.json) as { at: number }).at);
+        if (latencies.length === 20) controller.abort();
+      }
+    })();
+    for (let i = 0; i < 20; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      bus.ingest({ at: performance.now() }, { key: `k${i}` });
+    }
+    await consumer;
+    expect(latencies).toHaveLength(20);
+    expect(polls).toBe(0);
+    expect(Math.max(...latencies)).toBeLessThan(30);
+    await bus.shutdown();
+  });
+
+  it("after shutdown, a subscription that is behind still delivers everything stored, then ends", async () => {
+    for (const adapter of [new MemoryAdapter(), new ScriptedAdapter()]) {
+      const bus = await createBus({ adapter, shards: 4 });
+      for (let i = 0; i < 5_000; i++) bus.ingest({ i }, { key: `k${i % 50}` });
+      await bus.flush();
+      const seen: number[] = [];
+      const consumer = (async () => {
+        for await (const event of bus.subscribe({ pageSize: 100 })) {
+          seen.push((JSON.parse(event.json) as { i: number }).i);
+          if (seen.length % 500 === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+      })();
+      while (seen.length < 100) await new Promise((resolve) => setTimeout(resolve, 1));
+      const report = await bus.shutdown();
+      await consumer;
+      expect(report.errors).toEqual([]);
+      expect(new Set(seen).size).toBe(5_000);
+      expect(seen).toHaveLength(5_000);
+      await expect(bus.poll({ limit: 10 })).rejects.toThrow(BusClosedError);
+    }
   });
 
   it("validates its options up front", async () => {

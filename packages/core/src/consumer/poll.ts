@@ -85,8 +85,14 @@ function byInsertion(a: StoredEvent, b: StoredEvent): number {
  * unread entries bounds the page: its next entries are later than the last one fetched, but may be
  * earlier than other shards' fetched events, so nothing later than that horizon is returned yet. With
  * per-shard increasing timestamps (one bus per shard) this makes paged reads globally time-ordered.
+ * `pendingSince` is the oldest timestamp this bus accepted but has not stored yet: such an event will
+ * be stored later, so nothing from that timestamp on is returned before it.
  */
-function earliestFirst(reads: readonly ShardRead[], limit: number): Map<number, number> {
+function earliestFirst(
+  reads: readonly ShardRead[],
+  limit: number,
+  pendingSince: number,
+): Map<number, number> {
   let horizon = Number.POSITIVE_INFINITY;
   for (const read of reads) {
     const last = read.page.events.at(-1);
@@ -95,7 +101,7 @@ function earliestFirst(reads: readonly ShardRead[], limit: number): Map<number, 
   const taken = new Map<number, number>();
   const earliest = reads
     .flatMap((read) => read.matches)
-    .filter((event) => event.timestamp <= horizon)
+    .filter((event) => event.timestamp <= horizon && event.timestamp < pendingSince)
     .sort(byInsertion)
     .slice(0, limit);
   for (const event of earliest) taken.set(event.shard, (taken.get(event.shard) ?? 0) + 1);
@@ -127,6 +133,38 @@ function fairShares(reads: readonly ShardRead[], limit: number, rotation: number
 }
 
 /**
+ * A second, last round for unfiltered shard-order reads: when the first round came back short of
+ * `limit` and some shards had more, reads the missing events from those shards, split evenly, and
+ * appends them to their first pages (a failure leaves that shard's first page as it is).
+ */
+async function topUpShort(
+  reads: ShardRead[],
+  limit: number,
+  absorb: (
+    shards: readonly number[],
+    positions: (shard: number) => string | undefined,
+    limit: number,
+  ) => Promise<Map<number, ShardPage>>,
+): Promise<void> {
+  const total = reads.reduce((sum, read) => sum + read.matches.length, 0);
+  const open = reads.filter((read) => read.page.hasMore && read.page.nextId !== undefined);
+  if (total >= limit || open.length === 0) return;
+  const share = Math.min(MAX_PER_SHARD_FETCH, Math.ceil((limit - total) / open.length));
+  const positions = new Map(open.map((read) => [read.shard, read.page.nextId]));
+  const more = await absorb([...positions.keys()], (shard) => positions.get(shard), share);
+  for (const [i, read] of reads.entries()) {
+    const page = more.get(read.shard);
+    if (page === undefined) continue;
+    const events = [...read.page.events, ...page.events];
+    reads[i] = {
+      shard: read.shard,
+      page: { events, nextId: page.nextId ?? read.page.nextId, hasMore: page.hasMore },
+      matches: events,
+    };
+  }
+}
+
+/**
  * Reads up to `limit` events across shards, concurrently, and merges them. Each shard contributes a
  * prefix of its own (filtered) events, so its position can move to the last event returned without
  * skipping anything; `rotation` (any counter) rotates which shard is served first when the limit is
@@ -139,6 +177,7 @@ export async function pollShards(
   request: PollRequest,
   logger: Logger,
   rotation = 0,
+  pendingSince = Number.POSITIVE_INFINITY,
 ): Promise<PollResult> {
   const { shards: requested, order } = checkRequest(request);
   const input = CompositeCursor.decode(request.cursor);
@@ -158,25 +197,38 @@ export async function pollShards(
   });
   if (shards.length === 0) return empty();
 
-  // Over-fetch so skewed shards can fill the page; when filtering, read at least a few hundred entries
-  // per shard so a rare match does not take thousands of polls (positions roll back to what is returned).
   const fair = Math.max(1, Math.ceil(request.limit / shards.length));
-  const wanted = filter ? Math.max(fair * 3, MIN_FILTERED_FETCH) : fair * 2;
+  // Unfiltered reads in shard order fetch a fair share per shard, then top up from the shards that had
+  // more: nothing fetched is thrown away to be read again, so a reader moves at the backend's speed.
+  // Insertion order must see past every shard's share to pick the earliest events, and a filter reads
+  // at least a few hundred entries per shard so a rare match does not take thousands of polls.
+  const topUp = order === "none" && filter === undefined;
+  const wanted = topUp ? fair : filter ? Math.max(fair * 3, MIN_FILTERED_FETCH) : fair * 2;
   const perShard = Math.min(wanted, MAX_PER_SHARD_FETCH);
   const failedShards: number[] = [];
   let unparseable = 0;
-  const settled = await Promise.allSettled(
-    shards.map((shard) => adapter.pollShard(shard, input.get(shard), perShard)),
-  );
   const reads: ShardRead[] = [];
-  settled.forEach((outcome, i) => {
-    const shard = shards[i]!;
-    if (outcome.status === "rejected") {
-      failedShards.push(shard);
-      logger.warn({ shard, error: String(outcome.reason) }, "poll: shard read failed");
-      return;
-    }
-    const page = outcome.value;
+  let toppingUp = false;
+  const absorb = async (
+    targets: readonly number[],
+    positions: (shard: number) => string | undefined,
+    limit: number,
+  ) => {
+    const settled = await Promise.allSettled(
+      targets.map((shard) => adapter.pollShard(shard, positions(shard), limit)),
+    );
+    const pages = new Map<number, ShardPage>();
+    settled.forEach((outcome, i) => {
+      const shard = targets[i]!;
+      if (outcome.status === "rejected") {
+        // A failed top-up leaves the shard's first page standing: its position still moves.
+        if (!toppingUp) failedShards.push(shard);
+        logger.warn({ shard, err: outcome.reason }, "poll: shard read failed");
+      } else pages.set(shard, outcome.value);
+    });
+    return pages;
+  };
+  for (const [shard, page] of await absorb(shards, (shard) => input.get(shard), perShard)) {
     let matches = page.events as StoredEvent[];
     if (filter) {
       matches = [];
@@ -193,11 +245,21 @@ export async function pollShards(
       }
     }
     reads.push({ shard, page, matches });
-  });
+  }
+  if (topUp) {
+    toppingUp = true;
+    await topUpShort(reads, request.limit, absorb);
+  }
 
-  const total = reads.reduce((sum, read) => sum + read.matches.length, 0);
+  // Events held back only because this bus has not stored earlier ones yet cannot be read right away.
+  let total = 0;
+  for (const read of reads) {
+    for (const event of read.matches) if (order === "none" || event.timestamp < pendingSince) total++;
+  }
   const taken =
-    order === "insertion" ? earliestFirst(reads, request.limit) : fairShares(reads, request.limit, rotation);
+    order === "insertion"
+      ? earliestFirst(reads, request.limit, pendingSince)
+      : fairShares(reads, request.limit, rotation);
   const events = reads.flatMap((read) => read.matches.slice(0, taken.get(read.shard) ?? 0));
   if (order === "insertion") events.sort(byInsertion);
 

@@ -1,8 +1,11 @@
-import type { StoredEvent } from "../contract/adapter.js";
+import { setMaxListeners } from "node:events";
+import type { Adapter, StoredEvent } from "../contract/adapter.js";
+import type { Logger } from "../contract/logger.js";
 import { InvalidPollRequestError } from "../errors.js";
 import { sleep } from "../lifecycle/timers.js";
 import { CompositeCursor } from "./cursor.js";
-import { type Filter, compileFilter } from "./filter.js";
+import { type CompiledFilter, type Filter, compileFilter } from "./filter.js";
+import { ShardFollowers } from "./shard-followers.js";
 import type { PollOrder, PollRequest, PollResult } from "./poll.js";
 import { compareIds } from "../contract/ids.js";
 
@@ -16,11 +19,11 @@ export interface SubscribeOptions {
   readonly order?: PollOrder;
   /** Shards to follow. Default: every live shard. */
   readonly shards?: readonly number[];
-  /** Events read per poll. Default 1,000. */
+  /** Events read per poll (or per streamed page). Default 1,000. */
   readonly pageSize?: number;
-  /** First idle back-off in ms (doubles while idle). Default 5. */
+  /** First idle back-off in ms (doubles while idle), when polling. Default 5. */
   readonly minIdleMs?: number;
-  /** Longest idle back-off in ms. Default 250. */
+  /** Longest idle back-off in ms, when polling. Default 250. */
   readonly maxIdleMs?: number;
   /** Ends the iteration (cleanly, without an error) when aborted. */
   readonly signal?: AbortSignal;
@@ -37,7 +40,17 @@ export interface Subscription extends AsyncIterable<StoredEvent> {
 /** What a subscription needs from the bus. */
 export interface SubscriptionSource {
   poll(request: PollRequest): Promise<PollResult>;
+  /** Shutdown began: no new event is accepted. */
   readonly isClosed: boolean;
+  /** Shutdown settled every accepted event: nothing new will be stored. */
+  readonly isDrained: boolean;
+  /** The adapter, when its streaming read should be used; `undefined` to poll. */
+  readonly streamingAdapter: Adapter | undefined;
+  /** The shards to follow by default (live ones). */
+  shardIds(): number[];
+  readonly logger: Logger;
+  /** Registers a running iteration; call the result when it ends. Shutdown waits for running ones. */
+  track(): () => void;
 }
 
 /**
@@ -82,52 +95,107 @@ function positive(field: string, value: number | undefined, fallback: number, ma
   return chosen;
 }
 
+/** How long a streaming subscription waits for a page before it looks for new shards or a shutdown. */
+const FOLLOW_TICK_MS = 250;
+
 /**
  * Creates a subscription over `source`. Input is validated here, so a bad cursor or filter throws at
  * once rather than at the first iteration.
+ *
+ * With an adapter that streams (`capabilities.streamingReads`) and order `"none"`, every shard is
+ * followed with `readShard`: an event is delivered as soon as the adapter sees it stored. Otherwise, and
+ * once shutdown begins, it polls with back-off. After shutdown it ends once everything stored has been
+ * delivered (shutdown waits for running subscriptions, see `ShutdownOptions.subscriptionGraceMs`).
  */
 export function subscribe(source: SubscriptionSource, options: SubscribeOptions = {}): Subscription {
   let cursor = CompositeCursor.decode(options.cursor);
-  if (options.filter !== undefined) compileFilter(options.filter);
+  const filter: CompiledFilter | undefined =
+    options.filter === undefined ? undefined : compileFilter(options.filter);
   const pageSize = positive("pageSize", options.pageSize, 1_000, 100_000);
   const minIdleMs = positive("minIdleMs", options.minIdleMs, 5, 60_000);
   const maxIdleMs = positive("maxIdleMs", options.maxIdleMs, 250, 60_000);
   const stop = new AbortController();
+  setMaxListeners(0, stop.signal); // one listener per followed shard
   const onAbort = () => stop.abort();
   options.signal?.addEventListener("abort", onAbort, { once: true });
   if (options.signal?.aborted) stop.abort();
+  const streaming = (options.order ?? "none") === "none" ? source.streamingAdapter : undefined;
 
-  async function* iterate(): AsyncGenerator<StoredEvent> {
-    let idle = minIdleMs;
+  const followedShards = (): number[] =>
+    options.shards !== undefined
+      ? [...options.shards]
+      : [...new Set([...source.shardIds(), ...cursor.shardIds()])];
+
+  async function* follow(adapter: Adapter): AsyncGenerator<StoredEvent> {
+    // The followers end with the subscription, and also when it leaves this mode for polling.
+    const local = new AbortController();
+    const signal = AbortSignal.any([stop.signal, local.signal]);
+    setMaxListeners(0, signal);
+    const followers = new ShardFollowers(
+      adapter,
+      (shard) => cursor.get(shard),
+      pageSize,
+      signal,
+      source.logger,
+    );
     try {
-      while (!stop.signal.aborted) {
-        const drained = source.isClosed;
-        const page = await source.poll({
-          limit: pageSize,
-          cursor: cursor.encode(),
-          ...(options.filter !== undefined && { filter: options.filter }),
-          ...(options.order !== undefined && { order: options.order }),
-          ...(options.shards !== undefined && { shards: options.shards }),
-        });
-        const tracker = new DeliveryTracker(page.events, cursor);
+      while (!stop.signal.aborted && !source.isClosed) {
+        followers.follow(followedShards());
+        const item = await followers.next(FOLLOW_TICK_MS);
+        if (item === undefined) continue;
+        const { shard, page } = item;
         for (const event of page.events) {
-          // Counted before the yield: a consumer that breaks on this event has received it, and a
-          // generator resumes nothing after a `break`.
-          tracker.delivered(event);
+          // Moved before the yield: a consumer that breaks on this event has received it.
+          cursor.advance(shard, event.id);
+          if (filter !== undefined && !matches(filter, event, source.logger)) continue;
           yield event;
           if (stop.signal.aborted) return;
         }
-        cursor = CompositeCursor.decode(page.cursor);
-        if (page.events.length > 0 || page.hasMore) {
-          idle = minIdleMs;
-          continue;
-        }
-        // Nothing new. After shutdown began, one more empty page means everything was read.
-        if (drained) return;
-        await sleep(idle, stop.signal);
-        idle = Math.min(idle * 2, maxIdleMs);
+        if (page.nextId !== undefined) cursor.advance(shard, page.nextId);
       }
     } finally {
+      local.abort(); // polling takes over from the cursor: what followers read but did not hand over is read again
+    }
+  }
+
+  async function* poll(): AsyncGenerator<StoredEvent> {
+    let idle = minIdleMs;
+    while (!stop.signal.aborted) {
+      const drained = source.isDrained;
+      const page = await source.poll({
+        limit: pageSize,
+        cursor: cursor.encode(),
+        ...(options.filter !== undefined && { filter: options.filter }),
+        ...(options.order !== undefined && { order: options.order }),
+        ...(options.shards !== undefined && { shards: options.shards }),
+      });
+      const tracker = new DeliveryTracker(page.events, cursor);
+      for (const event of page.events) {
+        // Counted before the yield: a consumer that breaks on this event has received it, and a
+        // generator resumes nothing after a `break`.
+        tracker.delivered(event);
+        yield event;
+        if (stop.signal.aborted) return;
+      }
+      cursor = CompositeCursor.decode(page.cursor);
+      if (page.events.length > 0 || page.hasMore) {
+        idle = minIdleMs;
+        continue;
+      }
+      // Nothing new. Once shutdown settled every event, one more empty page means everything was read.
+      if (drained) return;
+      await sleep(idle, stop.signal);
+      idle = Math.min(idle * 2, maxIdleMs);
+    }
+  }
+
+  async function* iterate(): AsyncGenerator<StoredEvent> {
+    const untrack = source.track();
+    try {
+      if (streaming !== undefined && !source.isClosed) yield* follow(streaming);
+      yield* poll();
+    } finally {
+      untrack();
       options.signal?.removeEventListener("abort", onAbort);
     }
   }
@@ -139,4 +207,19 @@ export function subscribe(source: SubscriptionSource, options: SubscribeOptions 
     close: () => stop.abort(),
     [Symbol.asyncIterator]: iterate,
   };
+}
+
+/** Whether a streamed event passes the filter; an event whose JSON cannot be parsed does not (logged). */
+function matches(filter: CompiledFilter, event: StoredEvent, logger: Logger): boolean {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(event.json);
+  } catch {
+    logger.warn(
+      { shard: event.shard, id: event.id },
+      "subscribe: skipping an event whose JSON cannot be parsed",
+    );
+    return false;
+  }
+  return filter.matches(parsed);
 }

@@ -146,18 +146,23 @@ export abstract class AdapterBase implements Adapter {
       const onAbort = () => reject(new TransientError("onBatch aborted", { cause: signal.reason }));
       signal.addEventListener("abort", onAbort, { once: true });
       const settle = () => signal.removeEventListener("abort", onAbort);
-      Promise.resolve()
-        .then(() => this.write(batch, signal))
-        .then(
-          (result) => {
-            settle();
-            resolve(result);
-          },
-          (error: unknown) => {
-            settle();
-            reject(error);
-          },
-        );
+      // Started in this very call (not a microtask later), so a `close` that follows sees the write.
+      let writing: Promise<BatchResult | void>;
+      try {
+        writing = Promise.resolve(this.write(batch, signal));
+      } catch (error) {
+        writing = Promise.reject(error);
+      }
+      writing.then(
+        (result) => {
+          settle();
+          resolve(result);
+        },
+        (error: unknown) => {
+          settle();
+          reject(error);
+        },
+      );
     });
   }
 
@@ -245,7 +250,7 @@ function readRefusal(shard: number, afterId: unknown, limit: unknown): Error | u
   if (!Number.isInteger(shard) || shard < 0 || shard > MAX_SHARD_ID) {
     return new FatalError(`shard must be an integer in [0, ${MAX_SHARD_ID}], got ${String(shard)}`);
   }
-  if (!Number.isInteger(limit) || (limit as number) < 1) {
+  if (!Number.isSafeInteger(limit) || (limit as number) < 1) {
     return new FatalError(`limit must be a positive integer, got ${String(limit)}`);
   }
   if (afterId !== undefined && typeof afterId !== "string") {

@@ -3,6 +3,7 @@ import type { Adapter } from "../contract/adapter.js";
 import type { ProducerState } from "./producer-state.js";
 import type { Shard } from "../shard/shard.js";
 import type { BusStats } from "../stats.js";
+import { describeValue } from "../errors.js";
 import { withTimeout } from "./timers.js";
 
 /** Options of `EventBus.shutdown()`. */
@@ -18,6 +19,12 @@ export interface ShutdownOptions {
    * bounded by `adapterTimeoutMs`).
    */
   readonly deadlineMs?: number;
+  /**
+   * How long shutdown lets running subscriptions (`bus.subscribe()`) deliver what is stored before it
+   * closes the adapter, in ms (and never past `deadlineMs`). A subscription ends by itself once it has
+   * delivered everything; one whose consumer stopped iterating is not waited for longer. Default 10,000.
+   */
+  readonly subscriptionGraceMs?: number;
 }
 
 /** What `EventBus.shutdown()` resolves with. */
@@ -46,13 +53,30 @@ export interface ShutdownTarget {
   readonly producerState: ProducerState;
   readonly stopController: AbortController;
   readonly stats: () => BusStats;
+  /** Called once every accepted event is settled (dispatched or dropped). */
+  readonly onDrained: () => void;
+  /** Called just before the adapter is shut down: reads are no longer possible. */
+  readonly onAdapterClosing: () => void;
+  /** Running subscription iterations, each settling when it ends. */
+  readonly subscriptions: () => Promise<void>[];
 }
+
+/** Default of {@link ShutdownOptions.subscriptionGraceMs}. */
+const DEFAULT_SUBSCRIPTION_GRACE_MS = 10_000;
 
 /** Throws a RangeError for an invalid deadline (checked before the bus closes). */
 export function checkShutdownOptions(options: ShutdownOptions): void {
-  const { deadlineMs } = options;
+  const { deadlineMs, subscriptionGraceMs } = options;
   if (deadlineMs !== undefined && !(typeof deadlineMs === "number" && deadlineMs >= 0)) {
-    throw new RangeError(`shutdown deadlineMs must be a number ≥ 0, got ${String(deadlineMs)}`);
+    throw new RangeError(`shutdown deadlineMs must be a number ≥ 0, got ${describeValue(deadlineMs)}`);
+  }
+  if (
+    subscriptionGraceMs !== undefined &&
+    !(typeof subscriptionGraceMs === "number" && subscriptionGraceMs >= 0)
+  ) {
+    throw new RangeError(
+      `shutdown subscriptionGraceMs must be a number ≥ 0, got ${describeValue(subscriptionGraceMs)}`,
+    );
   }
 }
 
@@ -91,6 +115,7 @@ export async function shutDown(target: ShutdownTarget): Promise<ShutdownReport> 
     }
   }
   await drained;
+  target.onDrained();
 
   const errors: Error[] = [];
   const step = async (what: string, call: () => Promise<void>) => {
@@ -102,6 +127,24 @@ export async function shutDown(target: ShutdownTarget): Promise<ShutdownReport> 
     }
   };
   await step(`${adapter.name}.flush`, () => adapter.flush());
+  const running = target.subscriptions();
+  if (running.length > 0) {
+    const grace = options.subscriptionGraceMs ?? DEFAULT_SUBSCRIPTION_GRACE_MS;
+    const left =
+      deadlineMs === undefined
+        ? grace
+        : Math.min(grace, Math.max(0, startedAt + deadlineMs - performance.now()));
+    const finished = await withTimeout("subscriptions", left, () => Promise.all(running)).then(
+      () => true,
+      () => false,
+    );
+    if (!finished)
+      logger.warn(
+        { subscriptions: running.length, graceMs: left },
+        "closing the adapter under running subscriptions",
+      );
+  }
+  target.onAdapterClosing();
   await step(`${adapter.name}.shutdown`, () => adapter.shutdown());
   await step("saving the producer state", () =>
     producerState.close(new Map(shards.map((shard) => [shard.id, shard.nextSequence]))),

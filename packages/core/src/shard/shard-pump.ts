@@ -187,6 +187,7 @@ export class ShardPump {
     shard.inFlightStart = shard.accepted - shard.ring.length;
     const { texts, timestamps } = shard.ring.take(size);
     shard.inFlight = size;
+    shard.inFlightSince = timestamps[0]!;
     const hadLeftovers = shard.ring.length > 0;
     const firstSequence = shard.nextSequence;
     shard.nextSequence += size;

@@ -33,6 +33,8 @@ export class Shard {
   inFlight = 0;
   /** Acceptance index of the first event of the batch being dispatched. */
   inFlightStart = 0;
+  /** Insertion timestamp of the first event of the batch being dispatched. */
+  inFlightSince = 0;
   /** Sequence number of the next batch's first event. */
   nextSequence: number;
   /** Ring length from which sampling applies (Infinity unless the sample mode is on). */
@@ -69,6 +71,15 @@ export class Shard {
    * the newest accepted events, contiguously; an in-flight batch holds older ones. Evictions can settle
    * ring events before the in-flight batch, so settled events are not always a prefix.
    */
+  /**
+   * Insertion timestamp of the oldest event accepted but not yet settled (in flight or queued), or
+   * `Infinity`: no event of this shard can be stored later with an earlier timestamp.
+   */
+  get oldestPendingTimestamp(): number {
+    if (this.inFlight > 0) return this.inFlightSince;
+    return this.ring.oldestTimestamp() ?? Number.POSITIVE_INFINITY;
+  }
+
   get oldestUnsettled(): number {
     return this.inFlight > 0 ? this.inFlightStart : this.accepted - this.ring.length;
   }
