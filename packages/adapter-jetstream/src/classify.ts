@@ -22,6 +22,17 @@ export function describe(error: unknown): string {
   return scrub(String(error));
 }
 
+/**
+ * JetStream does not answer now: no responders (starting after a restart, electing a leader) or an API
+ * status 503. Retryable; a write waits it out within its attempt (see the adapter's `write`).
+ */
+export class UnavailableError extends TransientError {}
+
+/** True for the failures a write waits out within its attempt: a lost connection, JetStream not answering. */
+export function isOutage(error: unknown): boolean {
+  return error instanceof UnavailableError || (isAdapterError(error) && error.kind === "connection");
+}
+
 /** JetStream API error codes (`err_code`) the adapter tells apart. */
 export const API_CODES = Object.freeze({
   streamNotFound: 10059,
@@ -48,7 +59,7 @@ export interface ApiErrorBody {
  */
 export function classifyApiError(body: ApiErrorBody, what: string): AdapterError {
   const text = `${what}: ${scrub(body.description ?? "unknown error")} (status ${body.code}, err_code ${String(body.err_code)})`;
-  if (body.code === 503) return new TransientError(text);
+  if (body.code === 503) return new UnavailableError(text);
   return new FatalError(text);
 }
 
@@ -89,7 +100,7 @@ export function classifyClientError(error: unknown, what: string): AdapterError 
   const cause = { cause: error };
   const names = causes(error).map(nameOf);
   if (names.includes("TimeoutError")) return new TransientError(text, cause);
-  if (names.includes("NoResponders")) return new TransientError(`${text} (no responders)`, cause);
+  if (names.includes("NoResponders")) return new UnavailableError(`${text} (no responders)`, cause);
   switch (names[0]) {
     case "ConnectionError":
     case "ProtocolError":

@@ -15,6 +15,19 @@ export function headerBlock(messageId: string, timestamp: number): string {
   return START + messageId + MIDDLE + String(timestamp) + END;
 }
 
+/** Longest message id: 16 hex digits, a shard of at most 5 digits, a sequence of at most 16 (2^53 - 1). */
+export const MAX_MESSAGE_ID_CHARS = 16 + 1 + 5 + 1 + 16;
+/** Longest timestamp text: a safe integer with its sign, `-9007199254740991`. */
+export const MAX_TIMESTAMP_CHARS = String(-Number.MAX_SAFE_INTEGER).length;
+
+/**
+ * The most header bytes one message carries: the block of {@link headerBlock} for the longest message
+ * id and timestamp the contract allows (97 bytes). The server counts headers and payload together
+ * against `max_payload`, and nothing else the adapter sends (the subject, the reply subject) counts,
+ * so `max_payload - MAX_HEADER_BYTES` is the largest event every message can carry.
+ */
+export const MAX_HEADER_BYTES = headerBlock("", 0).length - 1 + MAX_MESSAGE_ID_CHARS + MAX_TIMESTAMP_CHARS;
+
 /**
  * Headers whose wire bytes were encoded up front. The client encodes a message's headers by calling
  * `encode()` when it publishes; the stock `headers()` object builds a map, validates every value with a

@@ -1,30 +1,34 @@
-import { type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
-import type { NatsConnection } from "@nats-io/nats-core";
+import { jetstreamManager } from "@nats-io/jetstream";
 import {
-  ADAPTER_SPEC_VERSION,
-  type Adapter,
+  AdapterBase,
+  type AdapterCapabilities,
   type AdapterContext,
-  type AdapterError,
   AdapterShutdownError,
   type Batch,
+  type BatchResult,
   ConnectionError,
   FatalError,
-  type Logger,
+  type ReadShardOptions,
   type ShardPage,
-  TransientError,
   redactUrl,
-  silentLogger,
 } from "@netmesh/core/adapter";
 import { classifyClientError, describe } from "./classify.js";
-import { drainWithin, openConnection, watchStatus, within } from "./connection.js";
+import { LinkState, drainWithin, openConnection, watchStatus, within } from "./connection.js";
 import { MAX_SEQUENCE, parseCursor } from "./cursor.js";
-import { shardSubject, streamName } from "./naming.js";
-import { type JetStreamAdapterOptions, type ResolvedOptions, resolveOptions } from "./options.js";
+import { followShard } from "./follow.js";
+import { MAX_HEADER_BYTES } from "./headers.js";
+import { allShardsFilter, shardOfStream, shardSubject, streamName } from "./naming.js";
+import {
+  JETSTREAM_DEFAULTS,
+  type JetStreamAdapterOptions,
+  type ResolvedOptions,
+  resolveOptions,
+} from "./options.js";
 import { PayloadEncoder } from "./payloads.js";
-import { NoRespondersReply, publishWindow } from "./publish.js";
 import { readPage } from "./read.js";
 import { ReplyMux } from "./reply-mux.js";
 import { StreamRegistry } from "./streams.js";
+import { type Session, type WriteContext, writeBatch } from "./write.js";
 
 /** Counters of what the server answered to this adapter's publishes. */
 export interface JetStreamPublishCounters {
@@ -34,28 +38,41 @@ export interface JetStreamPublishCounters {
   readonly duplicates: number;
 }
 
-/** Everything that lives from a successful `init` to `shutdown`. */
-interface Session {
-  readonly connection: NatsConnection;
-  /** True when the adapter opened the connection (and so drains it at shutdown). */
-  readonly owned: boolean;
-  readonly manager: JetStreamManager;
-  readonly mux: ReplyMux;
-  readonly streams: StreamRegistry;
-}
-
-const LARGEST_SHARD = 0xffff;
+/** NATS's default `max_payload`: what `maxEventBytes` is derived from until `init` learns the server's. */
+const DEFAULT_MAX_PAYLOAD = 1_048_576;
 const EMPTY_PAGE: ShardPage = Object.freeze({ events: Object.freeze([]), nextId: undefined, hasMore: false });
+
+/**
+ * The capabilities for a server whose `max_payload` is `maxPayload`: readable, dedup on write within
+ * the streams' `duplicate_window`, persistent (file storage), ordered per shard, events up to
+ * `max_payload` less the most header bytes a message carries, streaming reads, shard listing.
+ */
+function capabilitiesFor(options: ResolvedOptions, maxPayload: number): AdapterCapabilities {
+  return Object.freeze({
+    readable: true,
+    dedup: "write",
+    dedupWindowMs: options.duplicateWindowMs,
+    persistent: true,
+    ordering: "shard",
+    maxEventBytes: maxPayload - MAX_HEADER_BYTES,
+    streamingReads: true,
+    listsShards: true,
+  });
+}
 
 /**
  * A `@netmesh` adapter storing events in NATS JetStream: one stream per shard (`{prefix}_shard_{id}`,
  * subject `{prefix}.shard.{id}`), each event one message whose payload is the event's JSON text, with
  * its message id in `Nats-Msg-Id` (the server's dedup key, so a retried batch is stored once) and its
- * timestamp in `Netmesh-Ts`. Entry ids are stream sequences, as decimal strings.
+ * timestamp in `Netmesh-Ts`. Entry ids are stream sequences, as decimal strings. `AdapterBase` owns the
+ * lifecycle (contract rules 5 to 7 and 9); this class connects, writes, reads and closes.
  *
- * - `onBatch` creates the shard's stream on first use, publishes the whole batch at once through one
- *   reply subscription and awaits the acks together (bounded by `requestTimeoutMs`).
+ * - `onBatch` creates the shard's stream on first use, refuses the events that cannot be stored on their
+ *   own (`tooLarge`, `invalidText`), publishes the rest at once through one reply subscription and awaits
+ *   the acks together. An outage (connection lost, JetStream not answering) is waited out within the
+ *   attempt, republishing what was in flight: dedup makes that safe.
  * - `pollShard` reads with pipelined direct gets ("next message of the subject at or after").
+ * - `readShard` follows a shard through an ephemeral pull consumer; `listShards` lists the prefix's streams.
  * - Errors are `AdapterError`s, classified explicitly (see the README's table).
  *
  * @example
@@ -64,26 +81,30 @@ const EMPTY_PAGE: ShardPage = Object.freeze({ events: Object.freeze([]), nextId:
  * const bus = await createBus({ adapter });
  * ```
  */
-export class JetStreamAdapter implements Adapter {
+export class JetStreamAdapter extends AdapterBase {
   /** Always `"jetstream"`. */
   readonly name = "jetstream";
-  /** The contract version implemented. */
-  readonly specVersion = ADAPTER_SPEC_VERSION;
   private readonly options: ResolvedOptions;
   private readonly encoder = new PayloadEncoder();
-  private state: "new" | "ready" | "closed" = "new";
-  private starting: Promise<void> | undefined;
-  private closing: Promise<void> | undefined;
+  private settled: AdapterCapabilities;
   private session: Session | undefined;
-  private logger: Logger = silentLogger;
-  private connected = false;
   private readonly inFlight = new Set<Promise<unknown>>();
   private stored = 0;
   private duplicates = 0;
 
-  /** Validates the options (a `FatalError` when they are wrong); connects only at {@link init}. */
+  /** Validates the options (a `FatalError` when they are wrong); connects only at `init`. */
   constructor(options: JetStreamAdapterOptions) {
+    super();
     this.options = resolveOptions(options);
+    this.settled = capabilitiesFor(this.options, DEFAULT_MAX_PAYLOAD);
+  }
+
+  /**
+   * What the adapter does (see the README): `maxEventBytes` is settled by `init` from the server's
+   * `max_payload` (before `init` it assumes NATS's default of 1 MiB); nothing changes afterwards.
+   */
+  get capabilities(): AdapterCapabilities {
+    return this.settled;
   }
 
   /** The stream name of a shard under this adapter's prefix. */
@@ -97,72 +118,10 @@ export class JetStreamAdapter implements Adapter {
   }
 
   /**
-   * Connects (or adopts the caller's connection) and subscribes to the replies. Idempotent: concurrent
-   * and later calls share the first one. A failed attempt closes what it opened, so a new call starts
-   * clean. Rejects with `AdapterShutdownError` after {@link shutdown}.
+   * Connects (or adopts the caller's connection), checks that JetStream answers, learns the server's
+   * `max_payload` and subscribes to the replies. A failure closes what it opened.
    */
-  init(context: AdapterContext): Promise<void> {
-    if (this.state === "closed") return Promise.reject(new AdapterShutdownError());
-    if (this.state === "ready") return Promise.resolve();
-    if (this.starting === undefined) {
-      this.starting = this.start(context).finally(() => {
-        this.starting = undefined;
-      });
-    }
-    return this.starting;
-  }
-
-  /** Publishes the batch and resolves when every event is acknowledged as stored (or as a duplicate). */
-  onBatch(batch: Batch, signal: AbortSignal): Promise<void> {
-    return this.track(this.publishBatch(batch, signal));
-  }
-
-  /** Nothing to flush: `onBatch` resolves only on acks. Rejects with `AdapterShutdownError` after shutdown. */
-  async flush(): Promise<void> {
-    if (this.state === "closed") throw new AdapterShutdownError();
-  }
-
-  /**
-   * Stops accepting work, lets batches and reads in flight finish, removes the reply subscription and,
-   * for a connection the adapter opened, drains it; all within `drainTimeoutMs`, else it rejects with a
-   * `TransientError` (after closing the connection). Idempotent; a caller's connection stays open.
-   */
-  shutdown(): Promise<void> {
-    if (this.closing === undefined) {
-      this.state = "closed";
-      this.closing = this.stop();
-    }
-    return this.closing;
-  }
-
-  /**
-   * Reads up to `limit` events of `shard` strictly after `afterId` (a stream sequence; from the start
-   * when undefined). `nextId` is the last examined entry of the page: the last event returned, or a
-   * corrupt record skipped after it. A record naming another shard stops the page just before it (and
-   * rejects with a `FatalError` when it comes first). Sequences are handled as bigints: a cursor of
-   * 2^64-1 returns the empty page, never wraps.
-   */
-  pollShard(shard: number, afterId: string | undefined, limit: number): Promise<ShardPage> {
-    return this.track(this.read(shard, afterId, limit));
-  }
-
-  /** True between `init` and `shutdown` while the server answers a ping within `requestTimeoutMs`. */
-  async isHealthy(): Promise<boolean> {
-    const session = this.session;
-    if (this.state !== "ready" || session === undefined || !this.connected) return false;
-    if (session.connection.isClosed()) return false;
-    return within(
-      session.connection.flush().then(
-        () => true,
-        () => false,
-      ),
-      this.options.requestTimeoutMs,
-      () => false,
-    );
-  }
-
-  private async start(context: AdapterContext): Promise<void> {
-    this.logger = context?.logger ?? silentLogger;
+  protected async open(context: AdapterContext): Promise<void> {
     const { url, requestTimeoutMs } = this.options;
     const owned = this.options.connection === undefined;
     const connection = this.options.connection ?? (await openConnection(this.options, url!));
@@ -171,6 +130,10 @@ export class JetStreamAdapter implements Adapter {
       if (connection.isClosed()) throw new FatalError("the connection given to JetStreamAdapter is closed");
       if (connection.info !== undefined && !connection.info.headers) {
         throw new FatalError("this NATS server does not support headers, which JetStream dedup needs");
+      }
+      const maxPayload = connection.info?.max_payload ?? DEFAULT_MAX_PAYLOAD;
+      if (maxPayload <= MAX_HEADER_BYTES) {
+        throw new FatalError(`the server's max_payload (${maxPayload}) leaves no room for an event`);
       }
       const manager = await jetstreamManager(connection, { timeout: requestTimeoutMs, checkAPI: false });
       // One request to learn now, not at the first batch, whether JetStream answers for this account.
@@ -187,20 +150,20 @@ export class JetStreamAdapter implements Adapter {
       const session: Session = {
         connection,
         owned,
+        link: new LinkState(),
         manager,
         mux,
-        streams: new StreamRegistry(manager, this.options, this.logger),
+        streams: new StreamRegistry(manager, this.options, context.logger),
       };
-      if (this.state === "closed") throw new AdapterShutdownError("shut down while initialising");
+      this.settled = capabilitiesFor(this.options, maxPayload);
       this.session = session;
-      this.connected = true;
-      this.state = "ready";
-      void watchStatus(connection, this.statusHandlers(session), this.logger);
-      this.logger.info(
+      void watchStatus(connection, this.statusHandlers(session), context.logger);
+      context.logger.info(
         {
           adapter: "jetstream",
           url: url === undefined ? "(caller's connection)" : redactUrl(url),
           prefix: this.options.prefix,
+          maxEventBytes: this.settled.maxEventBytes,
         },
         "JetStream adapter initialised",
       );
@@ -215,14 +178,12 @@ export class JetStreamAdapter implements Adapter {
   private statusHandlers(session: Session) {
     return {
       onDisconnect: () => {
-        this.connected = false;
-        // Acks of what is in flight will not come: fail now, so the bus retries after its back-off
-        // instead of waiting out the request timeout.
+        session.link.lost();
+        // Acks of what is in flight will not come: fail their windows now, so the writes wait for the
+        // reconnect and publish again instead of waiting out the request timeout.
         session.mux.failAll(new ConnectionError("the connection to NATS was lost while awaiting replies"));
       },
-      onReconnect: () => {
-        this.connected = true;
-      },
+      onReconnect: () => session.link.restored(),
       onError: (error: Error) => {
         const violation = error as Error & { operation?: unknown; subject?: unknown };
         const fatal = new FatalError(`NATS refused: ${describe(error)}`);
@@ -236,82 +197,45 @@ export class JetStreamAdapter implements Adapter {
     };
   }
 
-  /** The live session, or the error to reject with. */
-  private openSession(): Session {
-    if (this.state === "closed") throw new AdapterShutdownError();
-    if (this.state === "new" || this.session === undefined) {
-      throw new FatalError("JetStreamAdapter used before init()");
-    }
-    return this.session;
-  }
-
-  private async publishBatch(batch: Batch, signal: AbortSignal): Promise<void> {
-    const session = this.openSession();
-    const count = batch.events.length;
-    if (count === 0) return;
-    if (signal?.aborted)
-      throw new TransientError("onBatch aborted before it started", { cause: signal.reason });
-    const shard = checkShard(batch.shard);
-    await session.streams.ensure(shard);
-    // Everything is encoded and checked before the first publish: an event the server cannot take
-    // fails the batch before any of it is stored.
-    const payloads = this.encoder.encodeAll(
-      batch.events,
-      0,
-      count,
-      session.connection.info?.max_payload ?? 1_048_576,
-    );
-    const subject = shardSubject(this.options.prefix, shard);
-    const context = {
-      connection: session.connection,
-      mux: session.mux,
-      timeoutMs: this.options.requestTimeoutMs,
-      signal,
+  /**
+   * Publishes the batch (see `writeBatch`): resolves when every event not refused is acknowledged as
+   * stored (or as a duplicate), naming the refused ones. An outage is waited out until the attempt's
+   * signal aborts or `reconnectWaitMs` (default: the bus's `adapterTimeoutMs`) runs out.
+   */
+  protected write(batch: Batch, signal: AbortSignal): Promise<BatchResult | undefined> {
+    const context: WriteContext = {
+      session: this.live(),
+      options: this.options,
       encoder: this.encoder,
+      logger: this.logger,
+      shutdownSignal: this.shutdownSignal,
+      maxEventBytes: this.settled.maxEventBytes,
+      waitMs:
+        this.options.reconnectWaitMs ?? this.context.adapterTimeoutMs ?? JETSTREAM_DEFAULTS.reconnectWaitMs,
+      counted: (window) => {
+        this.stored += window.stored;
+        this.duplicates += window.duplicates;
+      },
     };
-    for (let from = 0; from < count; from += this.options.maxAckPending) {
-      if (signal?.aborted) throw new TransientError("onBatch aborted", { cause: signal.reason });
-      // While reconnecting, publishes would pile up in the client's buffer: refuse and let the bus retry.
-      if (!this.connected) throw new ConnectionError("not connected to NATS (reconnecting)");
-      const window = payloads.slice(from, from + this.options.maxAckPending);
-      try {
-        const result = await publishWindow(context, subject, batch, from, window);
-        this.stored += result.stored;
-        this.duplicates += result.duplicates;
-      } catch (error) {
-        throw await this.explain(session, shard, error);
-      }
-    }
+    return this.track(writeBatch(context, batch, signal));
   }
 
-  /** Turns a failed window's error into the one to report. */
-  private async explain(session: Session, shard: number, error: unknown): Promise<AdapterError> {
-    if (this.state === "closed")
-      return new AdapterShutdownError("the adapter was shut down during the batch");
-    if (!(error instanceof NoRespondersReply)) return classifyClientError(error, "publish");
-    // No stream listened. Gone for good (deleted after we made it), or JetStream not up yet?
-    let info: Awaited<ReturnType<StreamRegistry["lookup"]>>;
-    try {
-      info = await session.streams.lookup(shard);
-    } catch (lookupError) {
-      return classifyClientError(lookupError, `${error.message}; then`);
-    }
-    if (info !== undefined) return error;
-    session.streams.forget(shard);
-    return new FatalError(
-      `stream ${this.streamName(shard)} was not found after it had been created (deleted?); the batch is refused and the next one creates the stream again`,
-    );
+  /**
+   * Reads up to `limit` events of `shard` strictly after `afterId` (a stream sequence; from the start
+   * when undefined). `nextId` is the last examined entry of the page: the last event returned, or a
+   * corrupt record skipped after it. A record naming another shard stops the page just before it (and
+   * rejects with a `FatalError` when it comes first). Sequences are bigints: a cursor of 2^64-1 returns
+   * the empty page, never wraps; a cursor that is not a decimal u64 is a `FatalError`.
+   */
+  protected read(shard: number, afterId: string | undefined, limit: number): Promise<ShardPage> {
+    return this.track(this.readShardPage(shard, afterId, Math.min(limit, Number.MAX_SAFE_INTEGER - 1)));
   }
 
-  private async read(shard: number, afterId: string | undefined, limit: number): Promise<ShardPage> {
-    const session = this.openSession();
-    if (typeof limit !== "number" || !Number.isSafeInteger(limit) || limit < 1) {
-      throw new FatalError(`limit must be a positive integer, got ${String(limit)}`);
-    }
-    checkShard(shard);
+  private async readShardPage(shard: number, afterId: string | undefined, limit: number): Promise<ShardPage> {
+    const session = this.live();
     const after = parseCursor(afterId);
     if (after === MAX_SEQUENCE) return EMPTY_PAGE; // nothing can come after the last possible sequence
-    if (!this.connected) throw new ConnectionError("not connected to NATS (reconnecting)");
+    if (!session.link.connected) throw new ConnectionError("not connected to NATS (reconnecting)");
     const context = {
       connection: session.connection,
       mux: session.mux,
@@ -325,7 +249,7 @@ export class JetStreamAdapter implements Adapter {
     try {
       return await readPage(context, shard, after, limit);
     } catch (error) {
-      if (this.state === "closed")
+      if (this.shutdownSignal.aborted)
         throw new AdapterShutdownError("the adapter was shut down during the read");
       // Unanswered or refused gets may mean the stream was deleted: look it up again next time.
       session.streams.forget(shard);
@@ -333,26 +257,88 @@ export class JetStreamAdapter implements Adapter {
     }
   }
 
-  private async stop(): Promise<void> {
-    const session = this.session;
-    if (session === undefined) {
-      // Shut down before or while initialising: a start in progress sees the state and closes what
-      // it opened, so there is nothing to release here.
-      await this.starting?.catch(() => {});
-      return;
+  /** Follows `shard` after `afterId` through an ephemeral pull consumer (see `followShard`). */
+  protected override follow(
+    shard: number,
+    afterId: string | undefined,
+    options: ReadShardOptions,
+  ): AsyncIterable<ShardPage> {
+    const session = this.live();
+    const after = parseCursor(afterId);
+    const context = {
+      connection: session.connection,
+      link: session.link,
+      logger: this.logger,
+      inboxPrefix: this.options.inboxPrefix,
+      stream: this.streamName(shard),
+      subject: shardSubject(this.options.prefix, shard),
+      timeoutMs: this.options.requestTimeoutMs,
+    };
+    return followShard(context, shard, after, options.signal, options.limit);
+  }
+
+  /** The shards whose streams exist under this prefix (written by any process), from the server's list. */
+  protected override async discoverShards(): Promise<readonly number[]> {
+    const session = this.live();
+    const { prefix } = this.options;
+    const shards: number[] = [];
+    try {
+      for await (const name of session.manager.streams.names(allShardsFilter(prefix))) {
+        const shard = shardOfStream(prefix, name);
+        if (shard !== undefined) shards.push(shard);
+      }
+    } catch (error) {
+      throw classifyClientError(error, `list the streams of prefix ${prefix}`);
     }
-    const deadline = Date.now() + this.options.drainTimeoutMs;
-    await within(
-      Promise.allSettled([...this.inFlight]).then(() => true),
-      this.options.drainTimeoutMs,
+    return shards;
+  }
+
+  /** True while connected and the server answers a ping within `requestTimeoutMs`. */
+  protected override async ping(): Promise<boolean> {
+    const session = this.session;
+    if (session === undefined || !session.link.connected || session.connection.isClosed()) return false;
+    const answered = session.connection.flush().then(
+      () => true,
       () => false,
     );
+    return within(answered, this.options.requestTimeoutMs, () => false);
+  }
+
+  /**
+   * Lets batches and reads in flight finish, removes the reply subscription and, for a connection the
+   * adapter opened, drains it; all within `drainTimeoutMs` (past it the connection is closed). A
+   * connection that is down is closed at once, never drained: a drain would wait for a reconnect.
+   */
+  protected async close(): Promise<void> {
+    // Let writes the base handed over just before the shutdown start, so they count as in flight.
+    await new Promise((resolve) => setImmediate(resolve));
+    const session = this.session;
+    if (session === undefined) return;
+    const { connection, link, owned } = session;
+    const deadline = Date.now() + this.options.drainTimeoutMs;
+    const alive = () => link.connected && !connection.isClosed();
+    if (alive() && this.inFlight.size > 0) {
+      // Writes waiting out an outage end with the shutdown signal; the others end with their acks.
+      await within(
+        Promise.allSettled([...this.inFlight]).then(() => true),
+        this.options.drainTimeoutMs,
+        () => false,
+      );
+    }
     this.session = undefined;
-    this.connected = false;
     session.mux.close(new AdapterShutdownError());
     session.streams.clear();
-    if (session.owned) await drainWithin(session.connection, Math.max(1, deadline - Date.now()));
+    if (owned) {
+      if (alive()) await drainWithin(connection, Math.max(1, deadline - Date.now()));
+      else await connection.close().catch(() => {});
+    }
     this.logger.info({ adapter: "jetstream", prefix: this.options.prefix }, "JetStream adapter shut down");
+  }
+
+  /** The session; the base calls `write`, `read`, `follow` and `discoverShards` only when ready. */
+  private live(): Session {
+    if (this.session === undefined) throw new AdapterShutdownError();
+    return this.session;
   }
 
   private track<T>(work: Promise<T>): Promise<T> {
@@ -361,12 +347,4 @@ export class JetStreamAdapter implements Adapter {
     work.then(untrack, untrack);
     return work;
   }
-}
-
-/** A shard id: an integer in [0, 65535]. Anything else is a caller's bug. */
-function checkShard(shard: number): number {
-  if (!Number.isInteger(shard) || shard < 0 || shard > LARGEST_SHARD) {
-    throw new FatalError(`shard must be an integer in [0, ${LARGEST_SHARD}], got ${String(shard)}`);
-  }
-  return shard;
 }

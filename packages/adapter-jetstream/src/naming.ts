@@ -1,3 +1,5 @@
+import { MAX_SHARD_ID } from "@netmesh/core/adapter";
+
 /** The stream of one shard: `{prefix}_shard_{shard}`. */
 export function streamName(prefix: string, shard: number): string {
   return `${prefix}_shard_${shard}`;
@@ -20,9 +22,11 @@ export const MSG_ID_HEADER = "Nats-Msg-Id";
 /** Direct-get reply header carrying the stream sequence, as decimal digits. */
 export const SEQUENCE_HEADER = "Nats-Sequence";
 
-/**
- * Room reserved for the headers of one message when checking an event against the server's
- * `max_payload`: `NATS/1.0`, the message id (at most 39 characters), the timestamp (at most 24) and
- * their framing take under 100 bytes.
- */
-export const HEADER_ALLOWANCE = 128;
+/** The stream name of a shard parsed back: the id, when `name` is `{prefix}_shard_{id}` with a valid id. */
+export function shardOfStream(prefix: string, name: string): number | undefined {
+  if (!name.startsWith(`${prefix}_shard_`)) return undefined;
+  const digits = name.slice(prefix.length + 7);
+  if (!/^(0|[1-9]\d{0,4})$/.test(digits)) return undefined;
+  const shard = Number(digits);
+  return shard <= MAX_SHARD_ID ? shard : undefined;
+}

@@ -33,7 +33,15 @@ export interface JetStreamAdapterOptions {
    * waiting for their acks, a window of direct gets. Default 5,000.
    */
   readonly requestTimeoutMs?: number;
-  /** Bound on draining the connection at `shutdown`, in ms. Default 10,000. */
+  /**
+   * How long one `onBatch` keeps waiting out an outage, in ms: a lost connection until it reconnects,
+   * JetStream not answering (restart, leader election) until it does, republishing what was in flight
+   * (dedup makes that safe). Past it the call fails with a retryable error and the bus retries it.
+   * Default: the bus's `adapterTimeoutMs` (given at `init`; the bus aborts the attempt then anyway), or
+   * 10,000 when the adapter is used without a bus.
+   */
+  readonly reconnectWaitMs?: number;
+  /** Bound on `shutdown` (batches in flight, then draining the connection), in ms. Default 10,000. */
   readonly drainTimeoutMs?: number;
   /** Replicas of each stream (clustered servers only). Default 1. */
   readonly replicas?: number;
@@ -78,6 +86,7 @@ export interface ResolvedOptions {
   readonly connectTimeoutMs: number;
   readonly requestTimeoutMs: number;
   readonly drainTimeoutMs: number;
+  readonly reconnectWaitMs: number | undefined;
   readonly replicas: number;
   readonly maxMessages: number | undefined;
   readonly maxBytes: number | undefined;
@@ -95,6 +104,8 @@ export const JETSTREAM_DEFAULTS = Object.freeze({
   connectTimeoutMs: 5_000,
   requestTimeoutMs: 5_000,
   drainTimeoutMs: 10_000,
+  /** Used when the bus does not give its `adapterTimeoutMs`. */
+  reconnectWaitMs: 10_000,
   replicas: 1,
   duplicateWindowMs: 3_600_000,
   maxAckPending: 16_384,
@@ -191,6 +202,10 @@ export function resolveOptions(options: JetStreamAdapterOptions): ResolvedOption
       JETSTREAM_DEFAULTS.requestTimeoutMs,
     ),
     drainTimeoutMs: duration("drainTimeoutMs", options.drainTimeoutMs, JETSTREAM_DEFAULTS.drainTimeoutMs),
+    reconnectWaitMs:
+      options.reconnectWaitMs === undefined
+        ? undefined
+        : duration("reconnectWaitMs", options.reconnectWaitMs, JETSTREAM_DEFAULTS.reconnectWaitMs),
     replicas: positiveInteger("replicas", options.replicas, 5) ?? JETSTREAM_DEFAULTS.replicas,
     maxMessages: positiveInteger("maxMessages", options.maxMessages),
     maxBytes: positiveInteger("maxBytes", options.maxBytes),

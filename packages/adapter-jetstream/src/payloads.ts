@@ -1,70 +1,92 @@
-import { SerializationError } from "@netmesh/core/adapter";
-import { HEADER_ALLOWANCE } from "./naming.js";
+import type { Batch, BatchBytes, EventRejection } from "@netmesh/core/adapter";
 
-/** Size of the buffers small payloads are written into. */
+/** Size of the buffers header blocks are written into. */
 const SLAB_BYTES = 256 * 1024;
-/** Texts that may need more than this go into a buffer of their own. */
+/** Texts longer than this go into a buffer of their own. */
 const LARGE_TEXT_BYTES = SLAB_BYTES / 4;
 
 interface WellFormed {
   isWellFormed(): boolean;
 }
 
+/** What one batch publishes: its UTF-8 bytes, and which of its events go out. */
+export interface PreparedBatch {
+  /** The batch's bytes (`batch.bytes()`, encoded once by the bus): payload `i` is a view into them. */
+  readonly bytes: BatchBytes;
+  /**
+   * Batch indices of the events to publish, ascending; `undefined` when every event goes out (the
+   * common case, with no array built).
+   */
+  readonly order: number[] | undefined;
+  /** How many events are published. */
+  readonly count: number;
+  /** The events refused, ascending by index (rule 2): they are not published. */
+  readonly rejected: EventRejection[];
+}
+
 /**
- * Encodes event texts to UTF-8 once each, into shared slabs: one allocation per 256 KiB instead of one
- * per event, and `Buffer.write` into room already there rather than an allocating encode. A slab is
+ * Sorts a batch's events into those to publish and those refused on their own (contract rule 2), using
+ * the batch's bytes instead of encoding the texts again:
+ *
+ * - `tooLarge`: more UTF-8 bytes than `maxEventBytes` (the declared limit, which leaves room for the
+ *   headers within the server's `max_payload`).
+ * - `invalidText`: a lone surrogate, which UTF-8 cannot carry (`batch.bytes()` holds U+FFFD in its
+ *   place, so the event would not read back as written). Only a text whose byte length differs from
+ *   its length (not pure ASCII) can hold one, so the scan runs only for those.
+ */
+export function prepareBatch(batch: Batch, maxEventBytes: number): PreparedBatch {
+  const bytes = batch.bytes();
+  const { offsets } = bytes;
+  const events = batch.events;
+  const size = batch.size;
+  const rejected: EventRejection[] = [];
+  for (let i = 0; i < size; i++) {
+    const length = offsets[i + 1]! - offsets[i]!;
+    if (length > maxEventBytes) {
+      rejected.push({
+        index: i,
+        reason: "tooLarge",
+        message: `${length} bytes; this server stores events of at most ${maxEventBytes}`,
+      });
+    } else if (length !== events[i]!.length && !(events[i] as unknown as WellFormed).isWellFormed()) {
+      rejected.push({
+        index: i,
+        reason: "invalidText",
+        message: "a lone surrogate, which UTF-8 (a NATS payload) cannot carry",
+      });
+    }
+  }
+  if (rejected.length === 0) return { bytes, order: undefined, count: size, rejected };
+  const order: number[] = [];
+  let next = 0;
+  for (const { index } of rejected) {
+    for (; next < index; next++) order.push(next);
+    next = index + 1;
+  }
+  for (; next < size; next++) order.push(next);
+  return { bytes, order, count: order.length, rejected };
+}
+
+/**
+ * Writes ASCII texts (header blocks) into shared slabs: one allocation per 256 KiB instead of one per
+ * message, and `Buffer.write` into room already there rather than an allocating encode. A slab is
  * never written twice: the client keeps references to the bytes until they are on the socket, so each
- * payload owns its region, and a slab is garbage once its messages are sent.
+ * block owns its region, and a slab is garbage once its messages are sent.
  */
 export class PayloadEncoder {
   private slab: Buffer = Buffer.allocUnsafe(0);
   private offset = 0;
 
-  /**
-   * The UTF-8 bytes of the events `from` to `to` (exclusive), each checked against the server's
-   * `maxPayload`. Throws a {@link SerializationError} naming the first event that cannot be stored:
-   * one that would not fit a message, or one holding a lone surrogate (UTF-8 cannot carry it, so it
-   * would not read back as written).
-   */
-  encodeAll(events: readonly string[], from: number, to: number, maxPayload: number): Buffer[] {
-    const payloads = new Array<Buffer>(to - from);
-    const limit = maxPayload - HEADER_ALLOWANCE;
-    for (let i = from; i < to; i++) {
-      const text = events[i]!;
-      if (typeof text !== "string" || !(text as unknown as WellFormed).isWellFormed()) {
-        throw new SerializationError(
-          `event ${i} is not a well-formed string (a lone surrogate cannot be stored as UTF-8)`,
-        );
-      }
-      const bytes = this.encode(text);
-      if (bytes.length > limit) {
-        throw new SerializationError(
-          `event ${i} is ${bytes.length} bytes; this server takes at most ${limit} (max_payload ${maxPayload} less ${HEADER_ALLOWANCE} for headers)`,
-        );
-      }
-      payloads[i - from] = bytes;
-    }
-    return payloads;
-  }
-
-  /** The bytes of a text known to be ASCII (a header block), from the same slabs. */
+  /** The bytes of a text known to be ASCII (a header block). */
   ascii(text: string): Buffer {
-    return this.write(text, text.length, "latin1");
-  }
-
-  private encode(text: string): Buffer {
-    // A UTF-16 code unit takes at most 3 UTF-8 bytes (a surrogate pair: 2 units, 4 bytes).
-    return this.write(text, text.length * 3, "utf8");
-  }
-
-  private write(text: string, worst: number, encoding: "utf8" | "latin1"): Buffer {
-    if (worst > LARGE_TEXT_BYTES) return Buffer.from(text, encoding);
-    if (this.slab.length - this.offset < worst) {
+    const length = text.length;
+    if (length > LARGE_TEXT_BYTES) return Buffer.from(text, "latin1");
+    if (this.slab.length - this.offset < length) {
       this.slab = Buffer.allocUnsafe(SLAB_BYTES);
       this.offset = 0;
     }
     const start = this.offset;
-    this.offset += this.slab.write(text, start, encoding);
+    this.offset += this.slab.write(text, start, "latin1");
     return this.slab.subarray(start, this.offset);
   }
 }

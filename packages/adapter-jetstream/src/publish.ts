@@ -1,8 +1,8 @@
 import type { Msg, MsgHdrs, NatsConnection, PublishOptions } from "@nats-io/nats-core";
 import { type Batch, FatalError, TransientError } from "@netmesh/core/adapter";
-import { classifyApiError, classifyClientError } from "./classify.js";
+import { UnavailableError, classifyApiError, classifyClientError } from "./classify.js";
 import { EncodedHeaders, headerBlock } from "./headers.js";
-import type { PayloadEncoder } from "./payloads.js";
+import type { PayloadEncoder, PreparedBatch } from "./payloads.js";
 import { parsePubAck } from "./pub-ack.js";
 import { ReplyGroup, type ReplyMux } from "./reply-mux.js";
 
@@ -11,7 +11,7 @@ import { ReplyGroup, type ReplyMux } from "./reply-mux.js";
  * the stream up before deciding whether that is fatal (the stream is gone) or transient (JetStream is
  * still starting after a restart).
  */
-export class NoRespondersReply extends TransientError {}
+export class NoRespondersReply extends UnavailableError {}
 
 const decoder = new TextDecoder();
 
@@ -76,32 +76,41 @@ export interface PublishContext {
 }
 
 /**
- * Publishes events `from` to `to` of `batch` (their encoded `payloads`) to `subject`, all at once,
- * each with its message id in `Nats-Msg-Id` (for dedup) and its timestamp in `Netmesh-Ts`, and a reply
- * subject of the mux; then awaits every ack together, bounded by `timeoutMs`. Publishing itself only
- * fills the client's buffer (it cannot block), so the ack phase is the one that needs the bound.
+ * Publishes messages `from` to `to` (exclusive) of the prepared batch (see `prepareBatch`) to
+ * `subject`, all at once, each with its message id in `Nats-Msg-Id` (for dedup) and its timestamp in
+ * `Netmesh-Ts`, and a reply subject of the mux; then awaits every ack together, bounded by
+ * `timeoutMs`. Publishing itself only fills the client's buffer (it cannot block), so the ack phase is
+ * the one that needs the bound. The payloads are views into the batch's bytes, never copied.
  */
 export async function publishWindow(
   context: PublishContext,
   subject: string,
   batch: Batch,
+  prepared: PreparedBatch,
   from: number,
-  payloads: readonly Uint8Array[],
+  to: number,
 ): Promise<WindowResult> {
-  const count = payloads.length;
+  const count = to - from;
   const group = new AckGroup(subject, count);
   context.mux.open(group, context.timeoutMs, `acks of ${count} publishes to ${subject}`, context.signal);
   const prefix = group.replyPrefix;
   const timestamps = batch.timestamps;
+  const { data, offsets } = prepared.bytes;
+  const order = prepared.order;
   const encoder = context.encoder;
   // One options object for the whole window: the client reads it during publish() and keeps nothing.
   const options: { reply: string; headers: MsgHdrs | undefined } = { reply: "", headers: undefined };
   try {
-    for (let i = 0; i < count && !group.isSettled; i++) {
-      const block = encoder.ascii(headerBlock(batch.messageId(from + i), timestamps[from + i]!));
-      options.reply = prefix + i;
+    for (let k = 0; k < count && !group.isSettled; k++) {
+      const i = order === undefined ? from + k : order[from + k]!;
+      const block = encoder.ascii(headerBlock(batch.messageId(i), timestamps[i]!));
+      options.reply = prefix + k;
       options.headers = new EncodedHeaders(block);
-      context.connection.publish(subject, payloads[i], options as PublishOptions);
+      context.connection.publish(
+        subject,
+        data.subarray(offsets[i]!, offsets[i + 1]!),
+        options as PublishOptions,
+      );
     }
   } catch (error) {
     // What was published before the throw may still be stored: the retry's dedup takes care of it.

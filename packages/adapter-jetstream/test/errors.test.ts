@@ -116,25 +116,39 @@ describe("errors from the real client are classified by an explicit list", () =>
     }
   });
 
-  it("an event above the server's max_payload or with a lone surrogate fails the whole batch as serialization", async () => {
+  it("one 2 MB event among 10,000 is refused alone as tooLarge, a lone surrogate as invalidText; the rest is stored in order", async () => {
     const adapter = await readyAdapter(sharedPrefix);
     try {
       const producer = new TestProducer();
-      const huge = `"${"x".repeat(1_048_576)}"`;
-      await rejection(
-        adapter.onBatch(producer.batch(6, ['{"small":1}', huge]), liveSignal()),
-        "serialization",
+      const texts = Array.from({ length: 10_000 }, (_, i) => `{"n":${i},"s":"é"}`);
+      texts[2_500] = `"${"x".repeat(2_000_000)}"`;
+      texts[7_000] = '{"bad":"\ud800"}';
+      const batch = producer.batch(6, texts);
+      const result = await adapter.onBatch(batch, liveSignal());
+      expect(result?.rejected?.map(({ index, reason }) => ({ index, reason }))).toEqual([
+        { index: 2_500, reason: "tooLarge" },
+        { index: 7_000, reason: "invalidText" },
+      ]);
+      expect(adapter.publishCounters).toEqual({ stored: 9_998, duplicates: 0 });
+      // The retry of the same batch (as the bus would after a failure) refuses the same two again.
+      const again = await adapter.onBatch(batch, liveSignal());
+      expect(again?.rejected?.map(({ index }) => index)).toEqual([2_500, 7_000]);
+      const stored = await readAll(adapter, 6);
+      expect(stored.map((event) => event.json)).toEqual(texts.filter((_, i) => i !== 2_500 && i !== 7_000));
+      expect(stored.map((event) => event.messageId)).toEqual(
+        texts.map((_, i) => batch.messageId(i)).filter((_, i) => i !== 2_500 && i !== 7_000),
       );
-      await rejection(
-        adapter.onBatch(producer.batch(6, ['{"ok":1}', '"\ud800"']), liveSignal()),
-        "serialization",
-      );
-      // Nothing of either batch was published: the checks run before the first publish.
-      expect(await adapter.pollShard(6, undefined, 10)).toEqual({
-        events: [],
-        nextId: undefined,
-        hasMore: false,
-      });
+    } finally {
+      await adapter.shutdown();
+    }
+  });
+
+  it("a batch whose every event is refused resolves without publishing or creating the stream", async () => {
+    const adapter = await readyAdapter(sharedPrefix);
+    try {
+      const result = await adapter.onBatch(new TestProducer().batch(7, ['"\udfff"']), liveSignal());
+      expect(result).toEqual({ rejected: [expect.objectContaining({ index: 0, reason: "invalidText" })] });
+      expect(await adapter.listShards()).not.toContain(7);
     } finally {
       await adapter.shutdown();
     }
@@ -249,13 +263,9 @@ describe("an unresponsive or vanished server", () => {
     });
     afterAll(() => server?.stop());
 
-    it("is a retryable connection error while it is down, and writes resume once it is back", async () => {
+    it("a write waits out the outage within its bound and is stored once after the reconnect", async () => {
       const prefix = uniquePrefix("kill");
-      const adapter = new JetStreamAdapter({
-        url: server.url,
-        prefix,
-        connectOptions: { reconnectTimeWait: 100 },
-      });
+      const adapter = new JetStreamAdapter({ url: server.url, prefix });
       await adapter.init({ logger: silentLogger });
       try {
         const producer = new TestProducer();
@@ -263,14 +273,44 @@ describe("an unresponsive or vanished server", () => {
         await adapter.onBatch(first, liveSignal());
         await server.kill();
         await waitFor(async () => !(await adapter.isHealthy()), 5_000);
+        await rejection(adapter.pollShard(0, undefined, 10), "connection"); // reads fail fast
+        // Under a bus the attempt's signal bounds the wait (adapterTimeoutMs); here reconnectWaitMs' 10 s.
         const second = producer.batch(0, ['{"n":2}']);
-        const error = await rejection(adapter.onBatch(second, liveSignal()), "connection");
-        expect(error.isRetryable).toBe(true);
-        await rejection(adapter.pollShard(0, undefined, 10), "connection");
+        const started = Date.now();
+        const writing = adapter.onBatch(second, liveSignal());
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        await server.restart();
+        await writing;
+        expect(Date.now() - started).toBeLessThan(5_000);
+        expect(expectExactly(await readAll(adapter, 0), [first, second])).toBeUndefined();
+      } finally {
+        await adapter.shutdown();
+      }
+    }, 60_000);
+
+    it("past reconnectWaitMs, or when the attempt's signal aborts, the write fails as retryable", async () => {
+      const prefix = uniquePrefix("kill");
+      const adapter = new JetStreamAdapter({ url: server.url, prefix, reconnectWaitMs: 300 });
+      await adapter.init({ logger: silentLogger });
+      try {
+        const producer = new TestProducer();
+        await adapter.onBatch(producer.batch(0, ['{"n":1}']), liveSignal());
+        await server.kill();
+        await waitFor(async () => !(await adapter.isHealthy()), 5_000);
+        const batch = producer.batch(0, ['{"n":2}']);
+        const started = Date.now();
+        const error = await rejection(adapter.onBatch(batch, liveSignal()), "connection");
+        expect(error.message).toMatch(/no reconnect within 300 ms/);
+        expect(Date.now() - started).toBeGreaterThanOrEqual(280);
+        const controller = new AbortController();
+        setTimeout(() => controller.abort(new Error("the bus's attempt timed out")), 100);
+        expect((await rejection(adapter.onBatch(batch, controller.signal), "transient")).isRetryable).toBe(
+          true,
+        );
         await server.restart();
         await waitFor(() => adapter.isHealthy(), 15_000);
-        await adapter.onBatch(second, liveSignal());
-        expect(expectExactly(await readAll(adapter, 0), [first, second])).toBeUndefined();
+        await adapter.onBatch(batch, liveSignal());
+        expect((await readAll(adapter, 0)).map((event) => event.json)).toEqual(['{"n":1}', '{"n":2}']);
       } finally {
         await adapter.shutdown();
       }

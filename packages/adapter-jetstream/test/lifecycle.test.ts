@@ -1,7 +1,9 @@
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { TestProducer } from "@netmesh/adapter-testkit";
+import { createBus } from "@netmesh/core";
 import { type AdapterError, isAdapterError, silentLogger } from "@netmesh/core/adapter";
+import { startNats } from "@netmesh/test-backends";
 import { afterAll, describe, expect, it } from "vitest";
 import { JetStreamAdapter, shardSubject, streamName } from "../src/index.js";
 import { expectExactly, readAll, readyAdapter } from "./support/adapter.js";
@@ -153,25 +155,70 @@ describe("lifecycle", () => {
 
   it("shutdown is bounded by drainTimeoutMs even when the server stopped answering", async () => {
     const server = await startOwnServer();
+    const log: LogLine[] = [];
     const adapter = new JetStreamAdapter({
       url: server.url(),
       prefix: "bounded",
       drainTimeoutMs: 500,
       requestTimeoutMs: 20_000,
     });
-    await adapter.init({ logger: silentLogger });
+    await adapter.init({ logger: recordingLogger(log) });
     try {
       await adapter.onBatch(new TestProducer().batch(0, ['{"warm":1}']), liveSignal());
       await server.pause();
-      const stuck = adapter.onBatch(new TestProducer().batch(0, ['{"stuck":1}']), liveSignal());
+      const stuck = kindOf(adapter.onBatch(new TestProducer().batch(0, ['{"stuck":1}']), liveSignal()));
       const started = Date.now();
-      const outcome = await kindOf(adapter.shutdown());
+      await adapter.shutdown(); // a drain that overran is logged and the connection closed, never thrown
       expect(Date.now() - started).toBeLessThan(3_000);
-      expect(outcome).toBe("transient"); // the drain could not finish: reported, connection closed
-      expect(await kindOf(stuck)).toBe("shutdown");
+      expect(log.some((line) => line.message === "adapter close failed")).toBe(true);
+      expect(await stuck).toBe("shutdown");
       expect(await kindOf(adapter.onBatch(new TestProducer().batch(0, ["1"]), liveSignal()))).toBe(
         "shutdown",
       );
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("shutdown closes a dead connection at once instead of draining it; a write waiting for it ends", async () => {
+    const server = await startNats();
+    const adapter = new JetStreamAdapter({ url: server.url, prefix: "dead", drainTimeoutMs: 10_000 });
+    await adapter.init({ logger: silentLogger });
+    try {
+      await adapter.onBatch(new TestProducer().batch(0, ['{"warm":1}']), liveSignal());
+      await server.kill();
+      const deadline = Date.now() + 5_000;
+      while (await adapter.isHealthy()) {
+        if (Date.now() > deadline) throw new Error("the adapter did not notice the server's death");
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      // This write waits for the reconnect (within the bus's attempt, here reconnectWaitMs' 10 s)…
+      const waiting = kindOf(adapter.onBatch(new TestProducer().batch(0, ['{"waiting":1}']), liveSignal()));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const started = Date.now();
+      await adapter.shutdown();
+      // …and ends with the shutdown, which closes the dead connection without waiting for anything.
+      expect(Date.now() - started).toBeLessThan(500);
+      expect(await waiting).toBe("shutdown");
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("a bus's shutdown({ deadlineMs: 1000 }) with the server killed returns within the deadline", async () => {
+    const server = await startNats();
+    try {
+      const bus = await createBus({ adapter: new JetStreamAdapter({ url: server.url, prefix: "deadline" }) });
+      bus.ingestMany(Array.from({ length: 1_000 }, (_, i) => ({ i })));
+      await bus.flush();
+      await server.kill();
+      bus.ingestMany(Array.from({ length: 1_000 }, (_, i) => ({ pending: i }))); // waits for a reconnect
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const started = performance.now();
+      const report = await bus.shutdown({ deadlineMs: 1_000 });
+      expect(performance.now() - started).toBeLessThan(1_100);
+      expect(report.stats.dispatched).toBe(1_000);
+      expect(report.errors).toEqual([]);
     } finally {
       await server.stop();
     }

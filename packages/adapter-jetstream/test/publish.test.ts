@@ -53,13 +53,13 @@ describe("publishing", () => {
   it("an empty batch resolves without touching the server, even for a shard id never used", async () => {
     const adapter = await readyAdapter(prefix);
     try {
-      await adapter.onBatch(new TestProducer().batch(65_535, []), liveSignal());
-      expect(await adapter.pollShard(65_535, undefined, 10)).toEqual({
+      await adapter.onBatch(new TestProducer().batch(65_534, []), liveSignal());
+      expect(await adapter.pollShard(65_534, undefined, 10)).toEqual({
         events: [],
         nextId: undefined,
         hasMore: false,
       });
-      const invalid = await adapter.pollShard(65_536, undefined, 10).then(
+      const invalid = await adapter.pollShard(65_535, undefined, 10).then(
         () => undefined,
         (e: unknown) => e,
       );

@@ -1,7 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { scrub } from "../src/classify.js";
 import { parseServers } from "../src/connection.js";
-import { PayloadEncoder } from "../src/payloads.js";
+import { TestProducer } from "@netmesh/adapter-testkit";
+import { MAX_SHARD_ID, formatMessageId } from "@netmesh/core/adapter";
+import { parseDelivery } from "../src/follow.js";
+import { MAX_HEADER_BYTES, headerBlock } from "../src/headers.js";
+import { shardOfStream } from "../src/naming.js";
+import { prepareBatch } from "../src/payloads.js";
 import { parsePubAck } from "../src/pub-ack.js";
 
 describe("parsePubAck", () => {
@@ -61,21 +66,80 @@ describe("scrub", () => {
   });
 });
 
-describe("PayloadEncoder", () => {
-  it("encodes every text to its exact UTF-8 bytes across slab boundaries, small and large", () => {
-    const encoder = new PayloadEncoder();
-    const texts: string[] = [];
-    for (let i = 0; i < 5_000; i++) {
-      texts.push(JSON.stringify({ i, s: "é€😀".repeat(i % 50), pad: "x".repeat((i * 37) % 300) }));
-    }
-    texts.push(JSON.stringify({ big: "€".repeat(200_000) }));
-    const payloads = encoder.encodeAll(texts, 0, texts.length, 1_048_576);
-    expect(payloads).toHaveLength(texts.length);
+describe("prepareBatch", () => {
+  it("publishes every event of a clean batch as views of the batch's bytes, with no order array", () => {
+    const texts = Array.from({ length: 2_000 }, (_, i) => JSON.stringify({ i, s: "é€😀".repeat(i % 50) }));
+    const batch = new TestProducer().batch(0, texts);
+    const prepared = prepareBatch(batch, 1_000_000);
+    expect(prepared).toMatchObject({ order: undefined, count: texts.length, rejected: [] });
+    const { data, offsets } = prepared.bytes;
     for (const [i, text] of texts.entries()) {
-      expect(Buffer.compare(payloads[i]!, Buffer.from(text, "utf8")), `text ${i}`).toBe(0);
+      expect(Buffer.compare(data.subarray(offsets[i]!, offsets[i + 1]!), Buffer.from(text, "utf8"))).toBe(0);
     }
-    // Each payload owns its bytes: a later encode never overwrites an earlier one.
-    const again = encoder.encodeAll(texts, 0, 100, 1_048_576);
-    for (let i = 0; i < 100; i++) expect(Buffer.compare(payloads[i]!, again[i]!)).toBe(0);
+  });
+
+  it("refuses too large events and lone surrogates alone, by index, and keeps the rest in order", () => {
+    const events = [
+      '"a"',
+      `"${"x".repeat(98)}"`, // 100 bytes: exactly the limit
+      '"\ud800"', // a lone high surrogate
+      '"b"',
+      '"\udc00é"', // a lone low surrogate among other non-ASCII text
+      '"😀"', // a well-formed pair
+      `"${"é".repeat(50)}"`, // 102 bytes in 52 code units
+    ];
+    const prepared = prepareBatch(new TestProducer().batch(3, events), 100);
+    expect(prepared.rejected.map(({ index, reason }) => [index, reason])).toEqual([
+      [2, "invalidText"],
+      [4, "invalidText"],
+      [6, "tooLarge"],
+    ]);
+    expect(prepared.order).toEqual([0, 1, 3, 5]);
+    expect(prepared.count).toBe(4);
+  });
+});
+
+describe("header room", () => {
+  it("is the header block of the longest message id and timestamp the contract allows", () => {
+    const longestId = formatMessageId("ffffffffffffffff", MAX_SHARD_ID, Number.MAX_SAFE_INTEGER);
+    expect(headerBlock(longestId, -Number.MAX_SAFE_INTEGER)).toHaveLength(MAX_HEADER_BYTES);
+    expect(MAX_HEADER_BYTES).toBe(97);
+  });
+});
+
+describe("parseDelivery", () => {
+  it("reads the stream sequence exactly, the delivery sequence and the pending count, in both subject forms", () => {
+    expect(parseDelivery("$JS.ACK.s_shard_1.c1.1.9007199254740993.7.1795985791499413975.12")).toEqual({
+      consumer: "c1",
+      streamSequence: "9007199254740993",
+      consumerSequence: 7,
+      pending: 12,
+    });
+    expect(parseDelivery("$JS.ACK.dom.hash.s_shard_1.c1.1.5.2.1795985791499413975.0.tok")).toMatchObject({
+      consumer: "c1",
+      streamSequence: "5",
+      consumerSequence: 2,
+    });
+    for (const bad of [undefined, "", "_INBOX.x.1", "$JS.ACK.s.c.1.x.1.1.0", "$JS.ACK.s.c.1.01.1.1.0"]) {
+      expect(parseDelivery(bad), String(bad)).toBeUndefined();
+    }
+  });
+});
+
+describe("shardOfStream", () => {
+  it("parses only this prefix's shard streams with valid ids", () => {
+    expect(shardOfStream("p", "p_shard_0")).toBe(0);
+    expect(shardOfStream("p", "p_shard_65534")).toBe(65_534);
+    for (const name of [
+      "p_shard_65535",
+      "p_shard_01",
+      "p_shard_",
+      "p_shard_1x",
+      "q_shard_1",
+      "pp_shard_1",
+      "p_shard_1_shard_2",
+    ]) {
+      expect(shardOfStream("p", name), name).toBeUndefined();
+    }
   });
 });

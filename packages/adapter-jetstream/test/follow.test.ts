@@ -1,0 +1,131 @@
+import { jetstreamManager } from "@nats-io/jetstream";
+import { type MsgHdrs, headers } from "@nats-io/nats-core";
+import { TestProducer } from "@netmesh/adapter-testkit";
+import { type ShardPage, type StoredEvent, isAdapterError } from "@netmesh/core/adapter";
+import { type PrivateServer, startNats } from "@netmesh/test-backends";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { JetStreamAdapter } from "../src/index.js";
+import { shardSubject } from "../src/index.js";
+import { readyAdapter } from "./support/adapter.js";
+import { NATS_URL, deleteStreams, liveSignal, uniquePrefix, withConnection } from "./support/nats.js";
+
+const prefix = uniquePrefix("follow");
+afterAll(() => deleteStreams(prefix));
+
+/** Follows `shard` until `until` holds for the pages seen (or `ms` pass); returns the pages (also in `pages`). */
+async function follow(
+  adapter: JetStreamAdapter,
+  shard: number,
+  afterId: string | undefined,
+  until: (pages: readonly ShardPage[]) => boolean,
+  ms = 10_000,
+  pages: ShardPage[] = [],
+): Promise<ShardPage[]> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), ms);
+  try {
+    for await (const page of adapter.readShard(shard, afterId, { signal: controller.signal, limit: 100 })) {
+      pages.push(page);
+      if (until(pages)) break;
+    }
+  } finally {
+    clearTimeout(timer);
+    controller.abort();
+  }
+  return pages;
+}
+
+const events = (pages: readonly ShardPage[]): StoredEvent[] => pages.flatMap((page) => page.events);
+
+function hdrs(values: Record<string, string>): MsgHdrs {
+  const h = headers();
+  for (const [key, value] of Object.entries(values)) h.set(key, value);
+  return h;
+}
+
+describe("readShard (an ephemeral pull consumer)", () => {
+  it("skips corrupt records while moving nextId, and ends with a FatalError at a misrouted one", async () => {
+    const adapter = await readyAdapter(prefix);
+    try {
+      const producer = new TestProducer();
+      await adapter.onBatch(producer.batch(0, ['{"a":1}']), liveSignal());
+      await withConnection(NATS_URL, async (nc) => {
+        await nc.request(shardSubject(prefix, 0), "not json", { timeout: 5_000 });
+        await nc.request(shardSubject(prefix, 0), '{"x":1}', {
+          timeout: 5_000,
+          headers: hdrs({ "Nats-Msg-Id": "00000000000000ff:9:1", "Netmesh-Ts": "5" }),
+        });
+      });
+      const pages: ShardPage[] = [];
+      let failure: unknown;
+      try {
+        await follow(adapter, 0, undefined, () => false, 5_000, pages);
+      } catch (error) {
+        failure = error;
+      }
+      expect(isAdapterError(failure) && failure.kind).toBe("fatal");
+      expect((failure as Error).message).toMatch(/sequence 3: .*names shard 9, not 0/);
+      expect(events(pages).map((event) => event.json)).toEqual(['{"a":1}']);
+      expect(pages.at(-1)?.nextId).toBe("2"); // past the corrupt record, before the misrouted one
+      // Resuming at the misrouted record fails at once, as pollShard does.
+      await expect(follow(adapter, 0, "2", () => true, 5_000)).rejects.toThrow(/names shard 9/);
+    } finally {
+      await adapter.shutdown();
+    }
+  });
+
+  it("starts exactly after a cursor above 2^53 and removes its consumer when it ends", async () => {
+    const adapter = await readyAdapter(prefix);
+    try {
+      const producer = new TestProducer();
+      await adapter.onBatch(producer.batch(1, ['{"warm":1}']), liveSignal());
+      await withConnection(NATS_URL, async (nc) => {
+        // Written by hand: the client's JSON.stringify would round a sequence above 2^53.
+        await nc.request(`$JS.API.STREAM.PURGE.${adapter.streamName(1)}`, '{"seq":9007199254740993}', {
+          timeout: 5_000,
+        });
+      });
+      await adapter.onBatch(producer.batch(1, ['{"n":0}', '{"n":1}', '{"n":2}']), liveSignal());
+      const pages = await follow(adapter, 1, "9007199254740993", (seen) => events(seen).length >= 2);
+      expect(events(pages).map((event) => [event.id, event.json])).toEqual([
+        ["9007199254740994", '{"n":1}'],
+        ["9007199254740995", '{"n":2}'],
+      ]);
+      await new Promise((resolve) => setTimeout(resolve, 200)); // the consumer is deleted without waiting
+      await withConnection(NATS_URL, async (nc) => {
+        const info = await (await jetstreamManager(nc)).streams.info(adapter.streamName(1));
+        expect(info.state.consumer_count).toBe(0);
+      });
+    } finally {
+      await adapter.shutdown();
+    }
+  });
+
+  describe("across a server restart", () => {
+    let server: PrivateServer;
+    beforeAll(async () => {
+      server = await startNats();
+    });
+    afterAll(() => server?.stop());
+
+    it("yields every event once, in order: before, and after the server came back", async () => {
+      const writer = await readyAdapter("restarted", { url: server.url });
+      const reader = await readyAdapter("restarted", { url: server.url });
+      try {
+        const producer = new TestProducer();
+        const before = producer.batch(2, ['{"b":1}', '{"b":2}']);
+        const after = producer.batch(2, ['{"a":1}', '{"a":2}']);
+        await writer.onBatch(before, liveSignal());
+        const following = follow(reader, 2, undefined, (seen) => events(seen).length >= 4, 30_000);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        await server.restart(); // SIGKILL, then the same port and store
+        await writer.onBatch(after, liveSignal()); // waits for its reconnect
+        const seen = events(await following);
+        expect(seen.map((event) => event.json)).toEqual([...before.events, ...after.events]);
+        expect(seen.map((event) => event.id)).toEqual(["1", "2", "3", "4"]);
+      } finally {
+        await Promise.all([writer.shutdown(), reader.shutdown()]);
+      }
+    }, 60_000);
+  });
+});
