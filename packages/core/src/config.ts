@@ -42,7 +42,10 @@ export interface BatchOptions {
   readonly minSize?: number;
   /** Most events in one batch. Default 10,000; at most 1,000,000. */
   readonly maxSize?: number;
-  /** Longest time an event waits for its batch to fill, in ms. Default 10. */
+  /**
+   * Longest time an event waits for its batch to fill, in ms. Default 10. `0` sends whatever is queued
+   * as soon as the shard's pump runs (lowest latency, smallest batches), `1` lets a burst gather first.
+   */
   readonly maxDelayMs?: number;
   /**
    * Raise the size trigger from `minSize` towards `maxSize` as the shard's event rate grows (about
@@ -142,11 +145,12 @@ function integerIn(path: string, value: number, min: number, max: number): numbe
   return value;
 }
 
-function durationMs(path: string, value: number): number {
-  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0 || value > MAX_DURATION_MS) {
+function durationMs(path: string, value: number, min: "positive" | "zero" = "positive"): number {
+  const low = min === "zero" ? value < 0 : value <= 0;
+  if (typeof value !== "number" || !Number.isFinite(value) || low || value > MAX_DURATION_MS) {
     throw new ConfigError(
       path,
-      `must be a finite duration in ms, > 0 and ≤ ${MAX_DURATION_MS}, got ${describeValue(value)}`,
+      `must be a finite duration in ms, ${min === "zero" ? "≥" : ">"} 0 and ≤ ${MAX_DURATION_MS}, got ${describeValue(value)}`,
     );
   }
   return value;
@@ -203,7 +207,7 @@ export function resolveConfig(options: BusOptions): ResolvedConfig {
   const batch = {
     minSize: integerIn("batch.minSize", given.minSize ?? defaultMinSize, 1, MAX_BATCH_SIZE),
     maxSize,
-    maxDelayMs: durationMs("batch.maxDelayMs", given.maxDelayMs ?? DEFAULTS.batch.maxDelayMs),
+    maxDelayMs: durationMs("batch.maxDelayMs", given.maxDelayMs ?? DEFAULTS.batch.maxDelayMs, "zero"),
     adaptive: given.adaptive ?? DEFAULTS.batch.adaptive,
     velocityWindowMs: durationMs(
       "batch.velocityWindowMs",

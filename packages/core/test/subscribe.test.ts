@@ -139,6 +139,26 @@ describe("subscribe()", () => {
     await bus.shutdown();
   });
 
+  it("with maxDelayMs 0, delivers a lone event to a subscriber within a few milliseconds", async () => {
+    const bus = await createBus({ adapter: new MemoryAdapter(), shards: 2, batch: { maxDelayMs: 0 } });
+    const controller = new AbortController();
+    const latencies: number[] = [];
+    const consumer = (async () => {
+      for await (const event of bus.subscribe({ signal: controller.signal })) {
+        latencies.push(performance.now() - (JSON.parse(event.json) as { at: number }).at);
+        if (latencies.length === 10) controller.abort();
+      }
+    })();
+    for (let i = 0; i < 10; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      bus.ingest({ at: performance.now() });
+    }
+    await consumer;
+    expect(latencies).toHaveLength(10);
+    expect(Math.max(...latencies)).toBeLessThan(25);
+    await bus.shutdown();
+  });
+
   it("after shutdown, a subscription that is behind still delivers everything stored, then ends", async () => {
     for (const adapter of [new MemoryAdapter(), new ScriptedAdapter()]) {
       const bus = await createBus({ adapter, shards: 4 });
