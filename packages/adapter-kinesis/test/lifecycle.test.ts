@@ -1,0 +1,148 @@
+import {
+  DeleteStreamCommand,
+  DescribeStreamSummaryCommand,
+  ListShardsCommand,
+} from "@aws-sdk/client-kinesis";
+import { AdapterShutdownError, FatalError, type ShardPage, silentLogger } from "@netmesh/core/adapter";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { KinesisAdapter } from "../src/index.js";
+import { Producer, events, live } from "./support/batches.js";
+import {
+  REGION,
+  TEST_CREDENTIALS,
+  rawClient,
+  readAll,
+  recordingLogger,
+  uniqueStream,
+  useKinesis,
+} from "./support/helpers.js";
+import { type LocalKinesis, startKinesalite } from "./support/kinesalite.js";
+
+const kinesis = useKinesis("life");
+
+describe("stream set-up at init", () => {
+  it("creates a missing stream with shardCount shards and settles capabilities from its record limit", async () => {
+    const adapter = kinesis.create({ shardCount: 3 });
+    const before = adapter.capabilities;
+    await adapter.init({ logger: silentLogger });
+    const { Shards } = await kinesis.admin.send(
+      new ListShardsCommand({ StreamName: adapter.settings.streamName }),
+    );
+    expect(Shards).toHaveLength(3);
+    expect(adapter.stream).toEqual({ recordLimitBytes: 1_048_576, openShards: 3, created: true });
+    // 1 MiB (data plus partition key) less 31 bytes of header and 4 of partition key, exactly.
+    expect(adapter.capabilities).toEqual({
+      readable: true,
+      dedup: "read",
+      dedupWindowMs: 60_000,
+      persistent: true,
+      ordering: "shard",
+      maxEventBytes: 1_048_541,
+      streamingReads: true,
+      listsShards: false,
+    });
+    expect(adapter.capabilities).toEqual(before);
+    expect(Object.isFrozen(adapter.capabilities)).toBe(true);
+  });
+
+  it("validates an existing stream, whatever its shard count, and concurrent inits of one new stream both succeed", async () => {
+    const streamName = uniqueStream("life-race");
+    const logs = recordingLogger();
+    const [a, b] = [
+      kinesis.create({ streamName, shardCount: 2 }),
+      kinesis.create({ streamName, shardCount: 2 }),
+    ];
+    await Promise.all([a.init({ logger: silentLogger }), b.init({ logger: silentLogger })]);
+    const other = kinesis.create({ streamName, shardCount: 8 });
+    await other.init({ logger: logs });
+    expect(other.stream?.created).toBe(false);
+    expect(logs.lines.some((line) => /another shard count/.test(line.message))).toBe(true);
+    const producer = new Producer();
+    const batch = producer.batch(1, events("race", 4));
+    await a.onBatch(batch, live());
+    expect((await readAll(other, 1)).map((event) => event.json)).toEqual(batch.events);
+  });
+
+  it("logs a warning when dedupWindowMs is shorter than the bus's retry horizon", async () => {
+    const logs = recordingLogger();
+    const adapter = kinesis.create({ dedupWindowMs: 5_000 });
+    await adapter.init({ logger: logs, adapterTimeoutMs: 10_000 });
+    expect(logs.lines.some((line) => line.level === "warn" && /dedupWindowMs/.test(line.message))).toBe(true);
+  });
+});
+
+describe("with a kinesalite of our own (slow stream transitions, connection counts)", () => {
+  let own: LocalKinesis;
+  beforeAll(async () => {
+    own = await startKinesalite({ delayMs: 300 });
+  });
+  afterAll(() => own.close());
+  const make = (options: { streamName?: string; activeTimeoutMs?: number } = {}) =>
+    new KinesisAdapter({
+      streamName: options.streamName ?? uniqueStream("own"),
+      endpoint: own.endpoint,
+      region: REGION,
+      credentials: TEST_CREDENTIALS,
+      ...(options.activeTimeoutMs !== undefined && { activeTimeoutMs: options.activeTimeoutMs }),
+    });
+  const connections = () =>
+    new Promise<number>((resolve) => own.server.getConnections((_, count) => resolve(count)));
+
+  it("waits for a new stream to become ACTIVE, bounded by activeTimeoutMs", async () => {
+    const slow = make({ activeTimeoutMs: 100 });
+    const error = await slow.init({ logger: silentLogger }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(FatalError);
+    expect((error as Error).message).toMatch(/did not become ACTIVE within 100 ms/);
+    await slow.shutdown();
+
+    const adapter = make();
+    const started = performance.now();
+    await adapter.init({ logger: silentLogger });
+    expect(performance.now() - started).toBeGreaterThanOrEqual(250);
+    const admin = rawClient(own.endpoint);
+    const { StreamDescriptionSummary } = await admin.send(
+      new DescribeStreamSummaryCommand({ StreamName: adapter.settings.streamName }),
+    );
+    expect(StreamDescriptionSummary?.StreamStatus).toBe("ACTIVE");
+
+    // A stream being deleted is refused at once.
+    await admin.send(new DeleteStreamCommand({ StreamName: adapter.settings.streamName }));
+    const late = make({ streamName: adapter.settings.streamName });
+    const deleting = await late.init({ logger: silentLogger }).catch((caught: unknown) => caught);
+    expect(deleting).toBeInstanceOf(FatalError);
+    expect((deleting as Error).message).toMatch(/being deleted/);
+    admin.destroy();
+    await Promise.all([adapter.shutdown(), late.shutdown()]);
+  });
+
+  it("shutdown destroys the client's sockets, ends open readShard iterations, and refuses later calls", async () => {
+    const adapter = make();
+    await adapter.init({ logger: silentLogger });
+    const producer = new Producer();
+    await Promise.all(
+      [0, 1, 2, 3].map((shard) => adapter.onBatch(producer.batch(shard, events("s", 5)), live())),
+    );
+    expect(await connections()).toBeGreaterThan(0);
+    const pages: ShardPage[] = [];
+    const following = (async () => {
+      for await (const page of adapter.readShard(0, undefined, {
+        signal: new AbortController().signal,
+        limit: 10,
+      })) {
+        pages.push(page);
+      }
+    })();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await adapter.shutdown();
+    await following; // ends without an error
+    expect(pages.flatMap((page) => page.events)).toHaveLength(5);
+    for (let i = 0; i < 50 && (await connections()) > 0; i++)
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await connections()).toBe(0);
+    expect(await adapter.isHealthy()).toBe(false);
+    await expect(adapter.onBatch(producer.batch(0, ["{}"]), live())).rejects.toBeInstanceOf(
+      AdapterShutdownError,
+    );
+    await expect(adapter.pollShard(0, undefined, 1)).rejects.toBeInstanceOf(AdapterShutdownError);
+  });
+});

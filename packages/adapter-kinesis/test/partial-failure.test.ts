@@ -1,0 +1,102 @@
+import { BackendBackpressureError, FatalError } from "@netmesh/core/adapter";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Producer, events, live } from "./support/batches.js";
+import { readAll, storedSequences, useKinesis } from "./support/helpers.js";
+import { type KinesisProxy, nextOf, startKinesisProxy } from "./support/kinesis-proxy.js";
+
+const kinesis = useKinesis("partial");
+let proxy: KinesisProxy;
+
+beforeAll(async () => {
+  proxy = await startKinesisProxy(kinesis.endpoint);
+});
+afterAll(() => proxy.close());
+
+describe("partial PutRecords failures keep per-shard order", () => {
+  it("resends from the first failed record; the records stored after it (orphans) are read once, in order", async () => {
+    proxy.rules.length = 0;
+    const adapter = await kinesis.ready({ endpoint: proxy.endpoint, shardCount: 1 });
+    const producer = new Producer();
+    const batch = producer.batch(0, events("partial", 20));
+    // Records 3, 5 and 6 fail; 4 and 7…19 are stored although 3 is not: Kinesis's real behaviour.
+    proxy.rules.push(nextOf("PutRecords", { kind: "fail-records", failed: new Set([3, 5, 6]) }));
+    await adapter.onBatch(batch, live());
+
+    // What Kinesis holds: 0–2, the orphans 4 and 7–19, then the resend 3–19 in order.
+    const [stored] = await storedSequences(kinesis.admin, adapter.settings.streamName);
+    const orphans = [4, ...Array.from({ length: 13 }, (_, i) => 7 + i)];
+    expect(stored).toEqual([0, 1, 2, ...orphans, ...Array.from({ length: 17 }, (_, i) => 3 + i)]);
+    expect(adapter.writeCounters.partialFailures).toBe(1);
+
+    const read = await readAll(adapter, 0, undefined, 6);
+    expect(read.map((event) => event.json)).toEqual(batch.events);
+    expect(read.map((event) => event.messageId)).toEqual(batch.events.map((_, i) => batch.messageId(i)));
+    expect(adapter.readCounters.orphans).toBe(orphans.length);
+
+    // A reader of another process, starting from a cursor just before the failed record, agrees.
+    const cold = await kinesis.ready({ streamName: adapter.settings.streamName });
+    const after = await readAll(cold, 0, read[2]!.id, 4);
+    expect(after.map((event) => event.json)).toEqual(batch.events.slice(3));
+    expect(cold.readCounters.coldStarts).toBe(1);
+  });
+
+  it("survives several rounds, including calls where the first record fails, across 500-record calls", async () => {
+    proxy.rules.length = 0;
+    const adapter = await kinesis.ready({ endpoint: proxy.endpoint, shardCount: 1 });
+    const producer = new Producer();
+    const batch = producer.batch(0, events("rounds", 1_200)); // three calls: 500, 500, 200 records
+    proxy.rules.push(
+      nextOf("PutRecords", { kind: "fail-records", failed: new Set([0, 1, 250]) }),
+      nextOf("PutRecords", { kind: "fail-records", failed: new Set([100, 101, 499]) }),
+      nextOf("PutRecords", { kind: "fail-records", failed: new Set([0]), code: "InternalFailure" }),
+      nextOf("PutRecords", { kind: "fail-records", failed: new Set([7]) }),
+    );
+    await adapter.onBatch(batch, live());
+    expect(adapter.writeCounters.partialFailures).toBe(4);
+    const read = await readAll(adapter, 0, undefined, 333);
+    expect(read.map((event) => event.json)).toEqual(batch.events);
+    expect(new Set(read.map((event) => event.id)).size).toBe(batch.size);
+  });
+
+  it("rejects with a retryable BackendBackpressureError after resends without progress; the bus's retry completes the batch once", async () => {
+    proxy.rules.length = 0;
+    const adapter = await kinesis.ready({
+      endpoint: proxy.endpoint,
+      shardCount: 1,
+      partialFailureRetries: 2,
+    });
+    const producer = new Producer();
+    const first = producer.batch(0, events("throttled", 10));
+    proxy.rules.push(
+      nextOf("PutRecords", { kind: "fail-records", failed: new Set([6, 8]) }),
+      nextOf(
+        "PutRecords",
+        { kind: "fail-records", failed: new Set(Array.from({ length: 4 }, (_, i) => i)) },
+        3,
+      ),
+    );
+    const error = await adapter.onBatch(first, live()).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(BackendBackpressureError);
+    expect((error as BackendBackpressureError).isRetryable).toBe(true);
+    expect((error as Error).message).toMatch(/ProvisionedThroughputExceededException.*without progress/);
+    // The bus retries the very same batch: it resumes after the six records confirmed stored.
+    await adapter.onBatch(first, live());
+    const second = producer.batch(0, events("after", 3));
+    await adapter.onBatch(second, live());
+    const read = await readAll(adapter, 0);
+    expect(read.map((event) => event.json)).toEqual([...first.events, ...second.events]);
+  });
+
+  it("a record failing with a KMS access error is fatal and says so", async () => {
+    proxy.rules.length = 0;
+    const adapter = await kinesis.ready({ endpoint: proxy.endpoint, shardCount: 1 });
+    proxy.rules.push(
+      nextOf("PutRecords", { kind: "fail-records", failed: new Set([1]), code: "KMSAccessDeniedException" }),
+    );
+    const error = await adapter
+      .onBatch(new Producer().batch(0, events("kms", 3)), live())
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(FatalError);
+    expect((error as Error).message).toMatch(/KMSAccessDeniedException.*fatal/);
+  });
+});

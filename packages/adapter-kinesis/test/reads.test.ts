@@ -1,0 +1,60 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Producer, events, live } from "./support/batches.js";
+import { readAll, useKinesis } from "./support/helpers.js";
+import { type KinesisProxy, nextOf, startKinesisProxy } from "./support/kinesis-proxy.js";
+
+const kinesis = useKinesis("reads");
+let proxy: KinesisProxy;
+
+beforeAll(async () => {
+  proxy = await startKinesisProxy(kinesis.endpoint);
+});
+afterAll(() => proxy.close());
+
+describe("reading Kinesis's awkward answers", () => {
+  it("empty pages with MillisBehindLatest > 0 are not the end: a page may be empty while hasMore is true", async () => {
+    proxy.rules.length = 0;
+    const adapter = await kinesis.ready({ endpoint: proxy.endpoint, shardCount: 1, maxFetchesPerPoll: 2 });
+    const batch = new Producer().batch(0, events("sparse", 5));
+    await adapter.onBatch(batch, live());
+    // Three empty answers that say "behind", each handing back the same iterator, as a sparse shard would.
+    proxy.rules.push(
+      nextOf(
+        "GetRecords",
+        (body) => ({
+          kind: "reply",
+          body: { Records: [], MillisBehindLatest: 5_000, NextShardIterator: body.ShardIterator },
+        }),
+        3,
+      ),
+    );
+    const first = await adapter.pollShard(0, undefined, 10);
+    expect(first).toEqual({ events: [], nextId: undefined, hasMore: true });
+    const rest = await readAll(adapter, 0);
+    expect(rest.map((event) => event.json)).toEqual(batch.events);
+  });
+
+  it("an expired iterator is renewed after the last record read: nothing lost, nothing repeated", async () => {
+    proxy.rules.length = 0;
+    const adapter = await kinesis.ready({ endpoint: proxy.endpoint, shardCount: 1 });
+    const producer = new Producer();
+    const first = producer.batch(0, events("before", 4));
+    await adapter.onBatch(first, live());
+    const read = await readAll(adapter, 0);
+    const second = producer.batch(0, events("after", 4));
+    await adapter.onBatch(second, live());
+    const expired = "Iterator expired. The iterator was created at time X while right now it is Y";
+    proxy.rules.push(
+      nextOf("GetRecords", {
+        kind: "error",
+        status: 400,
+        type: "ExpiredIteratorException",
+        message: expired,
+      }),
+    );
+    const before = proxy.operations.length;
+    const after = await readAll(adapter, 0, read.at(-1)!.id);
+    expect(after.map((event) => event.json)).toEqual(second.events);
+    expect(proxy.operations.slice(before)).toContain("GetShardIterator");
+  });
+});

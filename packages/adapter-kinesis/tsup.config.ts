@@ -1,0 +1,3 @@
+import { libraryConfig } from "@netmesh/tsup-config";
+
+export default libraryConfig();
