@@ -4,6 +4,7 @@ import { CoarseClock } from "./ingest/clock.js";
 import { type BusOptions, type ResolvedConfig, resolveConfig } from "./config.js";
 import type { Adapter } from "./contract/adapter.js";
 import type { AdapterCapabilities } from "./contract/capabilities.js";
+import { channels } from "./diagnostics/channels.js";
 import { type PollRequest, type PollResult, pollShards } from "./consumer/poll.js";
 import { type SubscribeOptions, type Subscription, subscribe } from "./consumer/subscribe.js";
 import { BusClosedError, type InvalidEventError, ScalingError } from "./errors.js";
@@ -93,6 +94,7 @@ export class EventBus implements AsyncDisposable {
       retryMaxDelayMs: config.retryMaxDelayMs,
       logger: config.logger,
       stop: this.stopController.signal,
+      producer: producerState.producer,
     };
     const context = {
       config,
@@ -115,7 +117,13 @@ export class EventBus implements AsyncDisposable {
       this.drops,
       this.rejects,
       capabilities.maxEventBytes,
+      producerState.producer,
     );
+    this.topology.onChange((event) => {
+      if (channels.topologyChanged.hasSubscribers) {
+        channels.topologyChanged.publish({ producer: producerState.producer, ...event });
+      }
+    });
     if (config.scaling !== undefined) {
       this.monitor = new ScalingMonitor(this.topology, config.scaling, config.logger);
       if (config.scaling.autoStart) this.monitor.start();

@@ -6,6 +6,17 @@
 export * from "./adapter.js";
 export { EventBus, createBus } from "./bus.js";
 export { DEFAULTS, MAX_BATCH_SIZE } from "./config.js";
+export { DIAGNOSTICS_CHANNELS } from "./diagnostics/channels.js";
+export type {
+  BackpressureMessage,
+  BatchDispatchedMessage,
+  BatchRetriedMessage,
+  DiagnosticsMessage,
+  EventsDroppedMessage,
+  EventsUncertainMessage,
+  ShutdownPhaseMessage,
+  TopologyChangedMessage,
+} from "./diagnostics/channels.js";
 export type { BackpressureOption, BatchOptions, BusOptions, SampleBackpressure } from "./config.js";
 export { CompositeCursor } from "./consumer/cursor.js";
 export { FILTER_LIMITS, compileFilter } from "./consumer/filter.js";

@@ -2,6 +2,7 @@ import type { Adapter } from "../contract/adapter.js";
 import { adapterErrorKind, failedWithoutStoring } from "../contract/adapter-errors.js";
 import type { Batch, EventRejection } from "../contract/batch.js";
 import type { Logger } from "../contract/logger.js";
+import { channels } from "../diagnostics/channels.js";
 import { sleep } from "../lifecycle/timers.js";
 import { retryDelayMs } from "./backoff.js";
 import type { DropReason } from "../stats.js";
@@ -16,6 +17,8 @@ export interface DispatchContext {
   readonly logger: Logger;
   /** Aborted when the bus gives up on pending work (shutdown deadline). */
   readonly stop: AbortSignal;
+  /** The bus's producer nonce, for diagnostics messages. */
+  readonly producer: string;
 }
 
 /**
@@ -124,7 +127,11 @@ function logRejections(batch: Batch, rejected: readonly EventRejection[], contex
  * timeouts, with exponential back-off and per-shard jitter between attempts. Always the same batch
  * object, so message ids stay stable. Resolves with the outcome; never rejects.
  */
-export async function dispatchWithRetry(batch: Batch, context: DispatchContext): Promise<DispatchOutcome> {
+export async function dispatchWithRetry(
+  batch: Batch,
+  context: DispatchContext,
+  queueDelayMs = 0,
+): Promise<DispatchOutcome> {
   const fields = (extra: Record<string, unknown>) => ({
     adapter: context.adapter.name,
     shard: batch.shard,
@@ -139,6 +146,7 @@ export async function dispatchWithRetry(batch: Batch, context: DispatchContext):
     return { drop: reason, uncertain: mayBeStored };
   };
   for (let attemptNo = 0; ; attemptNo++) {
+    const startedAt = performance.now();
     const result = await attempt(batch, context);
     if (!result.ok && (result.timedOut || result.stopped || !failedWithoutStoring(result.error)))
       mayBeStored = true;
@@ -146,6 +154,22 @@ export async function dispatchWithRetry(batch: Batch, context: DispatchContext):
       const outcome = readResult(result.result, batch.size);
       if (outcome !== undefined) {
         if (outcome !== "dispatched") logRejections(batch, outcome.rejected, context);
+        if (channels.batchDispatched.hasSubscribers) {
+          const refused = outcome === "dispatched" ? 0 : outcome.rejected.length;
+          let bytes = 0;
+          for (const text of batch.events) bytes += Buffer.byteLength(text, "utf8");
+          channels.batchDispatched.publish({
+            producer: context.producer,
+            adapter: context.adapter.name,
+            shard: batch.shard,
+            events: batch.size - refused,
+            refused,
+            bytes,
+            attempt: attemptNo + 1,
+            adapterMs: performance.now() - startedAt,
+            queueDelayMs,
+          });
+        }
         return outcome;
       }
       mayBeStored = true; // it resolved: something was stored, but what is unknown
@@ -166,6 +190,18 @@ export async function dispatchWithRetry(batch: Batch, context: DispatchContext):
       return drop(reason, "batch dropped", { attempts: attemptNo + 1, err: result.error });
     }
     const delay = retryDelayMs(batch.shard, attemptNo, context.retryBaseDelayMs, context.retryMaxDelayMs);
+    if (channels.batchRetried.hasSubscribers) {
+      channels.batchRetried.publish({
+        producer: context.producer,
+        adapter: context.adapter.name,
+        shard: batch.shard,
+        events: batch.size,
+        attempt: attemptNo + 1,
+        reason: result.timedOut ? "timeout" : kind,
+        delayMs: delay,
+        error: result.error,
+      });
+    }
     context.logger.warn(
       fields({ attempt: attemptNo + 1, kind, delayMs: Math.round(delay), err: result.error }),
       "batch failed, retrying",

@@ -1,3 +1,4 @@
+import { publishBackpressure, publishDrop } from "../diagnostics/publish.js";
 import { type CoarseClock, nextTimestamp } from "./clock.js";
 import type { ResolvedConfig } from "../config.js";
 import type { Shard } from "../shard/shard.js";
@@ -26,6 +27,8 @@ export class IngestPath {
     private readonly rejects: RejectCounts,
     /** The adapter's `capabilities.maxEventBytes`: larger events are refused as `"tooLarge"`. */
     private readonly maxEventBytes: number,
+    /** The bus's producer nonce, for diagnostics messages. */
+    private readonly producer: string,
   ) {
     this.surelyFits = Math.floor(maxEventBytes / 3);
     const bp = config.backpressure;
@@ -123,10 +126,15 @@ export class IngestPath {
       shard.sampleCounter = 0;
     }
     if (ring.length === ring.capacity) {
+      if (!shard.backpressured) {
+        shard.backpressured = true;
+        publishBackpressure(this.producer, shard, "engaged");
+      }
       if (!this.evictWhenFull) return "full";
       ring.evictOldest();
       shard.dropped++;
       this.drops.evicted++;
+      publishDrop(this.producer, shard.id, "evicted", 1, false);
     }
     const timestamp = nextTimestamp(shard.lastTimestamp, this.clock.now);
     shard.lastTimestamp = timestamp;

@@ -3,6 +3,7 @@ import type { Adapter } from "../contract/adapter.js";
 import type { ProducerState } from "./producer-state.js";
 import type { Shard } from "../shard/shard.js";
 import type { BusStats } from "../stats.js";
+import { type ShutdownPhaseMessage, channels } from "../diagnostics/channels.js";
 import { describeValue } from "../errors.js";
 import { withTimeout } from "./timers.js";
 
@@ -101,6 +102,16 @@ export async function shutDown(target: ShutdownTarget): Promise<ShutdownReport> 
       ? config.adapterTimeoutMs
       : Math.min(config.adapterTimeoutMs, Math.max(0, startedAt + deadlineMs - performance.now()));
 
+  const phase = (name: ShutdownPhaseMessage["phase"]) => {
+    if (channels.shutdownPhase.hasSubscribers) {
+      channels.shutdownPhase.publish({
+        producer: producerState.producer,
+        phase: name,
+        elapsedMs: performance.now() - startedAt,
+      });
+    }
+  };
+  phase("draining");
   for (const pump of pumps) pump.stop();
   const drained = Promise.all(pumps.map((pump) => pump.done));
   if (deadlineMs !== undefined) {
@@ -116,6 +127,7 @@ export async function shutDown(target: ShutdownTarget): Promise<ShutdownReport> 
   }
   await drained;
   target.onDrained();
+  phase("drained");
 
   const errors: Error[] = [];
   const step = async (what: string, call: () => Promise<void>) => {
@@ -126,9 +138,11 @@ export async function shutDown(target: ShutdownTarget): Promise<ShutdownReport> 
       logger.error({ adapter: adapter.name, err: error }, `${what} failed`);
     }
   };
+  phase("flushing");
   await step(`${adapter.name}.flush`, () => adapter.flush());
   const running = target.subscriptions();
   if (running.length > 0) {
+    phase("waitingForSubscriptions");
     const grace = options.subscriptionGraceMs ?? DEFAULT_SUBSCRIPTION_GRACE_MS;
     const left =
       deadlineMs === undefined
@@ -144,6 +158,7 @@ export async function shutDown(target: ShutdownTarget): Promise<ShutdownReport> 
         "closing the adapter under running subscriptions",
       );
   }
+  phase("closingAdapter");
   target.onAdapterClosing();
   await step(`${adapter.name}.shutdown`, () => adapter.shutdown());
   await step("saving the producer state", () =>
@@ -165,6 +180,7 @@ export async function shutDown(target: ShutdownTarget): Promise<ShutdownReport> 
     dropped: stats.droppedBy,
     uncertain: stats.uncertain,
   };
+  phase("done");
   if (report.lossy) logger.warn(fields, "event bus shut down with dropped events");
   else logger.info(fields, "event bus shut down; nothing dropped");
   return report;

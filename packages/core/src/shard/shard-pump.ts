@@ -2,6 +2,7 @@ import type { ResolvedConfig } from "../config.js";
 import { nowMicrosFrom } from "../ingest/clock.js";
 import type { Logger } from "../contract/logger.js";
 import { type DispatchContext, type DispatchOutcome, dispatchWithRetry } from "../dispatch/dispatch.js";
+import { publishBackpressure, publishDrop } from "../diagnostics/publish.js";
 import { OutgoingBatch } from "../dispatch/outgoing-batch.js";
 import type { ProducerState } from "../lifecycle/producer-state.js";
 import type { Shard } from "./shard.js";
@@ -200,7 +201,7 @@ export class ShardPump {
       await context.producer.reserve(shard.id, firstSequence + size);
       const batch = new OutgoingBatch(shard.id, context.producer.producer, firstSequence, texts, timestamps);
       const dispatchedAt = performance.now();
-      outcome = await dispatchWithRetry(batch, context.dispatch);
+      outcome = await dispatchWithRetry(batch, context.dispatch, Math.max(0, waitedMs));
       shard.flushSum += performance.now() - dispatchedAt;
       shard.flushCount++;
     } catch (error) {
@@ -230,6 +231,7 @@ export class ShardPump {
     this.shard.dropped += count;
     this.context.drops[reason] += count;
     if (uncertain) this.context.uncertain[reason] += count;
+    publishDrop(this.context.producer.producer, this.shard.id, reason, count, uncertain);
   }
 
   private dropQueued(reason: DropReason): void {
@@ -240,6 +242,11 @@ export class ShardPump {
   }
 
   private freeRoom(): void {
+    const { shard } = this;
+    if (shard.backpressured && shard.ring.length <= shard.ring.capacity >> 1) {
+      shard.backpressured = false;
+      publishBackpressure(this.context.producer.producer, shard, "released");
+    }
     const release = this.releaseRoomWaiters;
     if (release === undefined) return;
     this.room = undefined;

@@ -35,6 +35,8 @@ export class Shard {
   inFlightStart = 0;
   /** Insertion timestamp of the first event of the batch being dispatched. */
   inFlightSince = 0;
+  /** The ring filled up and has not drained back below half since (for the backpressure diagnostics). */
+  backpressured = false;
   /** Sequence number of the next batch's first event. */
   nextSequence: number;
   /** Ring length from which sampling applies (Infinity unless the sample mode is on). */
