@@ -151,6 +151,9 @@ describe("main", () => {
       timedOut: 0,
       shutdownDeadline: 0,
       producerState: 0,
+      tooLarge: 0,
+      invalidText: 0,
+      refused: 0,
     });
     expect(summary.verdict).toBe(
       `OK: every accepted event came back (${summary.bus.dispatched.toLocaleString("en-US")} events)`,
