@@ -46,7 +46,11 @@ export async function* followStream(plan: FollowPlan): AsyncIterable<ShardPage> 
         if (page.hasMore) continue;
       }
       if (signal.aborted) return;
-      blocking ??= duplicate(plan.client);
+      if (blocking === undefined) {
+        blocking = duplicate(plan.client);
+        // Its failures reach us as the rejected XREAD below; the event would only be noise.
+        blocking.on("error", () => {});
+      }
       await blocking.xread("COUNT", 1, "BLOCK", BLOCK_MS, "STREAMS", plan.stream, cursor ?? "0-0");
     }
   } catch (error) {
