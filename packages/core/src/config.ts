@@ -146,8 +146,12 @@ function integerIn(path: string, value: number, min: number, max: number): numbe
 }
 
 function durationMs(path: string, value: number, min: "positive" | "zero" = "positive"): number {
-  const low = min === "zero" ? value < 0 : value <= 0;
-  if (typeof value !== "number" || !Number.isFinite(value) || low || value > MAX_DURATION_MS) {
+  if (
+    typeof value !== "number" ||
+    !Number.isFinite(value) ||
+    (min === "zero" ? value < 0 : value <= 0) ||
+    value > MAX_DURATION_MS
+  ) {
     throw new ConfigError(
       path,
       `must be a finite duration in ms, ${min === "zero" ? "≥" : ">"} 0 and ≤ ${MAX_DURATION_MS}, got ${describeValue(value)}`,

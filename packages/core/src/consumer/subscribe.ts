@@ -95,6 +95,17 @@ function positive(field: string, value: number | undefined, fallback: number, ma
   return chosen;
 }
 
+/** A page being handed to the consumer, with what to record as each event goes and when it is all out. */
+interface DeliveryPage {
+  readonly events: readonly StoredEvent[];
+  /** Records that `events[index]` is being handed over (moves the cursor). */
+  delivered(index: number): void;
+  /** Records that every event of the page was handed over. */
+  finished(): void;
+}
+
+const DONE: IteratorResult<StoredEvent> = Object.freeze({ value: undefined, done: true });
+
 /** How long a streaming subscription waits for a page before it looks for new shards or a shutdown. */
 const FOLLOW_TICK_MS = 250;
 
@@ -126,7 +137,7 @@ export function subscribe(source: SubscriptionSource, options: SubscribeOptions 
       ? [...options.shards]
       : [...new Set([...source.shardIds(), ...cursor.shardIds()])];
 
-  async function* follow(adapter: Adapter): AsyncGenerator<StoredEvent> {
+  async function* follow(adapter: Adapter): AsyncGenerator<DeliveryPage> {
     // The followers end with the subscription, and also when it leaves this mode for polling.
     const local = new AbortController();
     const signal = AbortSignal.any([stop.signal, local.signal]);
@@ -144,21 +155,25 @@ export function subscribe(source: SubscriptionSource, options: SubscribeOptions 
         const item = await followers.next(FOLLOW_TICK_MS);
         if (item === undefined) continue;
         const { shard, page } = item;
-        for (const event of page.events) {
-          // Moved before the yield: a consumer that breaks on this event has received it.
-          cursor.advance(shard, event.id);
-          if (filter !== undefined && !matches(filter, event, source.logger)) continue;
-          yield event;
-          if (stop.signal.aborted) return;
-        }
-        if (page.nextId !== undefined) cursor.advance(shard, page.nextId);
+        const events =
+          filter === undefined
+            ? page.events
+            : page.events.filter((event) => matches(filter, event, source.logger));
+        yield {
+          events,
+          // Moved before the event is handed over: a consumer that breaks on it has received it.
+          delivered: (index) => cursor.advance(shard, events[index]!.id),
+          finished: () => {
+            if (page.nextId !== undefined) cursor.advance(shard, page.nextId);
+          },
+        };
       }
     } finally {
       local.abort(); // polling takes over from the cursor: what followers read but did not hand over is read again
     }
   }
 
-  async function* poll(): AsyncGenerator<StoredEvent> {
+  async function* poll(): AsyncGenerator<DeliveryPage> {
     let idle = minIdleMs;
     while (!stop.signal.aborted) {
       const drained = source.isDrained;
@@ -170,14 +185,14 @@ export function subscribe(source: SubscriptionSource, options: SubscribeOptions 
         ...(options.shards !== undefined && { shards: options.shards }),
       });
       const tracker = new DeliveryTracker(page.events, cursor);
-      for (const event of page.events) {
-        // Counted before the yield: a consumer that breaks on this event has received it, and a
-        // generator resumes nothing after a `break`.
-        tracker.delivered(event);
-        yield event;
-        if (stop.signal.aborted) return;
-      }
-      cursor = CompositeCursor.decode(page.cursor);
+      yield {
+        events: page.events,
+        // Counted before the event is handed over: a consumer that breaks on it has received it.
+        delivered: (index) => tracker.delivered(page.events[index]!),
+        finished: () => {
+          cursor = CompositeCursor.decode(page.cursor);
+        },
+      };
       if (page.events.length > 0 || page.hasMore) {
         idle = minIdleMs;
         continue;
@@ -189,7 +204,7 @@ export function subscribe(source: SubscriptionSource, options: SubscribeOptions 
     }
   }
 
-  async function* iterate(): AsyncGenerator<StoredEvent> {
+  async function* pages(): AsyncGenerator<DeliveryPage> {
     const untrack = source.track();
     try {
       if (streaming !== undefined && !source.isClosed) yield* follow(streaming);
@@ -198,6 +213,51 @@ export function subscribe(source: SubscriptionSource, options: SubscribeOptions 
       untrack();
       options.signal?.removeEventListener("abort", onAbort);
     }
+  }
+
+  // Events are handed out by a plain iterator over the current page: a generator `yield` per event
+  // costs about twice as much, and a subscription reads as fast as the backend lets it.
+  function iterate(): AsyncIterator<StoredEvent> {
+    const feed = pages();
+    let page: DeliveryPage | undefined;
+    let index = 0;
+    const advance = async (): Promise<IteratorResult<StoredEvent>> => {
+      if (page !== undefined) {
+        page.finished();
+        page = undefined;
+      }
+      for (;;) {
+        if (stop.signal.aborted) {
+          await feed.return(undefined);
+          return DONE;
+        }
+        const next = await feed.next();
+        if (next.done === true) return DONE;
+        if (next.value.events.length === 0) {
+          next.value.finished();
+          continue;
+        }
+        page = next.value;
+        index = 1;
+        page.delivered(0);
+        return { value: page.events[0]!, done: false };
+      }
+    };
+    return {
+      next() {
+        if (page !== undefined && index < page.events.length && !stop.signal.aborted) {
+          const at = index++;
+          page.delivered(at);
+          return Promise.resolve({ value: page.events[at]!, done: false });
+        }
+        return advance();
+      },
+      async return() {
+        page = undefined;
+        await feed.return(undefined);
+        return DONE;
+      },
+    };
   }
 
   return {
