@@ -1,7 +1,7 @@
 import { type Logger, redactUrl } from "@netmesh/core/adapter";
 import { type Cluster, Redis, type RedisOptions } from "ioredis";
 import { bounded } from "./bounded.js";
-import { classify } from "./classify.js";
+import { classify, scrubbedError } from "./classify.js";
 import type { RedisConnectionOptions } from "./options.js";
 import { Redactor } from "./redaction.js";
 
@@ -144,7 +144,7 @@ export class Connection {
     if (this.lostLogged) return;
     this.lostLogged = true;
     this.logger?.warn(
-      { adapter: "redis", url: this.description, error: this.redactor.message(error) },
+      { adapter: "redis", url: this.description, err: scrubbedError(error, this.redactor) },
       "redis connection error; ioredis reconnects and queues commands meanwhile",
     );
   }

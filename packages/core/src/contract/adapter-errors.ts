@@ -54,6 +54,9 @@ export abstract class AdapterError extends NetmeshError {
   constructor(message: string, options?: { cause?: unknown; notStored?: boolean }) {
     super(message, options);
     this.declaredNotStored = options?.notStored;
+    // An own enumerable property, so log serializers (pino's among them) copy the code; the getter
+    // reads `kind` when asked, after the subclass set it.
+    Object.defineProperty(this, "code", { enumerable: true, get: () => CODE_OF_KIND[this.kind] });
   }
 
   /**

@@ -45,7 +45,7 @@ export interface BatchDispatchedMessage extends DiagnosticsMessage {
   readonly events: number;
   /** Events the adapter refused alone (see `EventRejection`). */
   readonly refused: number;
-  /** UTF-8 bytes of the batch's JSON texts. */
+  /** UTF-8 bytes of the batch's JSON texts, counted when first read (a pass over the batch). */
   readonly bytes: number;
   /** Which attempt succeeded (1 for the first). */
   readonly attempt: number;
@@ -77,6 +77,12 @@ export interface EventsDroppedMessage extends DiagnosticsMessage {
   readonly count: number;
   /** True when these events may have been stored all the same (they are also published as uncertain). */
   readonly uncertain: boolean;
+  /**
+   * What was dropped: `"batch"`, a whole batch the bus had handed to the adapter (it gave up on it);
+   * `"queued"`, events still in the ring (a shutdown deadline); `"event"`, one event (evicted from a
+   * full ring, or refused alone by the adapter).
+   */
+  readonly scope: "batch" | "queued" | "event";
 }
 
 /** {@link DIAGNOSTICS_CHANNELS.eventsUncertain}. */

@@ -9,9 +9,10 @@ export function publishDrop(
   reason: DropReason,
   count: number,
   uncertain: boolean,
+  scope: "batch" | "queued" | "event",
 ): void {
   if (channels.eventsDropped.hasSubscribers) {
-    channels.eventsDropped.publish({ producer, shard, reason, count, uncertain });
+    channels.eventsDropped.publish({ producer, shard, reason, count, uncertain, scope });
   }
   if (uncertain && channels.eventsUncertain.hasSubscribers) {
     channels.eventsUncertain.publish({ producer, shard, reason, count });

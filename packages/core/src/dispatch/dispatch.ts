@@ -2,7 +2,7 @@ import type { Adapter } from "../contract/adapter.js";
 import { adapterErrorKind, failedWithoutStoring } from "../contract/adapter-errors.js";
 import type { Batch, EventRejection } from "../contract/batch.js";
 import type { Logger } from "../contract/logger.js";
-import { channels } from "../diagnostics/channels.js";
+import { type BatchDispatchedMessage, channels } from "../diagnostics/channels.js";
 import { sleep } from "../lifecycle/timers.js";
 import { retryDelayMs } from "./backoff.js";
 import type { DropReason } from "../stats.js";
@@ -105,6 +105,44 @@ function attempt(batch: Batch, context: DispatchContext): Promise<Attempt> {
   });
 }
 
+/**
+ * A {@link BatchDispatchedMessage} whose `bytes` are counted only when a subscriber reads them: counting
+ * is a pass over every event, which a subscriber that only wants timings must not pay for.
+ */
+class DispatchedMessage implements BatchDispatchedMessage {
+  readonly shard: number;
+  readonly events: number;
+  readonly #batch: Batch;
+  #bytes: number | undefined;
+
+  constructor(
+    readonly producer: string,
+    readonly adapter: string,
+    batch: Batch,
+    readonly refused: number,
+    readonly attempt: number,
+    readonly adapterMs: number,
+    readonly queueDelayMs: number,
+  ) {
+    this.#batch = batch;
+    this.shard = batch.shard;
+    this.events = batch.size - refused;
+  }
+
+  get bytes(): number {
+    if (this.#bytes === undefined) {
+      // An adapter that wrote bytes already measured them; otherwise count the texts once.
+      let bytes = (this.#batch as { encodedLength?: number }).encodedLength;
+      if (bytes === undefined) {
+        bytes = 0;
+        for (const text of this.#batch.events) bytes += Buffer.byteLength(text, "utf8");
+      }
+      this.#bytes = bytes;
+    }
+    return this.#bytes;
+  }
+}
+
 function logRejections(batch: Batch, rejected: readonly EventRejection[], context: DispatchContext): void {
   const first = rejected[0]!;
   context.logger.warn(
@@ -156,19 +194,17 @@ export async function dispatchWithRetry(
         if (outcome !== "dispatched") logRejections(batch, outcome.rejected, context);
         if (channels.batchDispatched.hasSubscribers) {
           const refused = outcome === "dispatched" ? 0 : outcome.rejected.length;
-          let bytes = 0;
-          for (const text of batch.events) bytes += Buffer.byteLength(text, "utf8");
-          channels.batchDispatched.publish({
-            producer: context.producer,
-            adapter: context.adapter.name,
-            shard: batch.shard,
-            events: batch.size - refused,
-            refused,
-            bytes,
-            attempt: attemptNo + 1,
-            adapterMs: performance.now() - startedAt,
-            queueDelayMs,
-          });
+          channels.batchDispatched.publish(
+            new DispatchedMessage(
+              context.producer,
+              context.adapter.name,
+              batch,
+              refused,
+              attemptNo + 1,
+              performance.now() - startedAt,
+              queueDelayMs,
+            ),
+          );
         }
         return outcome;
       }

@@ -19,6 +19,11 @@ export class OutgoingBatch implements Batch {
     return this.events.length;
   }
 
+  /** UTF-8 bytes of the batch when an adapter already asked for them (free to read), else undefined. */
+  get encodedLength(): number | undefined {
+    return this.encoded?.data.length;
+  }
+
   messageId(index: number): string {
     return formatMessageId(this.producer, this.shard, this.firstSequence + index);
   }

@@ -134,7 +134,7 @@ export class IngestPath {
       ring.evictOldest();
       shard.dropped++;
       this.drops.evicted++;
-      publishDrop(this.producer, shard.id, "evicted", 1, false);
+      publishDrop(this.producer, shard.id, "evicted", 1, false, "event");
     }
     const timestamp = nextTimestamp(shard.lastTimestamp, this.clock.now);
     shard.lastTimestamp = timestamp;

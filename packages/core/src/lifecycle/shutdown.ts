@@ -135,7 +135,7 @@ export async function shutDown(target: ShutdownTarget): Promise<ShutdownReport> 
       await withTimeout(what, bound(), call);
     } catch (error) {
       errors.push(asError(error));
-      logger.error({ adapter: adapter.name, err: error }, `${what} failed`);
+      logger.error({ adapter: adapter.name, step: what, err: error }, "shutdown step failed");
     }
   };
   phase("flushing");

@@ -72,12 +72,12 @@ export class ScalingMonitor {
         this.logger.info({ shards: decision.shards, active: active.length }, "scaling down");
         for (const id of decision.shards) {
           this.topology.drain(id, "auto").catch((error: unknown) => {
-            this.logger.error({ shard: id, error: String(error) }, "draining a shard failed");
+            this.logger.error({ shard: id, err: error }, "draining a shard failed");
           });
         }
       }
     } catch (error) {
-      this.logger.error({ error: String(error) }, "scaling monitor tick failed");
+      this.logger.error({ err: error }, "scaling monitor tick failed");
     }
   }
 

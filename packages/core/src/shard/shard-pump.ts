@@ -213,11 +213,11 @@ export class ShardPump {
     }
     shard.inFlight = 0;
     if (typeof outcome === "object" && "drop" in outcome) {
-      this.recordDrop(outcome.drop, size, outcome.uncertain);
+      this.recordDrop(outcome.drop, size, "batch", outcome.uncertain);
     } else {
       // The adapter stored the batch but for the events it refused: each is dropped with its reason.
       const rejected = outcome === "dispatched" ? [] : outcome.rejected;
-      for (const { reason } of rejected) this.recordDrop(reason, 1);
+      for (const { reason } of rejected) this.recordDrop(reason, 1, "event");
       shard.dispatched += size - rejected.length;
       shard.batches++;
       shard.queueDelaySum += Math.max(0, waitedMs);
@@ -227,17 +227,22 @@ export class ShardPump {
     this.releaseBarriers();
   }
 
-  private recordDrop(reason: DropReason, count: number, uncertain = false): void {
+  private recordDrop(
+    reason: DropReason,
+    count: number,
+    scope: "batch" | "queued" | "event",
+    uncertain = false,
+  ): void {
     this.shard.dropped += count;
     this.context.drops[reason] += count;
     if (uncertain) this.context.uncertain[reason] += count;
-    publishDrop(this.context.producer.producer, this.shard.id, reason, count, uncertain);
+    publishDrop(this.context.producer.producer, this.shard.id, reason, count, uncertain, scope);
   }
 
   private dropQueued(reason: DropReason): void {
     const count = this.shard.ring.clear();
     if (count === 0) return;
-    this.recordDrop(reason, count);
+    this.recordDrop(reason, count, "queued");
     this.context.logger.error({ shard: this.shard.id, events: count, reason }, "queued events dropped");
   }
 

@@ -169,7 +169,7 @@ export class Topology {
       try {
         listener(event);
       } catch (error) {
-        this.logger.error({ error: String(error) }, "topology listener threw");
+        this.logger.error({ err: error }, "topology listener threw");
       }
     }
   }

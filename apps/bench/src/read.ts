@@ -1,0 +1,333 @@
+/**
+ * Read benchmark (issue 12): for memory, Redis and JetStream, N events (~200 B, 4 shards) written
+ * through a bus, then read back in the same run three ways: `bus.poll({ limit: 1000 })` in a loop,
+ * `bus.subscribe({ pageSize: 1000 })`, and the hand-written baseline of the backend; each JSON-parses
+ * every event, and each must read every event exactly once (count, checksum of the sequence numbers,
+ * no duplicate), or the run exits with code 1. Prints events/s and the ratios to the hand-written read
+ * and to the bus's own write rate measured in the run. Then the live-tail latency: an idle bus, one
+ * event every 20 ms for 10 s, ingest → subscriber p50/p99/max, with the default `batch.maxDelayMs`
+ * (10 ms) and with `maxDelayMs: 1`.
+ *
+ * The machine is shared: compare the ratios, measured in one run, not the absolute rates. Each backend
+ * runs up to BENCH_READ_ROUNDS rounds (default 3; a round is a fresh bus writing the N events, then
+ * every read path, order rotated per round; no further round once a backend's rounds took 25 s, so a
+ * slow backend keeps the run bounded). Reported: each path's best run, and the per-round ratios.
+ * Environment: BENCH_READ_EVENTS (100,000), BENCH_READ_ROUNDS (3), BENCH_READ_BACKENDS
+ * (memory,redis,jetstream), BENCH_READ_PATH_TIMEOUT_MS (45,000), BENCH_LATENCY_SECONDS (10),
+ * REDIS_URL / NATS_URL (loopback only; default 127.0.0.1:6379 / 127.0.0.1:4222).
+ */
+import { randomBytes } from "node:crypto";
+import { loadavg } from "node:os";
+import { type Adapter, DEFAULTS, type EventBus, type RawEvent, createBus } from "@netmesh/core";
+import type { BaselineTarget } from "./read-baselines.js";
+import { type Backend, selectedBackends } from "./read-backends.js";
+import { latencyRun } from "./read-latency.js";
+import { PAGE, type Timing, pollAll, subscribeAll, timed, writeAll } from "./read-paths.js";
+import { type BackendResult, type PathResult, fmtRate, printSummary, roundRatios } from "./read-report.js";
+import { Tally, readEvents } from "./read-workload.js";
+
+function intEnv(name: string, fallback: number, min: number, max: number): number {
+  const value = Number(process.env[name] ?? fallback);
+  if (!Number.isSafeInteger(value) || value < min || value > max)
+    throw new Error(`${name} must be in [${min}, ${max}]`);
+  return value;
+}
+
+const EVENTS = intEnv("BENCH_READ_EVENTS", 100_000, 1_000, 1_000_000);
+const ROUNDS = intEnv("BENCH_READ_ROUNDS", 3, 1, 5);
+const PATH_TIMEOUT_MS = intEnv("BENCH_READ_PATH_TIMEOUT_MS", 45_000, 1_000, 120_000);
+const LATENCY_SECONDS = intEnv("BENCH_LATENCY_SECONDS", 10, 1, 60);
+const INTERVAL_MS = 20;
+const DEFAULT_DELAY_MS = DEFAULTS.batch.maxDelayMs;
+/** A backend whose rounds took this long in all starts no further round. */
+const READ_BUDGET_MS = 25_000;
+/** The whole run is cut off (exit 1) after this. */
+const WATCHDOG_MS = 360_000;
+
+const runId = `${randomBytes(3).toString("hex")}${process.pid}`;
+let prefixes = 0;
+const freshPrefix = () => `nmread${runId}x${prefixes++}`;
+const failures: string[] = [];
+const notes: string[] = [];
+
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ");
+const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+function fail(what: string): void {
+  failures.push(what);
+  console.log(`  FAILED: ${what}`);
+}
+
+/** What the paths of one round work on: a fresh bus that wrote the N events under a fresh prefix. */
+interface Round {
+  readonly bus: EventBus;
+  readonly adapter: Adapter;
+  readonly prefix: string;
+  readonly shards: readonly number[];
+}
+
+/** A read path: its result slot and what it runs (reading into the Tally, until the deadline). */
+interface ReadPath {
+  readonly result: PathResult;
+  run(round: Round, tally: Tally, deadline: number): Promise<void>;
+}
+
+const pathResult = (label: string, kind: PathResult["kind"]): PathResult => ({
+  label,
+  kind,
+  best: undefined,
+  failed: undefined,
+});
+
+/**
+ * Runs one timed path with its own Tally (checked unless `checkTally` is false: the write checks
+ * itself); prints one line; keeps the best verified timing. Returns the verified wall time, if any.
+ */
+async function measurePath(
+  backend: Backend,
+  round: number,
+  result: PathResult,
+  events: number,
+  run: (tally: Tally, deadline: number) => Promise<void>,
+  checkTally = true,
+): Promise<number | undefined> {
+  const tally = new Tally(events);
+  const deadline = performance.now() + PATH_TIMEOUT_MS;
+  const tag = `[${backend.name}] round ${round}  ${result.label.padEnd(40)}`;
+  let timing: Timing | undefined;
+  let problem: string | undefined;
+  try {
+    timing = await timed(() => run(tally, deadline));
+    problem = checkTally ? tally.problem() : undefined;
+  } catch (error) {
+    problem = `${message(error)}; ${tally.problem() ?? "tally complete"}`;
+  }
+  if (problem !== undefined || timing === undefined) {
+    result.failed ??= problem;
+    console.log(`${tag}  FAILED: ${problem}`);
+    failures.push(`${backend.name} round ${round} ${result.label}: ${problem}`);
+    return undefined;
+  }
+  if (result.best === undefined || timing.ms < result.best.ms) result.best = timing;
+  console.log(
+    `${tag}  ${events.toLocaleString("en")} events  ${(timing.ms / 1000).toFixed(3)} s  ` +
+      `${fmtRate(events, timing.ms).padStart(10)}  client CPU ${timing.cpu.toFixed(0)}%  each event once ✓`,
+  );
+  return timing.ms;
+}
+
+/** The read paths of a backend: poll, subscribe, then its hand-written readers. */
+function readPaths(backend: Backend): ReadPath[] {
+  return [
+    {
+      result: pathResult(`bus.poll({ limit: ${PAGE} }) loop`, "poll"),
+      run: (round, tally, deadline) => pollAll(round.bus, tally, deadline),
+    },
+    {
+      result: pathResult(`bus.subscribe({ pageSize: ${PAGE} })`, "subscribe"),
+      run: (round, tally, deadline) => subscribeAll(round.bus, tally, deadline),
+    },
+    ...backend.baselines.map((baseline) => ({
+      result: pathResult(baseline.label, baseline.raw ? "baseline" : "info"),
+      run: async (round: Round, tally: Tally, deadline: number) => {
+        const target: BaselineTarget = { ...round, tally, deadline };
+        const open = await baseline.open(target);
+        try {
+          await open.run();
+        } finally {
+          await open.close();
+        }
+      },
+    })),
+  ];
+}
+
+/**
+ * One round on a backend: a fresh bus under a fresh prefix writes the N events (timed: the write
+ * rate), then every read path reads them all back, in an order rotated per round; then the bus shuts
+ * down and the prefix is deleted. Returns the round's verified timings (ms) per path.
+ */
+async function throughputRound(
+  backend: Backend,
+  raws: readonly RawEvent[],
+  number: number,
+  write: PathResult,
+  paths: readonly ReadPath[],
+): Promise<Map<PathResult, number>> {
+  const times = new Map<PathResult, number>();
+  const prefix = freshPrefix();
+  const adapter = backend.makeAdapter(prefix);
+  let bus: EventBus | undefined;
+  try {
+    bus = await createBus({ adapter, shards: 4, backpressure: "block" });
+    const writer = bus;
+    // Checked by writeAll itself: every event accepted, dispatched and stored, none dropped.
+    const writeMs = await measurePath(
+      backend,
+      number,
+      write,
+      raws.length,
+      () => writeAll(writer, raws),
+      false,
+    );
+    if (writeMs === undefined) return times;
+    times.set(write, writeMs);
+    const round: Round = { bus, adapter, prefix, shards: bus.shardIds() };
+    for (let i = 0; i < paths.length; i++) {
+      const path = paths[(i + number - 1) % paths.length]!;
+      const ms = await measurePath(backend, number, path.result, raws.length, (tally, deadline) =>
+        path.run(round, tally, deadline),
+      );
+      if (ms !== undefined) times.set(path.result, ms);
+    }
+    console.log(`[${backend.name}] round ${number} ratios: ${roundRatios(times)}`);
+  } catch (error) {
+    fail(`${backend.name} round ${number}: ${message(error)}`);
+  } finally {
+    await bus
+      ?.shutdown({ deadlineMs: 10_000 })
+      .catch((error: unknown) => fail(`${backend.name} shutdown: ${message(error)}`));
+    await backend
+      .cleanup(prefix)
+      .catch((error: unknown) => fail(`${backend.name} cleanup of ${prefix}: ${message(error)}`));
+  }
+  return times;
+}
+
+/** Up to ROUNDS rounds on one backend, fewer once its rounds took READ_BUDGET_MS in all. */
+async function throughput(backend: Backend, raws: readonly RawEvent[], result: BackendResult): Promise<void> {
+  for (const baseline of backend.baselines) {
+    console.log(`[${backend.name}] ${baseline.label}: ${baseline.describe}`);
+  }
+  const write = pathResult("bus write (ingestRawManyOrWait + flush)", "write");
+  const paths = readPaths(backend);
+  result.paths.push(write, ...paths.map((path) => path.result));
+  const started = performance.now();
+  for (let round = 1; round <= ROUNDS; round++) {
+    result.rounds.push(await throughputRound(backend, raws, round, write, paths));
+    const spent = performance.now() - started;
+    if (round < ROUNDS && spent > READ_BUDGET_MS) {
+      const note =
+        `${backend.name}: its rounds took ${(spent / 1000).toFixed(1)} s after ${round} ` +
+        `(budget ${READ_BUDGET_MS / 1000} s), so ${round} of ${ROUNDS} rounds were run`;
+      notes.push(note);
+      console.log(`  note: ${note}`);
+      return;
+    }
+  }
+}
+
+async function latency(backend: Backend, result: BackendResult): Promise<void> {
+  const count = Math.round((LATENCY_SECONDS * 1000) / INTERVAL_MS);
+  for (const maxDelayMs of [DEFAULT_DELAY_MS, 1]) {
+    const prefix = freshPrefix();
+    const isDefault = maxDelayMs === DEFAULT_DELAY_MS;
+    const tag = `[${backend.name}] latency, maxDelayMs ${String(maxDelayMs).padStart(2)}${isDefault ? " (default)" : "          "}`;
+    try {
+      // The default is left unset, so the bus's default itself is what is measured.
+      const measured = await latencyRun(
+        backend,
+        prefix,
+        count,
+        INTERVAL_MS,
+        isDefault ? undefined : maxDelayMs,
+      );
+      result.latency.push({ maxDelayMs, result: measured });
+      const line =
+        `${tag}  ${count} events, 1 per ${INTERVAL_MS} ms: p50 ${measured.p50.toFixed(2)} ms, p99 ${measured.p99.toFixed(2)} ms, ` +
+        `max ${measured.max.toFixed(2)} ms (sender timer lag ≤ ${measured.senderLagMs.toFixed(1)} ms)`;
+      if (measured.problem === undefined) console.log(`${line}  each event once ✓`);
+      else {
+        console.log(`${line}  FAILED: ${measured.problem}`);
+        failures.push(`${backend.name} latency maxDelayMs ${maxDelayMs}: ${measured.problem}`);
+      }
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      result.latency.push({ maxDelayMs, result: undefined, failed: message });
+      console.log(`${tag}  FAILED: ${message}`);
+      failures.push(`${backend.name} latency maxDelayMs ${maxDelayMs}: ${message}`);
+    } finally {
+      await backend
+        .cleanup(prefix)
+        .catch((error: unknown) => fail(`${backend.name} cleanup of ${prefix}: ${String(error)}`));
+    }
+  }
+}
+
+/** A small, unreported pass over the memory backend: JIT and the bus's read paths warm up first. */
+async function warmUp(raws: readonly RawEvent[]): Promise<void> {
+  const bus = await createBus({ shards: 4, backpressure: "block" });
+  try {
+    await writeAll(bus, raws);
+    for (const read of [pollAll, subscribeAll]) {
+      const tally = new Tally(raws.length);
+      await read(bus, tally, performance.now() + 30_000);
+      if (tally.problem() !== undefined) throw new Error(`warm-up ${read.name}: ${tally.problem()}`);
+    }
+  } finally {
+    await bus.shutdown();
+  }
+}
+
+async function main(): Promise<number> {
+  const watchdog = setTimeout(() => {
+    console.log(`\nread bench: cut off after ${WATCHDOG_MS / 1000} s (bounded run); failing`);
+    process.exit(1);
+  }, WATCHDOG_MS);
+  watchdog.unref();
+  const started = performance.now();
+  const backends = selectedBackends();
+  const { raws, bytes } = await readEvents(EVENTS);
+  console.log(
+    `@netmesh read benchmark: Node ${process.version}, ${EVENTS.toLocaleString("en")} events of ~${bytes} B ` +
+      `(JSON, keyed by 1,000 sessions) over 4 shards, pages of ${PAGE}, up to ${ROUNDS} round(s) per path, ` +
+      `every read JSON-parses every event`,
+  );
+  console.log(
+    `backends: ${backends.map((b) => `${b.name} (${b.where})`).join(", ")}; load average at start: ${load()}`,
+  );
+  console.log("compare ratios (same run), not absolute rates: the machine is shared\n");
+  await warmUp(raws.slice(0, 10_000));
+
+  const results: BackendResult[] = [];
+  for (const backend of backends) {
+    const result: BackendResult = { backend, events: EVENTS, paths: [], rounds: [], latency: [] };
+    results.push(result);
+    try {
+      await backend.probe();
+    } catch (error) {
+      fail(
+        `${backend.name} at ${backend.where} is not reachable: ${error instanceof Error ? error.message : String(error)} (start it, or set BENCH_READ_BACKENDS)`,
+      );
+      continue;
+    }
+    await throughput(backend, raws, result);
+    console.log("");
+  }
+  for (const result of results) {
+    if (result.paths.length === 0) continue; // not reachable
+    await latency(result.backend, result);
+  }
+
+  printSummary(results, {
+    intervalMs: INTERVAL_MS,
+    seconds: LATENCY_SECONDS,
+    defaultDelayMs: DEFAULT_DELAY_MS,
+  });
+  for (const note of notes) console.log(`note: ${note}`);
+  console.log(
+    `\nload average at end: ${load()}; total ${((performance.now() - started) / 1000).toFixed(0)} s; test streams/keys deleted`,
+  );
+  if (failures.length > 0) {
+    console.log(`\n${failures.length} FAILURE(S):`);
+    for (const failure of failures) console.log(`  - ${failure}`);
+    return 1;
+  }
+  console.log("every path read every event exactly once");
+  return 0;
+}
+
+process.exit(await main());
