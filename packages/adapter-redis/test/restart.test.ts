@@ -138,7 +138,11 @@ describe("exactly once across lost connections", () => {
         if (id !== undefined && (await killer.client("KILL", "ID", id)) === 1) kills++;
       }
     })();
-    await ingest(bus, total, 5_000, async () => {});
+    // Paced by the killer: after the k-th chunk at least min(k + 1, 3) kills must have landed (bounded
+    // wait), so the kills fall during the ingest however fast this machine runs it.
+    await ingest(bus, total, 5_000, async (k) => {
+      for (const until = Date.now() + 3_000; kills < Math.min(k + 1, 3) && Date.now() < until; ) await sleep(5);
+    });
     ingesting = false;
     await killing;
     expect(kills).toBeGreaterThanOrEqual(3);
