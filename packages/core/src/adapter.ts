@@ -11,6 +11,7 @@ export type {
   ShardPage,
   StoredEvent,
 } from "./contract/adapter.js";
+export type { GroupCoordinator } from "./contract/group.js";
 export { AdapterBase, MAX_SHARD_ID } from "./contract/adapter-base.js";
 export {
   AdapterError,

@@ -34,11 +34,12 @@ import {
   type DropCounts,
   type IngestStatus,
   type RejectCounts,
-  total,
+  collectStats,
   zeroDropCounts,
   zeroRejectCounts,
 } from "./stats.js";
 import { Topology, type TopologyListener } from "./shard/topology.js";
+import { RunningSubscriptions } from "./lifecycle/running-subscriptions.js";
 import { withTimeout } from "./lifecycle/timers.js";
 
 /**
@@ -70,7 +71,7 @@ export class EventBus implements AsyncDisposable {
   /** Set when shutdown closes the adapter: polls are refused from then on. */
   private adapterClosed = false;
   /** Running subscription iterations; shutdown lets them deliver what is stored before closing the adapter. */
-  private readonly subscriptions = new Set<Promise<void>>();
+  private readonly subscriptions = new RunningSubscriptions();
   private shutdownResult: Promise<ShutdownReport> | undefined;
 
   private constructor(
@@ -290,7 +291,7 @@ export class EventBus implements AsyncDisposable {
         onAdapterClosing: () => {
           this.adapterClosed = true;
         },
-        subscriptions: () => [...this.subscriptions],
+        subscriptions: () => this.subscriptions.all(),
       });
     }
     return this.shutdownResult;
@@ -318,9 +319,7 @@ export class EventBus implements AsyncDisposable {
         new BusClosedError("the bus is shut down and its adapter closed: read with a new adapter instance"),
       );
     }
-    let pendingSince = Number.POSITIVE_INFINITY;
-    for (const shard of this.topology.shards())
-      pendingSince = Math.min(pendingSince, shard.oldestPendingTimestamp);
+    const pendingSince = this.topology.oldestPendingTimestamp();
     return pollShards(this.adapter, this.shardIds(), request, this.config.logger, this.polls++, pendingSince);
   }
 
@@ -330,30 +329,15 @@ export class EventBus implements AsyncDisposable {
    * `cursor`. After `shutdown()` it ends once everything stored has been delivered.
    */
   subscribe(options?: SubscribeOptions): Subscription {
-    const bus = this;
     return subscribe(
       {
-        poll: (request) => bus.poll(request),
-        get isClosed() {
-          return bus.path.closed;
-        },
-        get isDrained() {
-          return bus.drained;
-        },
+        poll: (request) => this.poll(request),
+        isClosed: () => this.path.closed,
+        isDrained: () => this.drained,
         streamingAdapter: this.capabilities.streamingReads ? this.adapter : undefined,
-        shardIds: () => bus.shardIds(),
+        shardIds: () => this.shardIds(),
         logger: this.config.logger,
-        track: () => {
-          let end!: () => void;
-          const ended = new Promise<void>((resolve) => {
-            end = resolve;
-          });
-          bus.subscriptions.add(ended);
-          return () => {
-            bus.subscriptions.delete(ended);
-            end();
-          };
-        },
+        track: () => this.subscriptions.track(),
       },
       options,
     );
@@ -401,36 +385,7 @@ export class EventBus implements AsyncDisposable {
 
   /** A consistent snapshot of every counter (see {@link BusStats} for the invariants). */
   stats(): BusStats {
-    const live = this.topology.shards();
-    const { retired } = this.topology;
-    let ingested = retired.ingested;
-    let dispatched = retired.dispatched;
-    let batches = retired.batches;
-    let pending = 0;
-    for (const shard of live) {
-      ingested += shard.accepted;
-      dispatched += shard.dispatched;
-      batches += shard.batches;
-      pending += shard.pending;
-    }
-    return {
-      ingested,
-      dispatched,
-      dropped: total(this.drops),
-      droppedBy: { ...this.drops },
-      uncertain: total(this.uncertain),
-      uncertainBy: { ...this.uncertain },
-      rejected: total(this.rejects),
-      rejectedBy: { ...this.rejects },
-      batches,
-      pending,
-      shards: live.map((shard) => shard.stats()),
-      scaling: {
-        active: this.shardCount,
-        draining: live.filter((s) => s.state === "draining").length,
-        removed: retired.shards,
-      },
-    };
+    return collectStats(this.topology, this.drops, this.uncertain, this.rejects);
   }
 
   private assertScalable(): void {

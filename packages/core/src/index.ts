@@ -21,6 +21,7 @@ export type { BackpressureOption, BatchOptions, BusOptions, SampleBackpressure }
 export { CompositeCursor } from "./consumer/cursor.js";
 export { Reader, createReader } from "./consumer/reader.js";
 export type { ReaderOptions } from "./consumer/reader.js";
+export type { AckMode, GroupSubscribeOptions, GroupSubscription } from "./consumer/group.js";
 export { FILTER_LIMITS, compileFilter } from "./consumer/filter.js";
 export type { CompiledFilter, Filter, JsonValue } from "./consumer/filter.js";
 export { MAX_PER_SHARD_FETCH, MAX_POLL_LIMIT } from "./consumer/poll.js";

@@ -138,3 +138,61 @@ export function total(counts: Readonly<Record<string, number>>): number {
   for (const value of Object.values(counts)) sum += value;
   return sum;
 }
+
+/** The shards and counters {@link collectStats} reads (the bus's topology). */
+export interface StatsSource {
+  shards(): readonly {
+    readonly accepted: number;
+    readonly dispatched: number;
+    readonly batches: number;
+    readonly pending: number;
+    readonly state: ShardState;
+    stats(): ShardStats;
+  }[];
+  active(): readonly unknown[];
+  readonly retired: {
+    readonly ingested: number;
+    readonly dispatched: number;
+    readonly batches: number;
+    readonly shards: number;
+  };
+}
+
+/** A consistent snapshot of every counter of a bus (see {@link BusStats} for the invariants). */
+export function collectStats(
+  topology: StatsSource,
+  drops: Readonly<DropCounts>,
+  uncertain: Readonly<DropCounts>,
+  rejects: Readonly<RejectCounts>,
+): BusStats {
+  const live = topology.shards();
+  const { retired } = topology;
+  let ingested = retired.ingested;
+  let dispatched = retired.dispatched;
+  let batches = retired.batches;
+  let pending = 0;
+  for (const shard of live) {
+    ingested += shard.accepted;
+    dispatched += shard.dispatched;
+    batches += shard.batches;
+    pending += shard.pending;
+  }
+  return {
+    ingested,
+    dispatched,
+    dropped: total(drops),
+    droppedBy: { ...drops },
+    uncertain: total(uncertain),
+    uncertainBy: { ...uncertain },
+    rejected: total(rejects),
+    rejectedBy: { ...rejects },
+    batches,
+    pending,
+    shards: live.map((shard) => shard.stats()),
+    scaling: {
+      active: topology.active().length,
+      draining: live.filter((s) => s.state === "draining").length,
+      removed: retired.shards,
+    },
+  };
+}

@@ -5,6 +5,7 @@ import { type Logger, silentLogger } from "../contract/logger.js";
 import { acceptAdapter, checkCapabilities } from "../dispatch/adapter-check.js";
 import { ConfigError } from "../errors.js";
 import { withTimeout } from "../lifecycle/timers.js";
+import { type GroupSubscribeOptions, type GroupSubscription, subscribeGroup } from "./group.js";
 import { type PollRequest, type PollResult, pollShards } from "./poll.js";
 import { type SubscribeOptions, type Subscription, subscribe } from "./subscribe.js";
 
@@ -38,6 +39,7 @@ export class Reader implements AsyncDisposable {
   private closed = false;
   private readonly stop = new AbortController();
   private readonly logger: Logger;
+  private readonly members = new Set<GroupSubscription>();
 
   /** @internal Use {@link createReader}. */
   constructor(
@@ -92,18 +94,54 @@ export class Reader implements AsyncDisposable {
    * Follows the shards, exactly like `EventBus.subscribe`: with a streaming adapter each shard is
    * followed with `readShard`, new shards are picked up as they are discovered. It ends on `close()`.
    */
-  subscribe(options?: SubscribeOptions): Subscription {
+  subscribe(options?: SubscribeOptions): Subscription;
+  /**
+   * Joins a consumer group as `member`: the group's members (readers in any process over the same
+   * backend) split the shards with leases stored in the backend, and each shard is read from the
+   * group's checkpoint (see the README, "Consumer groups"). Needs an adapter with `coordination()`;
+   * the member starts when it is first iterated. `close()` of the reader closes it too.
+   */
+  subscribe(options: GroupSubscribeOptions): GroupSubscription;
+  subscribe(options?: SubscribeOptions | GroupSubscribeOptions): Subscription | GroupSubscription {
+    if (options !== undefined && options !== null && "group" in options) return this.joinGroup(options);
+    return this.follow(options as SubscribeOptions | undefined);
+  }
+
+  private joinGroup(options: GroupSubscribeOptions): GroupSubscription {
+    if (this.closed) throw new ConfigError("reader", "is closed");
+    const adapter = this.adapter;
+    if (typeof adapter.coordination !== "function") {
+      throw new ConfigError("group", `needs an adapter with coordination(): ${adapter.name} has none`);
+    }
+    const reader = this;
+    const member = subscribeGroup(
+      {
+        adapter,
+        coordinator: adapter.coordination(),
+        shardIds: async () => {
+          await reader.refreshShards().catch((error: unknown) => {
+            reader.logger.warn({ err: error }, "reader: refreshing the shard list failed; using the last one");
+          });
+          return reader.shardIds();
+        },
+        logger: this.logger,
+        timeoutMs: this.timeoutMs,
+        signal: this.stop.signal,
+      },
+      options,
+    );
+    this.members.add(member);
+    return member;
+  }
+
+  private follow(options: SubscribeOptions | undefined): Subscription {
     const reader = this;
     let timer: NodeJS.Timeout | undefined;
     return subscribe(
       {
         poll: (request) => reader.poll(request),
-        get isClosed() {
-          return reader.closed;
-        },
-        get isDrained() {
-          return reader.closed;
-        },
+        isClosed: () => reader.closed,
+        isDrained: () => reader.closed,
         streamingAdapter: this.adapter.capabilities.streamingReads ? this.adapter : undefined,
         shardIds: () => reader.shardIds(),
         logger: this.logger,
@@ -133,6 +171,8 @@ export class Reader implements AsyncDisposable {
     if (this.closed) return;
     this.closed = true;
     this.stop.abort();
+    // Group members checkpoint and release their leases before the adapter goes.
+    await Promise.all([...this.members].map((member) => member.close()));
     await withTimeout(`${this.adapter.name}.shutdown`, this.timeoutMs, () => this.adapter.shutdown()).catch(
       (error: unknown) => this.logger.warn({ err: error }, "reader: adapter shutdown failed"),
     );

@@ -41,9 +41,9 @@ export interface Subscription extends AsyncIterable<StoredEvent> {
 export interface SubscriptionSource {
   poll(request: PollRequest): Promise<PollResult>;
   /** Shutdown began: no new event is accepted. */
-  readonly isClosed: boolean;
+  isClosed(): boolean;
   /** Shutdown settled every accepted event: nothing new will be stored. */
-  readonly isDrained: boolean;
+  isDrained(): boolean;
   /** The adapter, when its streaming read should be used; `undefined` to poll. */
   readonly streamingAdapter: Adapter | undefined;
   /** The shards to follow by default (live ones). */
@@ -150,7 +150,7 @@ export function subscribe(source: SubscriptionSource, options: SubscribeOptions 
       source.logger,
     );
     try {
-      while (!stop.signal.aborted && !source.isClosed) {
+      while (!stop.signal.aborted && !source.isClosed()) {
         followers.follow(followedShards());
         const item = await followers.next(FOLLOW_TICK_MS);
         if (item === undefined) continue;
@@ -176,7 +176,7 @@ export function subscribe(source: SubscriptionSource, options: SubscribeOptions 
   async function* poll(): AsyncGenerator<DeliveryPage> {
     let idle = minIdleMs;
     while (!stop.signal.aborted) {
-      const drained = source.isDrained;
+      const drained = source.isDrained();
       const page = await source.poll({
         limit: pageSize,
         cursor: cursor.encode(),
@@ -207,7 +207,7 @@ export function subscribe(source: SubscriptionSource, options: SubscribeOptions 
   async function* pages(): AsyncGenerator<DeliveryPage> {
     const untrack = source.track();
     try {
-      if (streaming !== undefined && !source.isClosed) yield* follow(streaming);
+      if (streaming !== undefined && !source.isClosed()) yield* follow(streaming);
       yield* poll();
     } finally {
       untrack();

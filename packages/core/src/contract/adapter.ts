@@ -1,5 +1,6 @@
 import type { Batch, BatchResult } from "./batch.js";
 import type { AdapterCapabilities } from "./capabilities.js";
+import type { GroupCoordinator } from "./group.js";
 import type { Logger } from "./logger.js";
 
 /**
@@ -151,6 +152,13 @@ export interface Adapter {
    * by other processes and shards removed from a topology. Present when `capabilities.listsShards`.
    */
   listShards?(): Promise<readonly number[]>;
+  /**
+   * Optional, additive (no contract version change): the backend's lease, membership and checkpoint
+   * store for consumer groups (see {@link GroupCoordinator}). Its presence is what enables
+   * `reader.subscribe({ group, member })`; call it after `init`. The coordinator shares the adapter's
+   * lifecycle: after `shutdown` its calls reject with `AdapterShutdownError`.
+   */
+  coordination?(): GroupCoordinator;
   /** True when the backend is reachable and the adapter is initialised and not shut down. Never rejects. */
   isHealthy(): Promise<boolean>;
 }

@@ -3,6 +3,8 @@ import { AdapterBase } from "../contract/adapter-base.js";
 import { FatalError } from "../contract/adapter-errors.js";
 import type { Batch } from "../contract/batch.js";
 import type { AdapterCapabilities } from "../contract/capabilities.js";
+import type { GroupCoordinator } from "../contract/group.js";
+import { memoryCoordinator } from "./memory-coordinator.js";
 import { MemoryStore } from "./memory-store.js";
 
 /** Options of {@link MemoryAdapter}. */
@@ -90,6 +92,16 @@ export class MemoryAdapter extends AdapterBase {
   }
 
   protected async close(): Promise<void> {}
+
+  /**
+   * Consumer-group coordination kept in the store: readers over one store form a group, as processes
+   * over one backend do. Calls reject with `AdapterShutdownError` before `init` and after `shutdown`.
+   */
+  coordination(): GroupCoordinator {
+    this.coordinator ??= memoryCoordinator(this.store.groups, () => this.isReady);
+    return this.coordinator;
+  }
+  private coordinator: GroupCoordinator | undefined;
 
   private page(shard: number, after: number, limit: number): ShardPage {
     const { events, hasMore } = this.store.read(shard, after, limit);

@@ -1,5 +1,6 @@
 import type { StoredEvent } from "../contract/adapter.js";
 import { formatMessageId } from "../contract/batch.js";
+import { MemoryGroups } from "./memory-coordinator.js";
 
 /**
  * The stored events of one shard, in parallel arrays (one slot per event, no object per event until
@@ -84,6 +85,8 @@ class ShardLog {
  */
 export class MemoryStore {
   private readonly logs = new Map<number, ShardLog>();
+  /** @internal Consumer-group leases, members and checkpoints (see `MemoryAdapter.coordination`). */
+  readonly groups = new MemoryGroups();
   /** Streaming readers waiting for the next append to a shard. */
   private readonly waiters = new Map<number, Set<() => void>>();
 

@@ -142,6 +142,13 @@ export class Topology {
     return removed;
   }
 
+  /** The oldest insertion timestamp accepted but not yet settled on any live shard (`Infinity`: none). */
+  oldestPendingTimestamp(): number {
+    let oldest = Number.POSITIVE_INFINITY;
+    for (const shard of this.shards()) oldest = Math.min(oldest, shard.oldestPendingTimestamp);
+    return oldest;
+  }
+
   /** Registers a listener; returns the function that removes it. */
   onChange(listener: TopologyListener): () => void {
     this.listeners.add(listener);

@@ -1,0 +1,455 @@
+import { randomUUID } from "node:crypto";
+import { setMaxListeners } from "node:events";
+import type { Adapter, ShardPage, StoredEvent } from "../contract/adapter.js";
+import type { GroupCoordinator } from "../contract/group.js";
+import type { Logger } from "../contract/logger.js";
+import { ConfigError } from "../errors.js";
+import { sleep, withTimeout } from "../lifecycle/timers.js";
+
+/** When a group member records its position in a shard. */
+export type AckMode = "auto" | "manual";
+
+/** Options of `reader.subscribe({ group, member })`: a member of a consumer group. */
+export interface GroupSubscribeOptions {
+  /** The group's name: members of one group split the shards; each group reads every event. */
+  readonly group: string;
+  /** This member's name, unique in the group (e.g. host and process). */
+  readonly member: string;
+  /**
+   * How long a lease (and a membership heartbeat) lives without renewal, ms: a member that dies has
+   * its shards taken over this long after its last renewal. Default 10,000.
+   */
+  readonly leaseTtlMs?: number;
+  /** How often a member looks at the membership and rebalances, ms. Default 1,000 (at most TTL / 3). */
+  readonly rebalanceMs?: number;
+  /**
+   * `"auto"` (default): the shard's checkpoint moves after each delivered page, when the next event is
+   * asked for. `"manual"`: only {@link GroupSubscription.checkpoint} moves it.
+   */
+  readonly ack?: AckMode;
+  /** Events read per page. Default 1,000. */
+  readonly pageSize?: number;
+  /** Ends the membership (like `close()`) when aborted. */
+  readonly signal?: AbortSignal;
+}
+
+/** A member of a consumer group: iterate it with `for await`; `close()` hands its shards over. */
+export interface GroupSubscription extends AsyncIterable<StoredEvent> {
+  readonly group: string;
+  readonly member: string;
+  /** The shards this member holds the lease of now, ascending. */
+  shards(): number[];
+  /**
+   * Records, for every shard held, the position of the last event delivered (that event included).
+   * Needed with `ack: "manual"`; with `"auto"` it checkpoints the page being delivered early.
+   */
+  checkpoint(): Promise<void>;
+  /** Stops the iteration, checkpoints (auto), releases the leases and leaves the group. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** What a member needs from its reader. */
+export interface GroupSource {
+  readonly adapter: Adapter;
+  readonly coordinator: GroupCoordinator;
+  /** The current shard set (refreshed from the backend when discovered). */
+  shardIds(): Promise<number[]>;
+  readonly logger: Logger;
+  /** Bound on each coordinator call, ms. */
+  readonly timeoutMs: number;
+  /** Aborted when the reader closes. */
+  readonly signal: AbortSignal;
+}
+
+const NAME = /^[\x21-\x7e]{1,200}$/;
+
+/** One shard whose lease this member holds. */
+interface Owned {
+  readonly shard: number;
+  readonly token: string;
+  readonly stop: AbortController;
+  /** The last position checkpointed (or read from the checkpoint). */
+  checkpointed: string | undefined;
+  /** The position of the last event handed over (or of the end of the last finished page). */
+  position: string | undefined;
+  renewedAt: number;
+  /** A page of this shard is being delivered or finished: a release waits for it. */
+  busy: boolean;
+  revoking: boolean;
+  gone: boolean;
+}
+
+interface Ready {
+  readonly owned: Owned;
+  readonly page: ShardPage;
+  readonly done: () => void;
+}
+
+const DONE: IteratorResult<StoredEvent> = Object.freeze({ value: undefined, done: true });
+
+function check(field: string, value: number | undefined, fallback: number, min: number, max: number): number {
+  const chosen = value ?? fallback;
+  if (!(Number.isFinite(chosen) && chosen >= min && chosen <= max)) {
+    throw new ConfigError(field, `must be a number in [${min}, ${max}], got ${String(value)}`);
+  }
+  return chosen;
+}
+
+/** Creates a group member over `source` (validated here, so bad options throw at once). */
+export function subscribeGroup(source: GroupSource, options: GroupSubscribeOptions): GroupSubscription {
+  if (typeof options.group !== "string" || !NAME.test(options.group))
+    throw new ConfigError("group", "must be 1 to 200 printable ASCII characters");
+  if (typeof options.member !== "string" || !NAME.test(options.member))
+    throw new ConfigError("member", "must be 1 to 200 printable ASCII characters");
+  const ack = options.ack ?? "auto";
+  if (ack !== "auto" && ack !== "manual") throw new ConfigError("ack", 'must be "auto" or "manual"');
+  const ttl = check("leaseTtlMs", options.leaseTtlMs, 10_000, 100, 3_600_000);
+  const rebalance = check("rebalanceMs", options.rebalanceMs, 1_000, 10, 3_600_000);
+  const pageSize = check("pageSize", options.pageSize, 1_000, 1, 100_000);
+  if (!Number.isInteger(pageSize)) throw new ConfigError("pageSize", "must be an integer");
+  return new GroupMember(source, options.group, options.member, ack, ttl, rebalance, pageSize, options.signal);
+}
+
+class GroupMember implements GroupSubscription {
+  private readonly owned = new Map<number, Owned>();
+  private readonly ready: Ready[] = [];
+  private current: { item: Ready; index: number } | undefined;
+  private wake: (() => void) | undefined;
+  private readonly stop = new AbortController();
+  private readonly tickMs: number;
+  private timer: NodeJS.Timeout | undefined;
+  private ticking: Promise<void> | undefined;
+  private closing: Promise<void> | undefined;
+  private started = false;
+
+  constructor(
+    private readonly source: GroupSource,
+    readonly group: string,
+    readonly member: string,
+    private readonly ack: AckMode,
+    private readonly ttl: number,
+    rebalanceMs: number,
+    private readonly pageSize: number,
+    signal: AbortSignal | undefined,
+  ) {
+    setMaxListeners(0, this.stop.signal);
+    this.tickMs = Math.min(rebalanceMs, ttl / 3);
+    for (const outer of [signal, source.signal]) {
+      if (outer === undefined) continue;
+      if (outer.aborted) void this.close();
+      else outer.addEventListener("abort", () => void this.close(), { once: true });
+    }
+  }
+
+  shards(): number[] {
+    return [...this.owned.values()]
+      .filter((owned) => !owned.gone)
+      .map((owned) => owned.shard)
+      .sort((a, b) => a - b);
+  }
+
+  async checkpoint(): Promise<void> {
+    for (const owned of [...this.owned.values()]) await this.save(owned);
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<StoredEvent> {
+    if (!this.started) {
+      this.started = true;
+      this.schedule(0);
+    }
+    return {
+      next: () => this.next(),
+      return: async () => {
+        await this.close();
+        return DONE;
+      },
+    };
+  }
+
+  private call<T>(what: string, run: (coordinator: GroupCoordinator) => Promise<T>): Promise<T> {
+    return withTimeout(`${this.source.adapter.name}.coordination.${what}`, this.source.timeoutMs, () =>
+      run(this.source.coordinator),
+    );
+  }
+
+  // ---- delivery -------------------------------------------------------------------------------
+
+  private async next(): Promise<IteratorResult<StoredEvent>> {
+    for (;;) {
+      const current = this.current;
+      if (current !== undefined) {
+        const { item } = current;
+        const events = item.page.events;
+        if (!item.owned.gone && !this.stop.signal.aborted && current.index < events.length) {
+          const event = events[current.index++]!;
+          item.owned.position = event.id;
+          return { value: event, done: false };
+        }
+        this.current = undefined;
+        await this.finish(item);
+        continue;
+      }
+      if (this.stop.signal.aborted) return DONE;
+      const item = await this.take();
+      if (item === undefined) continue;
+      item.owned.busy = true;
+      this.current = { item, index: 0 };
+    }
+  }
+
+  /** A page was handed over entirely (or its shard was lost): checkpoint (auto), maybe release. */
+  private async finish(item: Ready): Promise<void> {
+    const { owned, page } = item;
+    try {
+      if (!owned.gone && page.nextId !== undefined && !this.stop.signal.aborted) owned.position = page.nextId;
+      if (this.ack === "auto" && !this.stop.signal.aborted) await this.save(owned);
+    } finally {
+      owned.busy = false;
+      item.done();
+    }
+    if (owned.revoking && !owned.gone) await this.handOver(owned);
+  }
+
+  private async take(): Promise<Ready | undefined> {
+    if (this.ready.length === 0) {
+      const arrived = new Promise<void>((resolve) => {
+        this.wake = resolve;
+      });
+      const timeout = new AbortController();
+      const onAbort = () => timeout.abort();
+      this.stop.signal.addEventListener("abort", onAbort, { once: true });
+      await Promise.race([arrived, sleep(250, timeout.signal)]);
+      timeout.abort();
+      this.stop.signal.removeEventListener("abort", onAbort);
+      this.wake = undefined;
+    }
+    return this.ready.shift();
+  }
+
+  /** Writes the shard's position if it moved; a lost lease stops the shard at once. */
+  private async save(owned: Owned): Promise<void> {
+    const position = owned.position;
+    if (owned.gone || position === undefined || position === owned.checkpointed) return;
+    let held: boolean;
+    try {
+      held = await this.call("writeCheckpoint", (c) =>
+        c.writeCheckpoint(this.group, owned.shard, owned.token, position),
+      );
+    } catch (error) {
+      this.source.logger.warn({ group: this.group, shard: owned.shard, err: error }, "group: checkpoint failed");
+      return;
+    }
+    if (held) owned.checkpointed = position;
+    else this.lose(owned, "the lease was lost: checkpoint refused");
+  }
+
+  // ---- shards ---------------------------------------------------------------------------------
+
+  private async start(shard: number, token: string): Promise<void> {
+    const checkpoint = await this.call("readCheckpoint", (c) => c.readCheckpoint(this.group, shard));
+    const stop = new AbortController();
+    setMaxListeners(0, stop.signal);
+    const owned: Owned = {
+      shard,
+      token,
+      stop,
+      checkpointed: checkpoint,
+      position: checkpoint,
+      renewedAt: performance.now(),
+      busy: false,
+      revoking: false,
+      gone: false,
+    };
+    this.owned.set(shard, owned);
+    this.source.logger.info({ group: this.group, member: this.member, shard }, "group: shard acquired");
+    void this.follow(owned, AbortSignal.any([stop.signal, this.stop.signal]));
+  }
+
+  /** Reads the shard from its checkpoint and queues its pages, one at a time. */
+  private async follow(owned: Owned, signal: AbortSignal): Promise<void> {
+    const adapter = this.source.adapter;
+    let position = owned.position;
+    let pause = 5;
+    while (!signal.aborted) {
+      try {
+        if (adapter.capabilities.streamingReads && adapter.readShard !== undefined) {
+          for await (const page of adapter.readShard(owned.shard, position, { signal, limit: this.pageSize })) {
+            if (page.nextId !== undefined) position = page.nextId;
+            await this.queue(owned, page, signal);
+            if (signal.aborted) return;
+          }
+          return; // a streaming read ends on its own only when the adapter shut down
+        }
+        const page = await adapter.pollShard(owned.shard, position, this.pageSize);
+        if (page.events.length === 0 && page.nextId === undefined) {
+          await sleep(pause, signal);
+          pause = Math.min(pause * 2, 250);
+          continue;
+        }
+        pause = 5;
+        if (page.nextId !== undefined) position = page.nextId;
+        await this.queue(owned, page, signal);
+      } catch (error) {
+        if (signal.aborted) return;
+        this.source.logger.warn({ group: this.group, shard: owned.shard, err: error }, "group: read failed");
+        await sleep(pause, signal);
+        pause = Math.min(pause * 2, 2_000);
+      }
+    }
+  }
+
+  /** Queues a page; resolves once it was delivered (or the shard stopped). */
+  private queue(owned: Owned, page: ShardPage, signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        signal.removeEventListener("abort", done);
+        resolve();
+      };
+      signal.addEventListener("abort", done, { once: true });
+      this.ready.push({ owned, page, done });
+      const wake = this.wake;
+      this.wake = undefined;
+      wake?.();
+    });
+  }
+
+  /** Forgets the queued pages of a shard (they were not delivered: the next owner reads them). */
+  private unqueue(owned: Owned): void {
+    for (let i = this.ready.length - 1; i >= 0; i--) {
+      const item = this.ready[i]!;
+      if (item.owned === owned) {
+        this.ready.splice(i, 1);
+        item.done();
+      }
+    }
+  }
+
+  /** The lease is gone: stop the shard at once, without writing anything. */
+  private lose(owned: Owned, why: string): void {
+    if (owned.gone) return;
+    owned.gone = true;
+    owned.stop.abort();
+    this.unqueue(owned);
+    if (this.owned.get(owned.shard) === owned) this.owned.delete(owned.shard);
+    this.source.logger.warn({ group: this.group, member: this.member, shard: owned.shard }, `group: ${why}`);
+  }
+
+  /** Rebalance: stop reading the shard, and once its page is out, checkpoint then release it. */
+  private async revoke(owned: Owned): Promise<void> {
+    if (owned.revoking || owned.gone) return;
+    owned.revoking = true;
+    owned.stop.abort();
+    this.unqueue(owned);
+    if (!owned.busy) await this.handOver(owned);
+  }
+
+  private async handOver(owned: Owned): Promise<void> {
+    if (this.ack === "auto") await this.save(owned);
+    if (owned.gone) return;
+    owned.gone = true;
+    if (this.owned.get(owned.shard) === owned) this.owned.delete(owned.shard);
+    await this.call("release", (c) => c.release(this.group, owned.shard, owned.token)).catch((error: unknown) =>
+      this.source.logger.warn({ group: this.group, shard: owned.shard, err: error }, "group: release failed"),
+    );
+  }
+
+  // ---- membership and leases ------------------------------------------------------------------
+
+  private schedule(ms: number): void {
+    if (this.stop.signal.aborted) return;
+    this.timer = setTimeout(() => {
+      this.ticking = this.tick()
+        .catch((error: unknown) => {
+          this.source.logger.warn({ group: this.group, member: this.member, err: error }, "group: rebalance failed");
+          return false;
+        })
+        .then((short) => {
+          this.ticking = undefined;
+          this.schedule(short ? Math.max(10, this.tickMs / 5) : this.tickMs);
+        });
+    }, ms);
+    this.timer.unref();
+  }
+
+  /** Heartbeat, renew, rebalance. True when this member holds fewer shards than its share. */
+  private async tick(): Promise<boolean> {
+    const { group, member, ttl } = this;
+    await this.renew();
+    await this.call("heartbeat", (c) => c.heartbeat(group, member, ttl));
+    const members = [...(await this.call("members", (c) => c.members(group)))];
+    if (!members.includes(member)) members.push(member);
+    members.sort();
+    const shards = await this.source.shardIds();
+    const index = members.indexOf(member);
+    const target =
+      Math.floor(shards.length / members.length) + (index < shards.length % members.length ? 1 : 0);
+    const held = [...this.owned.values()].filter((owned) => !owned.gone && !owned.revoking);
+    if (held.length > target) {
+      held.sort((a, b) => b.shard - a.shard);
+      for (const owned of held.slice(0, held.length - target)) await this.revoke(owned);
+      return false;
+    }
+    if (held.length === target || this.stop.signal.aborted) return false;
+    const leases = await this.call("leases", (c) => c.leases(group));
+    let count = held.length;
+    // Start at a different shard per member, so members rarely race for the same lease.
+    const free = shards.filter((shard) => !leases.has(shard) && !this.owned.has(shard));
+    const offset = free.length === 0 ? 0 : (index * Math.ceil(free.length / members.length)) % free.length;
+    for (const shard of [...free.slice(offset), ...free.slice(0, offset)]) {
+      if (count >= target || this.stop.signal.aborted) break;
+      const token = `${member}/${randomUUID()}`;
+      if (!(await this.call("acquire", (c) => c.acquire(group, shard, member, token, ttl)))) continue;
+      if (this.stop.signal.aborted) {
+        await this.call("release", (c) => c.release(group, shard, token));
+        break;
+      }
+      try {
+        await this.start(shard, token);
+      } catch (error) {
+        await this.call("release", (c) => c.release(group, shard, token)).catch(() => {});
+        throw error;
+      }
+      count++;
+    }
+    return count < target;
+  }
+
+  /** Renews every lease held; one refused, or not renewed for a whole TTL, stops its shard. */
+  private async renew(): Promise<void> {
+    for (const owned of [...this.owned.values()]) {
+      if (owned.gone) continue;
+      let held: boolean | undefined;
+      try {
+        held = await this.call("renew", (c) => c.renew(this.group, owned.shard, owned.token, this.ttl));
+      } catch (error) {
+        this.source.logger.warn({ group: this.group, shard: owned.shard, err: error }, "group: renew failed");
+      }
+      if (held === true) owned.renewedAt = performance.now();
+      else if (held === false) this.lose(owned, "the lease was lost: renewal refused");
+      else if (performance.now() - owned.renewedAt >= this.ttl) this.lose(owned, "the lease expired unrenewed");
+    }
+  }
+
+  private async shutdown(): Promise<void> {
+    this.stop.abort();
+    clearTimeout(this.timer);
+    await this.ticking;
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+    for (const owned of [...this.owned.values()]) {
+      owned.stop.abort();
+      this.unqueue(owned);
+    }
+    for (const owned of [...this.owned.values()]) await this.handOver(owned);
+    await this.call("leave", (c) => c.leave(this.group, this.member)).catch((error: unknown) =>
+      this.source.logger.warn({ group: this.group, member: this.member, err: error }, "group: leave failed"),
+    );
+  }
+}

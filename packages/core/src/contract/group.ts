@@ -1,0 +1,38 @@
+/**
+ * The optional coordination hook of the adapter contract: what consumer groups need from a backend so
+ * that members in different processes split the shards between them. An adapter offers it with
+ * {@link GroupCoordinator} from `Adapter.coordination()`; its absence means "no consumer groups".
+ *
+ * Every method is async, bounded (settles within the adapter's own command timeout) and rejects only
+ * with an `AdapterError` subclass. A lost lease is not an error: it is the `false` of the call.
+ */
+export interface GroupCoordinator {
+  /**
+   * Records that `member` of `group` is alive for `ttlMs` from now (a member that stops calling it
+   * drops out of {@link GroupCoordinator.members} once its TTL ran out).
+   */
+  heartbeat(group: string, member: string, ttlMs: number): Promise<void>;
+  /** Removes `member` from the group at once (a clean leave). */
+  leave(group: string, member: string): Promise<void>;
+  /** The live members of `group` (heartbeat not expired), sorted by code unit order. */
+  members(group: string): Promise<readonly string[]>;
+  /** The live (unexpired) leases of `group`: shard id → the member holding it. */
+  leases(group: string): Promise<ReadonlyMap<number, string>>;
+  /**
+   * Takes the lease of `shard` for `member` with the owner `token` for `ttlMs`, when it is free or
+   * expired (compare-and-set); renews it when `token` already holds it. True when `token` holds it now.
+   */
+  acquire(group: string, shard: number, member: string, token: string, ttlMs: number): Promise<boolean>;
+  /** Extends the lease held by `token` to `ttlMs` from now. False (and no change) when `token` lost it. */
+  renew(group: string, shard: number, token: string, ttlMs: number): Promise<boolean>;
+  /** Gives the lease up if `token` holds it (a no-op otherwise). */
+  release(group: string, shard: number, token: string): Promise<void>;
+  /** The group's position in `shard`: the id of the last entry processed, `undefined` for none yet. */
+  readCheckpoint(group: string, shard: number): Promise<string | undefined>;
+  /**
+   * Moves the group's position in `shard` to `id` if `token` holds the lease. Monotonic: a position
+   * is never moved back (an `id` not after the stored one by `compareIds` leaves it as it is). True
+   * when `token` holds the lease (whether or not the position moved), false when the lease was lost.
+   */
+  writeCheckpoint(group: string, shard: number, token: string, id: string): Promise<boolean>;
+}
