@@ -2,9 +2,11 @@ import {
   type AdapterCapabilities,
   AdapterBase,
   type AdapterContext,
+  AdapterShutdownError,
   type Batch,
   type BatchResult,
   FatalError,
+  type GroupCoordinator,
   type ReadShardOptions,
   type ShardPage,
 } from "@netmesh/core/adapter";
@@ -14,6 +16,7 @@ import { bounded } from "./bounded.js";
 import { buildChunks } from "./chunks.js";
 import { classify } from "./classify.js";
 import { Connection } from "./connection.js";
+import { redisCoordinator } from "./coordinator.js";
 import { KeyCache } from "./keys.js";
 import { type RedisAdapterOptions, type ResolvedSettings, resolveSettings } from "./options.js";
 import { type StreamEntry, toPage } from "./read-page.js";
@@ -216,6 +219,26 @@ export class RedisAdapter extends AdapterBase {
       },
     );
   }
+
+  /**
+   * Consumer-group coordination in Redis (see `group-script.ts`): leases, checkpoints and members of a
+   * group in three keys under `{<prefix>:group:<name>}`, one atomic script call per operation, expiry
+   * by the server's clock. Calls reject with `AdapterShutdownError` unless the adapter is initialised.
+   */
+  coordination(): GroupCoordinator {
+    this.coordinator ??= redisCoordinator({
+      prefix: this.settings.prefix,
+      commandTimeoutMs: this.settings.commandTimeoutMs,
+      redactor: this.connection.redactor,
+      client: () => {
+        if (!this.isReady)
+          throw new AdapterShutdownError("redis adapter is not initialised or has been shut down");
+        return this.client;
+      },
+    });
+    return this.coordinator;
+  }
+  private coordinator: GroupCoordinator | undefined;
 
   /** Stops the client if the adapter created it (a dead connection is cut at once). */
   protected async close(): Promise<void> {

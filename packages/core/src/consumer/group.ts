@@ -1,67 +1,18 @@
 import { randomUUID } from "node:crypto";
 import { setMaxListeners } from "node:events";
-import type { Adapter, ShardPage, StoredEvent } from "../contract/adapter.js";
+import type { ShardPage, StoredEvent } from "../contract/adapter.js";
 import type { GroupCoordinator } from "../contract/group.js";
-import type { Logger } from "../contract/logger.js";
-import { ConfigError } from "../errors.js";
 import { sleep, withTimeout } from "../lifecycle/timers.js";
 
-/** When a group member records its position in a shard. */
-export type AckMode = "auto" | "manual";
+import {
+  type AckMode,
+  type GroupSource,
+  type GroupSubscribeOptions,
+  type GroupSubscription,
+  groupSettings,
+} from "./group-options.js";
 
-/** Options of `reader.subscribe({ group, member })`: a member of a consumer group. */
-export interface GroupSubscribeOptions {
-  /** The group's name: members of one group split the shards; each group reads every event. */
-  readonly group: string;
-  /** This member's name, unique in the group (e.g. host and process). */
-  readonly member: string;
-  /**
-   * How long a lease (and a membership heartbeat) lives without renewal, ms: a member that dies has
-   * its shards taken over this long after its last renewal. Default 10,000.
-   */
-  readonly leaseTtlMs?: number;
-  /** How often a member looks at the membership and rebalances, ms. Default 1,000 (at most TTL / 3). */
-  readonly rebalanceMs?: number;
-  /**
-   * `"auto"` (default): the shard's checkpoint moves after each delivered page, when the next event is
-   * asked for. `"manual"`: only {@link GroupSubscription.checkpoint} moves it.
-   */
-  readonly ack?: AckMode;
-  /** Events read per page. Default 1,000. */
-  readonly pageSize?: number;
-  /** Ends the membership (like `close()`) when aborted. */
-  readonly signal?: AbortSignal;
-}
-
-/** A member of a consumer group: iterate it with `for await`; `close()` hands its shards over. */
-export interface GroupSubscription extends AsyncIterable<StoredEvent> {
-  readonly group: string;
-  readonly member: string;
-  /** The shards this member holds the lease of now, ascending. */
-  shards(): number[];
-  /**
-   * Records, for every shard held, the position of the last event delivered (that event included).
-   * Needed with `ack: "manual"`; with `"auto"` it checkpoints the page being delivered early.
-   */
-  checkpoint(): Promise<void>;
-  /** Stops the iteration, checkpoints (auto), releases the leases and leaves the group. Idempotent. */
-  close(): Promise<void>;
-}
-
-/** What a member needs from its reader. */
-export interface GroupSource {
-  readonly adapter: Adapter;
-  readonly coordinator: GroupCoordinator;
-  /** The current shard set (refreshed from the backend when discovered). */
-  shardIds(): Promise<number[]>;
-  readonly logger: Logger;
-  /** Bound on each coordinator call, ms. */
-  readonly timeoutMs: number;
-  /** Aborted when the reader closes. */
-  readonly signal: AbortSignal;
-}
-
-const NAME = /^[\x21-\x7e]{1,200}$/;
+export type { AckMode, GroupSource, GroupSubscribeOptions, GroupSubscription } from "./group-options.js";
 
 /** One shard whose lease this member holds. */
 interface Owned {
@@ -87,27 +38,19 @@ interface Ready {
 
 const DONE: IteratorResult<StoredEvent> = Object.freeze({ value: undefined, done: true });
 
-function check(field: string, value: number | undefined, fallback: number, min: number, max: number): number {
-  const chosen = value ?? fallback;
-  if (!(Number.isFinite(chosen) && chosen >= min && chosen <= max)) {
-    throw new ConfigError(field, `must be a number in [${min}, ${max}], got ${String(value)}`);
-  }
-  return chosen;
-}
-
 /** Creates a group member over `source` (validated here, so bad options throw at once). */
 export function subscribeGroup(source: GroupSource, options: GroupSubscribeOptions): GroupSubscription {
-  if (typeof options.group !== "string" || !NAME.test(options.group))
-    throw new ConfigError("group", "must be 1 to 200 printable ASCII characters");
-  if (typeof options.member !== "string" || !NAME.test(options.member))
-    throw new ConfigError("member", "must be 1 to 200 printable ASCII characters");
-  const ack = options.ack ?? "auto";
-  if (ack !== "auto" && ack !== "manual") throw new ConfigError("ack", 'must be "auto" or "manual"');
-  const ttl = check("leaseTtlMs", options.leaseTtlMs, 10_000, 100, 3_600_000);
-  const rebalance = check("rebalanceMs", options.rebalanceMs, 1_000, 10, 3_600_000);
-  const pageSize = check("pageSize", options.pageSize, 1_000, 1, 100_000);
-  if (!Number.isInteger(pageSize)) throw new ConfigError("pageSize", "must be an integer");
-  return new GroupMember(source, options.group, options.member, ack, ttl, rebalance, pageSize, options.signal);
+  const { ack, ttl, rebalance, pageSize } = groupSettings(options);
+  return new GroupMember(
+    source,
+    options.group,
+    options.member,
+    ack,
+    ttl,
+    rebalance,
+    pageSize,
+    options.signal,
+  );
 }
 
 class GroupMember implements GroupSubscription {
@@ -241,7 +184,10 @@ class GroupMember implements GroupSubscription {
         c.writeCheckpoint(this.group, owned.shard, owned.token, position),
       );
     } catch (error) {
-      this.source.logger.warn({ group: this.group, shard: owned.shard, err: error }, "group: checkpoint failed");
+      this.source.logger.warn(
+        { group: this.group, shard: owned.shard, err: error },
+        "group: checkpoint failed",
+      );
       return;
     }
     if (held) owned.checkpointed = position;
@@ -278,7 +224,10 @@ class GroupMember implements GroupSubscription {
     while (!signal.aborted) {
       try {
         if (adapter.capabilities.streamingReads && adapter.readShard !== undefined) {
-          for await (const page of adapter.readShard(owned.shard, position, { signal, limit: this.pageSize })) {
+          for await (const page of adapter.readShard(owned.shard, position, {
+            signal,
+            limit: this.pageSize,
+          })) {
             if (page.nextId !== undefined) position = page.nextId;
             await this.queue(owned, page, signal);
             if (signal.aborted) return;
@@ -354,8 +303,12 @@ class GroupMember implements GroupSubscription {
     if (owned.gone) return;
     owned.gone = true;
     if (this.owned.get(owned.shard) === owned) this.owned.delete(owned.shard);
-    await this.call("release", (c) => c.release(this.group, owned.shard, owned.token)).catch((error: unknown) =>
-      this.source.logger.warn({ group: this.group, shard: owned.shard, err: error }, "group: release failed"),
+    await this.call("release", (c) => c.release(this.group, owned.shard, owned.token)).catch(
+      (error: unknown) =>
+        this.source.logger.warn(
+          { group: this.group, shard: owned.shard, err: error },
+          "group: release failed",
+        ),
     );
   }
 
@@ -366,7 +319,10 @@ class GroupMember implements GroupSubscription {
     this.timer = setTimeout(() => {
       this.ticking = this.tick()
         .catch((error: unknown) => {
-          this.source.logger.warn({ group: this.group, member: this.member, err: error }, "group: rebalance failed");
+          this.source.logger.warn(
+            { group: this.group, member: this.member, err: error },
+            "group: rebalance failed",
+          );
           return false;
         })
         .then((short) => {
@@ -432,7 +388,8 @@ class GroupMember implements GroupSubscription {
       }
       if (held === true) owned.renewedAt = performance.now();
       else if (held === false) this.lose(owned, "the lease was lost: renewal refused");
-      else if (performance.now() - owned.renewedAt >= this.ttl) this.lose(owned, "the lease expired unrenewed");
+      else if (performance.now() - owned.renewedAt >= this.ttl)
+        this.lose(owned, "the lease expired unrenewed");
     }
   }
 

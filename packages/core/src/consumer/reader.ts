@@ -113,16 +113,16 @@ export class Reader implements AsyncDisposable {
     if (typeof adapter.coordination !== "function") {
       throw new ConfigError("group", `needs an adapter with coordination(): ${adapter.name} has none`);
     }
-    const reader = this;
     const member = subscribeGroup(
       {
         adapter,
         coordinator: adapter.coordination(),
         shardIds: async () => {
-          await reader.refreshShards().catch((error: unknown) => {
-            reader.logger.warn({ err: error }, "reader: refreshing the shard list failed; using the last one");
+          if (performance.now() - this.refreshedAt < this.refreshMs) return this.shardIds();
+          await this.refreshShards().catch((error: unknown) => {
+            this.logger.warn({ err: error }, "reader: refreshing the shard list failed; using the last one");
           });
-          return reader.shardIds();
+          return this.shardIds();
         },
         logger: this.logger,
         timeoutMs: this.timeoutMs,
@@ -135,22 +135,21 @@ export class Reader implements AsyncDisposable {
   }
 
   private follow(options: SubscribeOptions | undefined): Subscription {
-    const reader = this;
     let timer: NodeJS.Timeout | undefined;
     return subscribe(
       {
-        poll: (request) => reader.poll(request),
-        isClosed: () => reader.closed,
-        isDrained: () => reader.closed,
+        poll: (request) => this.poll(request),
+        isClosed: () => this.closed,
+        isDrained: () => this.closed,
         streamingAdapter: this.adapter.capabilities.streamingReads ? this.adapter : undefined,
-        shardIds: () => reader.shardIds(),
+        shardIds: () => this.shardIds(),
         logger: this.logger,
         track: () => {
           // While a subscription runs, keep the shard set fresh in the background (unref'd).
-          if (reader.fixed === undefined) {
+          if (this.fixed === undefined) {
             timer = setInterval(() => {
-              reader.refreshShards().catch(() => {});
-            }, reader.refreshMs);
+              this.refreshShards().catch(() => {});
+            }, this.refreshMs);
             timer.unref();
           }
           return () => clearInterval(timer);
