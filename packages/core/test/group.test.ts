@@ -263,6 +263,7 @@ describe("consumer groups (memory coordinator)", () => {
   it("refuses bad options, and an adapter without coordination", async () => {
     const reader = await createReader({ adapter: new MemoryAdapter(), shards: [0] });
     expect(() => reader.subscribe({ group: "", member: "m" })).toThrow(ConfigError);
+    expect(() => reader.subscribe({ group: "a{b}", member: "m" })).toThrow(ConfigError); // backends tag keys with braces
     expect(() => reader.subscribe({ group: "g", member: "a b" })).toThrow(ConfigError);
     expect(() => reader.subscribe({ group: "g", member: "m", leaseTtlMs: 0 })).toThrow(ConfigError);
     expect(() => reader.subscribe({ group: "g", member: "m", ack: "never" as "auto" })).toThrow(ConfigError);

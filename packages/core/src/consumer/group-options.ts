@@ -58,7 +58,7 @@ export interface GroupSource {
   readonly signal: AbortSignal;
 }
 
-const NAME = /^[\x21-\x7e]{1,200}$/;
+const NAME = /^[\x21-\x7a|~]{1,200}$/; // printable ASCII but "{" and "}", which backends use as key tags
 
 function check(field: string, value: number | undefined, fallback: number, min: number, max: number): number {
   const chosen = value ?? fallback;
@@ -77,9 +77,9 @@ export function groupSettings(options: GroupSubscribeOptions): {
 } {
   if (typeof options !== "object" || options === null) throw new ConfigError("options", "must be an object");
   if (typeof options.group !== "string" || !NAME.test(options.group))
-    throw new ConfigError("group", "must be 1 to 200 printable ASCII characters");
+    throw new ConfigError("group", 'must be 1 to 200 printable ASCII characters, without "{" or "}"');
   if (typeof options.member !== "string" || !NAME.test(options.member))
-    throw new ConfigError("member", "must be 1 to 200 printable ASCII characters");
+    throw new ConfigError("member", 'must be 1 to 200 printable ASCII characters, without "{" or "}"');
   const ack = options.ack ?? "auto";
   if (ack !== "auto" && ack !== "manual") throw new ConfigError("ack", 'must be "auto" or "manual"');
   const ttl = check("leaseTtlMs", options.leaseTtlMs, 10_000, 100, 3_600_000);
