@@ -5,16 +5,11 @@ import {
   SerializationError,
   TransientError,
   isAdapterError,
-  redactUrl,
 } from "@netmesh/core/adapter";
-
-/** Anything that looks like a URL with a scheme: redacted wherever it appears in a message. */
-const URL_LIKE = /[A-Za-z][A-Za-z0-9+.-]*:\/\/[^\s"'<>]+/g;
+import { scrubUrls, scrubbedCopy } from "./redaction.js";
 
 /** `text` with the credentials of every URL in it replaced by `[REDACTED]`. */
-export function scrub(text: string): string {
-  return text.replace(URL_LIKE, (url) => redactUrl(url));
-}
+export const scrub = scrubUrls;
 
 /** The message of any thrown value, scrubbed of credentials. */
 export function describe(error: unknown): string {
@@ -27,6 +22,12 @@ export function describe(error: unknown): string {
  * status 503. Retryable; a write waits it out within its attempt (see the adapter's `write`).
  */
 export class UnavailableError extends TransientError {}
+
+/**
+ * A read found the shard's stream gone (deleted after the adapter looked it up). Retryable: the read
+ * looks the stream up again, and a shard without a stream reads as the empty page.
+ */
+export class StreamGoneError extends TransientError {}
 
 /** True for the failures a write waits out within its attempt: a lost connection, JetStream not answering. */
 export function isOutage(error: unknown): boolean {
@@ -96,8 +97,10 @@ function causes(error: unknown): unknown[] {
 export function classifyClientError(error: unknown, what: string): AdapterError {
   if (isAdapterError(error)) return error;
   const text = `${what}: ${describe(error)}`;
-  // The client's errors never hold the URL's credentials: the adapter strips them before connecting.
-  const cause = { cause: error };
+  // The cause is a scrubbed copy, never the client's error itself: that one can hold what the client
+  // was given (options, the request). The adapter scrubs it again, of its own secrets, when it hands
+  // the error out (see `Redactor.error`).
+  const cause = { cause: scrubbedCopy(error) };
   const names = causes(error).map(nameOf);
   if (names.includes("TimeoutError")) return new TransientError(text, cause);
   if (names.includes("NoResponders")) return new UnavailableError(`${text} (no responders)`, cause);

@@ -1,3 +1,6 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+import diagnostics from "node:diagnostics_channel";
+import { Socket } from "node:net";
 import type { NatsConnection, Status } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 import { FatalError, type Logger, TransientError, redactUrl } from "@netmesh/core/adapter";
@@ -41,12 +44,52 @@ export function parseServers(url: string): ServerList {
   }
   if (credentials === undefined) return { servers };
   const colon = credentials.indexOf(":");
-  if (colon === -1) return { servers, token: decodeURIComponent(credentials) };
-  return {
-    servers,
-    user: decodeURIComponent(credentials.slice(0, colon)),
-    pass: decodeURIComponent(credentials.slice(colon + 1)),
+  try {
+    if (colon === -1) return { servers, token: decodeURIComponent(credentials) };
+    return {
+      servers,
+      user: decodeURIComponent(credentials.slice(0, colon)),
+      pass: decodeURIComponent(credentials.slice(colon + 1)),
+    };
+  } catch {
+    // The URIError names nothing, but say what is wrong without quoting the credentials.
+    throw new FatalError(`the credentials in ${redactUrl(url)} are not valid percent-encoding`);
+  }
+}
+
+/**
+ * The secrets the options carry, to be kept out of errors and logs: the user-info of each server URL
+ * (whole, and its password or token part, raw and percent-decoded) and `connectOptions`' `pass` and
+ * `token`. An authenticator (nkey seed, JWT and seed of a creds file) is a function: what it holds is
+ * never in an error or a message of the client, and is not known here.
+ */
+export function secretsOf(
+  url: string | undefined,
+  connectOptions: { pass?: unknown; token?: unknown },
+): string[] {
+  const secrets: string[] = [];
+  const add = (text: string) => {
+    secrets.push(text);
+    try {
+      secrets.push(decodeURIComponent(text));
+    } catch {
+      // not percent-encoded text: the raw form is enough
+    }
   };
+  for (const part of (url ?? "").split(",")) {
+    const authorityStart = part.includes("://") ? part.indexOf("://") + 3 : 0;
+    const rest = part.slice(authorityStart);
+    const authorityEnd = rest.search(/[/?#]/);
+    const authority = authorityEnd === -1 ? rest : rest.slice(0, authorityEnd);
+    const at = authority.lastIndexOf("@");
+    if (at === -1) continue;
+    const userInfo = authority.slice(0, at);
+    add(userInfo);
+    const colon = userInfo.indexOf(":");
+    if (colon !== -1) add(userInfo.slice(colon + 1));
+  }
+  for (const value of [connectOptions.pass, connectOptions.token]) if (typeof value === "string") add(value);
+  return secrets.filter((secret) => secret !== "");
 }
 
 /**
@@ -65,20 +108,60 @@ export const RECONNECT_TIME_WAIT_MS = 500;
  */
 export async function openConnection(options: ResolvedOptions, url: string): Promise<NatsConnection> {
   const { servers, ...credentials } = parseServers(url);
+  const attempt: ConnectAttempt = { open: true, sockets: new Set() };
+  if (watchers++ === 0) diagnostics.subscribe(SOCKET_CHANNEL, onClientSocket);
   try {
-    return await connect({
-      name: "netmesh-adapter-jetstream",
-      noAsyncTraces: true,
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: RECONNECT_TIME_WAIT_MS,
-      ...credentials,
-      ...options.connectOptions,
-      servers,
-      timeout: options.connectTimeoutMs,
-    });
+    return await attempts.run(attempt, () =>
+      connect({
+        name: "netmesh-adapter-jetstream",
+        noAsyncTraces: true,
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: RECONNECT_TIME_WAIT_MS,
+        ...credentials,
+        ...options.connectOptions,
+        servers,
+        timeout: options.connectTimeoutMs,
+      }),
+    );
   } catch (error) {
+    // nats.js 3.4.0 abandons a socket that connected but never got the server's INFO (a listener
+    // that accepts and says nothing, a SIGSTOPped server): its connect timeout rejects, the socket
+    // stays open and keeps the process alive. Close every socket the failed attempt opened.
+    for (const socket of attempt.sockets) socket.destroy();
     throw classifyClientError(error, `connect to ${redactUrl(url)}`);
+  } finally {
+    attempt.open = false;
+    attempt.sockets.clear();
+    if (--watchers === 0) {
+      diagnostics.unsubscribe(SOCKET_CHANNEL, onClientSocket);
+      // Node 20 tracks every promise of the process while an AsyncLocalStorage is enabled: stop that
+      // once no attempt runs (the connection's later reconnects then carry no attempt, as they should).
+      attempts.disable();
+    }
   }
+}
+
+/** The sockets one connect attempt opened, while it runs. */
+interface ConnectAttempt {
+  open: boolean;
+  readonly sockets: Set<Socket>;
+}
+
+/**
+ * Node publishes every client socket `net.connect` creates on this channel, synchronously, in the
+ * creating code's async context. The attempt running in that context (see {@link attempts}) is the one
+ * that opened it: the client dials from within the `connect()` call, so its sockets, and only its own,
+ * are seen by it. (A TLS-first connection, `tls.handshakeFirst`, is made by `tls.connect`, which Node 20
+ * does not publish.)
+ */
+const SOCKET_CHANNEL = "net.client.socket";
+const attempts = new AsyncLocalStorage<ConnectAttempt>();
+let watchers = 0;
+
+function onClientSocket(message: unknown): void {
+  const attempt = attempts.getStore();
+  const socket = (message as { socket?: unknown } | undefined)?.socket;
+  if (attempt?.open === true && socket instanceof Socket) attempt.sockets.add(socket);
 }
 
 /** Resolves `fallback` after `ms`, unless `work` settles first; `work`'s rejection is passed on. */

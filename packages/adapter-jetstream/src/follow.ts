@@ -2,8 +2,11 @@ import { type Msg, type NatsConnection, nuid } from "@nats-io/nats-core";
 import { FatalError, type Logger, type ShardPage, type StoredEvent } from "@netmesh/core/adapter";
 import { API_CODES, type ApiErrorBody, classifyApiError, classifyClientError } from "./classify.js";
 import { type LinkState, pause } from "./connection.js";
-import { MAX_SEQUENCE, parseSequence } from "./cursor.js";
+import { MAX_SEQUENCE } from "./cursor.js";
+import { parseDelivery } from "./delivery.js";
 import { decodeRecord } from "./record.js";
+
+export { type Delivery, parseDelivery } from "./delivery.js";
 
 /** What {@link followShard} needs. */
 export interface FollowContext {
@@ -31,36 +34,6 @@ const NANOS_PER_MS = 1_000_000;
 const FOREVER_MS = 2 ** 31 - 1;
 
 const decoder = new TextDecoder();
-
-/** What the `$JS.ACK…` reply subject of a delivered message says about it. */
-export interface Delivery {
-  readonly consumer: string;
-  /** The stream sequence, as the server's decimal digits (never rounded). */
-  readonly streamSequence: string;
-  /** The consumer's delivery sequence: 1, 2, 3, … without gaps for one consumer. */
-  readonly consumerSequence: number;
-  /** Messages left for the consumer after this one. */
-  readonly pending: number;
-}
-
-/**
- * Parses a delivered message's reply subject: `$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.
- * <time>.<pending>` (9 tokens), or the newer form with a domain and an account hash after `ACK` (11 or
- * 12 tokens). `undefined` for anything else.
- */
-export function parseDelivery(reply: string | undefined): Delivery | undefined {
-  if (reply === undefined) return undefined;
-  const tokens = reply.split(".");
-  if (tokens[0] !== "$JS" || tokens[1] !== "ACK") return undefined;
-  const base = tokens.length === 9 ? 2 : tokens.length === 11 || tokens.length === 12 ? 4 : -1;
-  if (base === -1) return undefined;
-  const streamSequence = tokens[base + 3]!;
-  const consumerSequence = Number(tokens[base + 4]);
-  const pending = Number(tokens[base + 6]);
-  if (parseSequence(streamSequence) === undefined) return undefined;
-  if (!Number.isSafeInteger(consumerSequence) || !Number.isSafeInteger(pending)) return undefined;
-  return { consumer: tokens[base + 1]!, streamSequence, consumerSequence, pending };
-}
 
 /**
  * Creates an ephemeral pull consumer on the shard's stream that starts at `start`, acks nothing and

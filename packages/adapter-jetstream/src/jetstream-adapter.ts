@@ -8,12 +8,13 @@ import {
   type BatchResult,
   ConnectionError,
   FatalError,
+  type Logger,
   type ReadShardOptions,
   type ShardPage,
   redactUrl,
 } from "@netmesh/core/adapter";
-import { classifyClientError, describe } from "./classify.js";
-import { LinkState, drainWithin, openConnection, watchStatus, within } from "./connection.js";
+import { StreamGoneError, classifyClientError, describe } from "./classify.js";
+import { LinkState, drainWithin, openConnection, secretsOf, watchStatus, within } from "./connection.js";
 import { MAX_SEQUENCE, parseCursor } from "./cursor.js";
 import { followShard } from "./follow.js";
 import { MAX_HEADER_BYTES } from "./headers.js";
@@ -25,7 +26,9 @@ import {
   resolveOptions,
 } from "./options.js";
 import { PayloadEncoder } from "./payloads.js";
-import { readPage } from "./read.js";
+import { type ReadContext, readPage } from "./read.js";
+import { ReadSessions } from "./read-session.js";
+import { Redactor } from "./redaction.js";
 import { ReplyMux } from "./reply-mux.js";
 import { StreamRegistry } from "./streams.js";
 import { type Session, type WriteContext, writeBatch } from "./write.js";
@@ -92,12 +95,34 @@ export class JetStreamAdapter extends AdapterBase {
   private stored = 0;
   private duplicates = 0;
 
+  /** Keeps the credentials of the options out of every error and log line (see `redaction.ts`). */
+  private readonly redactor: Redactor;
+  private scrubbedLogger: { readonly source: Logger; readonly logger: Logger } | undefined;
+
   /** Validates the options (a `FatalError` when they are wrong); connects only at `init`. */
   constructor(options: JetStreamAdapterOptions) {
     super();
     this.options = resolveOptions(options);
+    this.redactor = new Redactor(secretsOf(this.options.url, this.options.connectOptions));
     this.settled = capabilitiesFor(this.options, DEFAULT_MAX_PAYLOAD);
   }
+
+  /**
+   * The bus's logger, every line scrubbed of the options' credentials (the base class logs through it
+   * too).
+   */
+  protected override get logger(): Logger {
+    const source = super.logger;
+    if (this.scrubbedLogger?.source !== source) {
+      this.scrubbedLogger = { source, logger: this.redactor.logger(source) };
+    }
+    return this.scrubbedLogger.logger;
+  }
+
+  /** Rethrows `error` as the adapter hands errors out: scrubbed of credentials, causes copied. */
+  private readonly scrubbed = (error: unknown): never => {
+    throw this.redactor.error(error);
+  };
 
   /**
    * What the adapter does (see the README): `maxEventBytes` is settled by `init` from the server's
@@ -121,7 +146,11 @@ export class JetStreamAdapter extends AdapterBase {
    * Connects (or adopts the caller's connection), checks that JetStream answers, learns the server's
    * `max_payload` and subscribes to the replies. A failure closes what it opened.
    */
-  protected async open(context: AdapterContext): Promise<void> {
+  protected open(context: AdapterContext): Promise<void> {
+    return this.openSession({ ...context, logger: this.logger }).catch(this.scrubbed);
+  }
+
+  private async openSession(context: AdapterContext): Promise<void> {
     const { url, requestTimeoutMs } = this.options;
     const owned = this.options.connection === undefined;
     const connection = this.options.connection ?? (await openConnection(this.options, url!));
@@ -153,7 +182,8 @@ export class JetStreamAdapter extends AdapterBase {
         link: new LinkState(),
         manager,
         mux,
-        streams: new StreamRegistry(manager, this.options, context.logger),
+        streams: new StreamRegistry(manager, this.options, context.logger, connection, mux),
+        reads: new ReadSessions(context.logger),
       };
       this.settled = capabilitiesFor(this.options, maxPayload);
       this.session = session;
@@ -179,6 +209,7 @@ export class JetStreamAdapter extends AdapterBase {
     return {
       onDisconnect: () => {
         session.link.lost();
+        session.streams.unheardAll();
         // Acks of what is in flight will not come: fail their windows now, so the writes wait for the
         // reconnect and publish again instead of waiting out the request timeout.
         session.mux.failAll(new ConnectionError("the connection to NATS was lost while awaiting replies"));
@@ -217,7 +248,7 @@ export class JetStreamAdapter extends AdapterBase {
         this.duplicates += window.duplicates;
       },
     };
-    return this.track(writeBatch(context, batch, signal));
+    return this.track(writeBatch(context, batch, signal).catch(this.scrubbed));
   }
 
   /**
@@ -228,7 +259,8 @@ export class JetStreamAdapter extends AdapterBase {
    * the empty page, never wraps; a cursor that is not a decimal u64 is a `FatalError`.
    */
   protected read(shard: number, afterId: string | undefined, limit: number): Promise<ShardPage> {
-    return this.track(this.readShardPage(shard, afterId, Math.min(limit, Number.MAX_SAFE_INTEGER - 1)));
+    const limited = Math.min(limit, Number.MAX_SAFE_INTEGER - 1);
+    return this.track(this.readShardPage(shard, afterId, limited).catch(this.scrubbed));
   }
 
   private async readShardPage(shard: number, afterId: string | undefined, limit: number): Promise<ShardPage> {
@@ -236,7 +268,9 @@ export class JetStreamAdapter extends AdapterBase {
     const after = parseCursor(afterId);
     if (after === MAX_SEQUENCE) return EMPTY_PAGE; // nothing can come after the last possible sequence
     if (!session.link.connected) throw new ConnectionError("not connected to NATS (reconnecting)");
-    const context = {
+    const replicas = await session.streams.readable(shard);
+    if (replicas === undefined) return EMPTY_PAGE; // a shard never written
+    const context: ReadContext = {
       connection: session.connection,
       mux: session.mux,
       timeoutMs: this.options.requestTimeoutMs,
@@ -244,8 +278,9 @@ export class JetStreamAdapter extends AdapterBase {
       logger: this.logger,
       stream: this.streamName(shard),
       subject: shardSubject(this.options.prefix, shard),
+      replicas,
+      sessions: session.reads,
     };
-    if (!(await session.streams.readable(shard))) return EMPTY_PAGE; // a shard never written
     try {
       return await readPage(context, shard, after, limit);
     } catch (error) {
@@ -253,12 +288,27 @@ export class JetStreamAdapter extends AdapterBase {
         throw new AdapterShutdownError("the adapter was shut down during the read");
       // Unanswered or refused gets may mean the stream was deleted: look it up again next time.
       session.streams.forget(shard);
+      if (error instanceof StreamGoneError && (await session.streams.readable(shard)) === undefined) {
+        return EMPTY_PAGE; // deleted since it was looked up: a shard without a stream reads empty
+      }
       throw classifyClientError(error, "read");
     }
   }
 
   /** Follows `shard` after `afterId` through an ephemeral pull consumer (see `followShard`). */
-  protected override follow(
+  protected override async *follow(
+    shard: number,
+    afterId: string | undefined,
+    options: ReadShardOptions,
+  ): AsyncIterable<ShardPage> {
+    try {
+      yield* this.followPages(shard, afterId, options);
+    } catch (error) {
+      this.scrubbed(error);
+    }
+  }
+
+  private followPages(
     shard: number,
     afterId: string | undefined,
     options: ReadShardOptions,
@@ -278,7 +328,11 @@ export class JetStreamAdapter extends AdapterBase {
   }
 
   /** The shards whose streams exist under this prefix (written by any process), from the server's list. */
-  protected override async discoverShards(): Promise<readonly number[]> {
+  protected override discoverShards(): Promise<readonly number[]> {
+    return this.listStreams().catch(this.scrubbed);
+  }
+
+  private async listStreams(): Promise<readonly number[]> {
     const session = this.live();
     const { prefix } = this.options;
     const shards: number[] = [];
@@ -309,7 +363,11 @@ export class JetStreamAdapter extends AdapterBase {
    * adapter opened, drains it; all within `drainTimeoutMs` (past it the connection is closed). A
    * connection that is down is closed at once, never drained: a drain would wait for a reconnect.
    */
-  protected async close(): Promise<void> {
+  protected close(): Promise<void> {
+    return this.closeSession().catch(this.scrubbed);
+  }
+
+  private async closeSession(): Promise<void> {
     // Let writes the base handed over just before the shutdown start, so they count as in flight.
     await new Promise((resolve) => setImmediate(resolve));
     const session = this.session;
@@ -326,6 +384,7 @@ export class JetStreamAdapter extends AdapterBase {
       );
     }
     this.session = undefined;
+    session.reads.closeAll(); // deletes the read consumers, before the connection drains
     session.mux.close(new AdapterShutdownError());
     session.streams.clear();
     if (owned) {

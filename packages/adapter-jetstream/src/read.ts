@@ -8,36 +8,61 @@ import {
 } from "@netmesh/core/adapter";
 import { classifyClientError } from "./classify.js";
 import { MAX_SEQUENCE, parseSequence } from "./cursor.js";
+import { leaderNext, leaderWindow } from "./leader-get.js";
 import { SEQUENCE_HEADER } from "./naming.js";
 import { NoRespondersReply } from "./publish.js";
-import { decodeRecord } from "./record.js";
-import { ReplyGroup, type ReplyMux } from "./reply-mux.js";
+import {
+  type ReadSession,
+  type ReadSessions,
+  type SessionContext,
+  SessionUnanswered,
+  isSessionFallback,
+  nextPullSerial,
+} from "./read-session.js";
+import { headersOf } from "./raw-headers.js";
+import { type Entry, decodeRecord } from "./record.js";
+import { IdleTimer, ReplyGroup, type ReplyMux } from "./reply-mux.js";
 
-/** One stored message examined by a read, with its sequence. */
-interface Entry {
-  readonly sequence: bigint;
-  readonly id: string;
-  readonly msg: Msg;
-}
+/** The first window of direct gets a read sends; each full window makes the next 8 times larger. */
+const FIRST_WINDOW = 64;
+/**
+ * How long a window of direct gets waits for a missing reply after the last one that came: then it
+ * keeps what it has and asks again for the rest (doubling the wait each time nothing came).
+ */
+const PATIENCE_MS = 200;
 
-/** Collects the replies of a window of direct gets: a message, or `null` for "no message at or after". */
+/**
+ * Collects the replies of a window of direct gets: an entry, `null` for "no message at or after", and
+ * `undefined` while a reply is missing. Completes when every reply came, or once no reply came for
+ * `patienceMs` (a replica can leave a direct get unanswered, e.g. on a stream created a moment ago):
+ * the read keeps the replies up to the first missing one and asks again for the rest.
+ */
 class DirectGetGroup extends ReplyGroup {
-  readonly replies: (Msg | null | undefined)[];
+  readonly replies: (Entry | null | undefined)[];
   private remaining: number;
+  private readonly idle: IdleTimer;
 
   constructor(
     readonly subject: string,
     count: number,
+    patienceMs: number,
   ) {
     super();
-    this.replies = new Array<Msg | null | undefined>(count);
+    this.replies = new Array<Entry | null | undefined>(count);
     this.remaining = count;
+    this.idle = new IdleTimer(patienceMs, () => this.complete());
+  }
+
+  protected override onSettled(): void {
+    this.idle.stop();
   }
 
   onReply(index: number, msg: Msg): void {
     if (this.isSettled || index < 0 || index >= this.replies.length || this.replies[index] !== undefined)
       return;
-    const code = msg.headers?.code ?? 0;
+    this.idle.progress++;
+    const headers = headersOf(msg);
+    const code = headers?.code ?? 0;
     if (code === 404) {
       this.replies[index] = null;
     } else if (code === 503) {
@@ -50,7 +75,15 @@ class DirectGetGroup extends ReplyGroup {
       this.fail(code === 408 ? new FatalError(error) : new TransientError(error));
       return;
     } else {
-      this.replies[index] = msg;
+      const id = headers?.get(SEQUENCE_HEADER);
+      const sequence = parseSequence(id);
+      if (id === undefined || sequence === undefined) {
+        this.fail(
+          new TransientError(`direct get on ${this.subject}: a reply without a valid ${SEQUENCE_HEADER}`),
+        );
+        return;
+      }
+      this.replies[index] = { sequence, id, msg, headers };
     }
     if (--this.remaining === 0) this.complete();
   }
@@ -66,18 +99,32 @@ export interface ReadContext {
   /** The stream's name and its shard subject. */
   readonly stream: string;
   readonly subject: string;
+  /**
+   * The stream's replica count. With more than one, any current replica answers a direct get and may
+   * lag the leader or not answer, so a "no message" that would end a read is checked with the leader,
+   * and what replicas leave unanswered is asked of the leader.
+   */
+  readonly replicas: number;
+  /** The adapter's read sessions and stream health (see `read-session.ts`). */
+  readonly sessions: ReadSessions;
 }
 
 const encoder = new TextEncoder();
 
 /**
  * Sends direct gets "next message of `subject` at or after sequence s" for s = `start` … `start +
- * count - 1` at once, and resolves their replies in request order.
+ * count - 1` at once, and resolves their replies in request order (`undefined`: no reply in time).
  */
-async function getWindow(context: ReadContext, start: bigint, count: number): Promise<(Msg | null)[]> {
+async function directWindow(
+  context: ReadContext,
+  start: bigint,
+  count: number,
+  patienceMs: number,
+  timeoutMs: number,
+): Promise<(Entry | null | undefined)[]> {
   const api = `$JS.API.DIRECT.GET.${context.stream}`;
-  const group = new DirectGetGroup(api, count);
-  context.mux.open(group, context.timeoutMs, `${count} direct gets on ${context.stream}`);
+  const group = new DirectGetGroup(api, count, patienceMs);
+  context.mux.open(group, timeoutMs, `${count} direct gets on ${context.stream}`);
   const suffix = `,"next_by_subj":${JSON.stringify(context.subject)}}`;
   try {
     for (let i = 0; i < count && !group.isSettled; i++) {
@@ -89,43 +136,174 @@ async function getWindow(context: ReadContext, start: bigint, count: number): Pr
     group.fail(classifyClientError(error, `direct get on ${context.stream}`));
   }
   await group.done;
-  return group.replies as (Msg | null)[];
+  return group.replies;
 }
 
 /**
- * Finds up to `wanted` messages after sequence `after`, in order, with no gap skipped.
- *
- * A window of direct gets asks for the next message at or after each of the sequences `after + 1`,
- * `after + 2`, …; with no gaps in the stream each reply is the next message. A gap makes several
- * requests return the same message: only sequences beyond the last one taken are kept. The first "no
- * message" reply ends the read, and replies after it are dropped even when they found one: that
- * request ran before a message was appended that a later request may have seen past, so stopping
- * there is what keeps the read from skipping a message written meanwhile.
+ * A window of "next message at or after s" for s = `start` … `start + count - 1`, in request order:
+ * an entry, `null` for "no message", `undefined` for no reply. On a replicated stream, what replicas
+ * left unanswered is asked of the leader (`leaderWindow`), and while the stream is marked lossy
+ * (replicas recently left requests unanswered) the whole window is asked of the leader: no reply is
+ * then missing, and a `null` is the leader's (`authoritative`).
  */
-async function scan(context: ReadContext, after: bigint, wanted: number): Promise<Entry[]> {
+async function getWindow(
+  context: ReadContext,
+  start: bigint,
+  count: number,
+  patienceMs: number,
+  timeoutMs: number,
+): Promise<{ replies: (Entry | null | undefined)[]; authoritative: boolean }> {
+  const replicated = context.replicas > 1;
+  const sequences = (indices: readonly number[]) => indices.map((i) => start + BigInt(i));
+  if (replicated && context.sessions.isLossy(context.stream)) {
+    const all = Array.from({ length: count }, (_, i) => i);
+    const replies = await leaderWindow({ ...context, timeoutMs }, sequences(all), patienceMs);
+    return { replies, authoritative: true };
+  }
+  const replies = await directWindow(context, start, count, patienceMs, timeoutMs);
+  const missing: number[] = [];
+  for (let i = 0; i < replies.length; i++) if (replies[i] === undefined) missing.push(i);
+  if (!replicated || missing.length === 0) return { replies, authoritative: !replicated };
+  // Some replies came and some did not: a replica is stopped or cut off (a window nobody answered is a
+  // stream being created or electing its leader, which passes).
+  if (missing.length < count) context.sessions.markLossy(context.stream);
+  context.logger.debug(
+    { adapter: "jetstream", stream: context.stream, unanswered: missing.length, of: count },
+    "direct gets left unanswered by a replica; asking the stream leader",
+  );
+  const filled = await leaderWindow({ ...context, timeoutMs }, sequences(missing), patienceMs);
+  for (const [k, i] of missing.entries()) replies[i] = filled[k];
+  return { replies, authoritative: false };
+}
+
+/** How a step of a scan ended. */
+type StepEnd = "more" | "end" | "missing";
+
+/**
+ * Finds up to `wanted` messages after sequence `after`, in order, with no message skipped, from a
+ * consumer session when there is one, else from windows of "next message at or after s" requests.
+ *
+ * **Windows.** A window asks for the next message at or after each of the sequences `last + 1`,
+ * `last + 2`, …; with no gaps in the stream each reply is the next message. A gap makes several requests
+ * return the same message: only sequences beyond the last one taken are kept. The replies are taken in
+ * request order up to the first one that is missing or says "no message". A reply is a message that
+ * exists, and nothing between the request's sequence and it can ever be read (a replica applies the
+ * stream's writes in order, so a replica that has the message has everything before it), so taking
+ * replies from different replicas, and from the leader, in request order never skips one. Replies after
+ * a "no message" are dropped even when they found one: that request may have run before a message was
+ * appended that a later request saw, and stopping there is what keeps a read from moving past a message
+ * written meanwhile. A missing reply ends the window after `PATIENCE_MS` of silence (on a replicated
+ * stream the leader is asked for what replicas left unanswered, see `getWindow`); what is still missing
+ * is asked again, with growing patience, until `timeoutMs` passes without progress (then the read
+ * fails, retryably). Right after a stream is created, and while it elects a leader, nobody answers for
+ * a moment, and an unanswered request is lost rather than kept.
+ *
+ * **The end.** A "no message" (a direct get's 404, or a consumer's pull finding nothing) is the end of
+ * the stream on a single-replica stream. On a replicated one it may come from a replica that lags the
+ * leader, so the leader is asked for the next message (`leaderNext`): the read goes on from that message
+ * when there is one, and ends otherwise. So a read never stops short of a message whose write was
+ * acknowledged before the read began, and never skips one.
+ */
+async function scan(
+  context: ReadContext,
+  after: bigint,
+  wanted: number,
+  session: ReadSession | undefined,
+): Promise<{ entries: Entry[]; session: ReadSession | undefined }> {
   const entries: Entry[] = [];
   let last = after;
+  let window = FIRST_WINDOW;
+  let patience = Math.min(PATIENCE_MS, Math.max(1, Math.floor(context.timeoutMs / 4)));
+  let stalledSince: number | undefined;
+  const firstSerial = nextPullSerial();
   while (entries.length < wanted && last < MAX_SEQUENCE) {
-    const room = MAX_SEQUENCE - last;
-    const want = Math.min(wanted - entries.length, context.maxReadAhead);
-    const count = room < BigInt(want) ? Number(room) : want;
-    const replies = await getWindow(context, last + 1n, count);
-    for (const msg of replies) {
-      if (msg === null) return entries;
-      const id = msg.headers?.get(SEQUENCE_HEADER);
-      const sequence = parseSequence(id);
-      if (id === undefined || sequence === undefined) {
-        throw new TransientError(
-          `direct get on ${context.stream}: a reply without a valid ${SEQUENCE_HEADER}`,
-        );
+    let end: StepEnd = "more";
+    let authoritative = context.replicas <= 1;
+    if (session !== undefined) {
+      try {
+        const step = await session.read(last, wanted - entries.length, firstSerial);
+        for (const entry of step.entries) entries.push(entry);
+        if (step.entries.length > 0) last = step.entries[step.entries.length - 1]!.sequence;
+        if (step.end) end = "end";
+      } catch (error) {
+        if (!isSessionFallback(error)) throw error;
+        if (error instanceof SessionUnanswered && context.replicas > 1)
+          context.sessions.markLossy(context.stream);
+        context.sessions.discard(session, error);
+        session = undefined;
+        continue; // on with windows, from `last`
       }
-      if (sequence <= last) continue;
-      entries.push({ sequence, id, msg });
-      last = sequence;
-      if (entries.length === wanted) return entries;
+    } else {
+      const room = MAX_SEQUENCE - last;
+      const want = Math.min(wanted - entries.length, window, context.maxReadAhead);
+      const count = room < BigInt(want) ? Number(room) : want;
+      const sentAt = Date.now();
+      const budget = context.timeoutMs - (stalledSince === undefined ? 0 : sentAt - stalledSince);
+      const got = await getWindow(context, last + 1n, count, patience, Math.max(1, budget));
+      authoritative = got.authoritative;
+      const before = entries.length;
+      for (const reply of got.replies) {
+        if (reply === undefined) {
+          end = "missing";
+          break;
+        }
+        if (reply === null) {
+          end = "end";
+          break;
+        }
+        if (reply.sequence <= last) continue;
+        entries.push(reply);
+        last = reply.sequence;
+        if (entries.length === wanted) break;
+      }
+      if (end === "more" && count === want) window = Math.min(window * 8, context.maxReadAhead);
+      if (end === "missing") {
+        if (entries.length > before) {
+          stalledSince = undefined;
+          continue;
+        }
+        stalledSince ??= sentAt;
+        if (Date.now() - stalledSince >= context.timeoutMs) {
+          throw new TransientError(
+            `direct gets on ${context.stream} after sequence ${last} unanswered for ${context.timeoutMs} ms`,
+          );
+        }
+        patience *= 2;
+        continue;
+      }
+      stalledSince = undefined;
+    }
+    if (end !== "end" || entries.length >= wanted) continue;
+    if (authoritative) break;
+    // A replica (or a consumer on one) said "no message": the leader tells whether the stream ends here.
+    const next = await leaderNext(context, last + 1n, patience);
+    if (next === undefined) break;
+    context.logger.debug(
+      { adapter: "jetstream", stream: context.stream, after: last.toString(), next: next.id },
+      "a replica answered no message before the stream's end (it lags the leader); reading on",
+    );
+    entries.push(next);
+    last = next.sequence;
+    if (session !== undefined) {
+      // Its consumer lags the leader: read on with windows, and a fresh session next time.
+      context.sessions.discard(session, new TransientError("the session's consumer lags the stream leader"));
+      session = undefined;
     }
   }
-  return entries;
+  return { entries, session };
+}
+
+/** The session's settings for a read in `context`. */
+export function sessionContext(context: ReadContext): SessionContext {
+  return {
+    connection: context.connection,
+    mux: context.mux,
+    timeoutMs: context.timeoutMs,
+    logger: context.logger,
+    maxPull: context.maxReadAhead,
+    stream: context.stream,
+    subject: context.subject,
+  };
 }
 
 /**
@@ -140,13 +318,32 @@ export async function readPage(
   limit: number,
 ): Promise<ShardPage> {
   const wanted = limit + 1; // limit ≤ 2^53 - 1 (checked by the caller), so this is exact
-  const entries = await scan(context, after, wanted);
+  const { sessions } = context;
+  let session = sessions.acquire(sessionContext(context), shard, after, limit);
+  try {
+    const scanned = await scan(context, after, wanted, session);
+    session = scanned.session;
+    const { entries } = scanned;
+    // A reader that is behind comes back for the next page: ask for it before decoding this one.
+    if (session !== undefined && entries.length > limit)
+      session.readAhead(entries[limit - 1]!.sequence, wanted);
+    const page = toPage(context, shard, entries, limit);
+    session?.settle(after);
+    return page;
+  } finally {
+    if (session !== undefined) sessions.release(session);
+  }
+}
+
+/** The page made of the examined `entries` (see {@link readPage}). */
+function toPage(context: ReadContext, shard: number, entries: readonly Entry[], limit: number): ShardPage {
   const inPage = Math.min(entries.length, limit);
   const events: StoredEvent[] = [];
   let nextId: string | undefined;
   for (let i = 0; i < inPage; i++) {
     const entry = entries[i]!;
-    const record = decodeRecord(entry.msg, shard, entry.id);
+    const record =
+      entry.record ?? decodeRecord(entry.msg, shard, entry.id, entry.headers ?? headersOf(entry.msg));
     if (record.kind === "event") {
       events.push(record.event);
     } else if (record.kind === "corrupt") {

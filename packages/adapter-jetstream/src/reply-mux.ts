@@ -1,6 +1,8 @@
 import { type Msg, type NatsConnection, type Subscription, nuid } from "@nats-io/nats-core";
 import { type AdapterError, FatalError, TransientError } from "@netmesh/core/adapter";
-import { describe } from "./classify.js";
+import { classifyClientError, describe } from "./classify.js";
+import { type Delivery, type MutableDelivery, parseDeliveryInto } from "./delivery.js";
+import { scrubbedCopy } from "./redaction.js";
 
 /**
  * A set of requests sent together whose replies are collected by one {@link ReplyMux} subscription:
@@ -51,12 +53,85 @@ export abstract class ReplyGroup {
     this.release = release;
   }
 
+  /** Called once when the group settles (completes or fails): subclasses release timers of their own here. */
+  protected onSettled(): void {}
+
   private settle(): boolean {
     if (this.settled) return false;
     this.settled = true;
     this.release?.();
+    this.onSettled();
     return true;
   }
+}
+
+/**
+ * Calls `onIdle` once `ms` pass without progress: the owner bumps `progress` for each reply, which
+ * costs nothing per reply (no timer is moved); when the timer fires after progress, it waits again.
+ */
+export class IdleTimer {
+  progress = 0;
+  private seen = 0;
+  private timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly ms: number,
+    private readonly onIdle: () => void,
+  ) {
+    this.timer = setTimeout(this.tick, ms);
+  }
+
+  private readonly tick = (): void => {
+    if (this.progress === this.seen) {
+      this.onIdle();
+      return;
+    }
+    this.seen = this.progress;
+    this.timer = setTimeout(this.tick, this.ms);
+  };
+
+  stop(): void {
+    clearTimeout(this.timer);
+  }
+}
+
+/** One request whose single reply (or status) resolves it: an API call made through the mux. */
+class SingleReplyGroup extends ReplyGroup {
+  reply: Msg | undefined;
+
+  constructor(readonly subject: string) {
+    super();
+  }
+
+  onReply(index: number, msg: Msg): void {
+    if (this.isSettled || index !== 0) return;
+    this.reply = msg;
+    this.complete();
+  }
+}
+
+/**
+ * Sends one request through the mux and resolves its reply (a status reply too: the caller reads
+ * `headers.code`). Rejects with a {@link TransientError} after `timeoutMs`, and with what the mux fails
+ * it with (a lost connection, a permission violation on `subject`).
+ */
+export async function muxRequest(
+  connection: NatsConnection,
+  mux: ReplyMux,
+  subject: string,
+  body: string | Uint8Array,
+  timeoutMs: number,
+  what: string,
+): Promise<Msg> {
+  const group = new SingleReplyGroup(subject);
+  mux.open(group, timeoutMs, what);
+  try {
+    connection.publish(subject, body, { reply: `${group.replyPrefix}0` });
+  } catch (error) {
+    group.fail(classifyClientError(error, what));
+  }
+  await group.done;
+  return group.reply!;
 }
 
 /**
@@ -68,6 +143,14 @@ export abstract class ReplyGroup {
 export class ReplyMux {
   private readonly base: string;
   private readonly groups = new Map<string, ReplyGroup>();
+  private readonly consumers = new Map<string, (msg: Msg, delivery: Delivery) => void>();
+  /** Filled for each delivered message and read by its handler before the next (see `routeDeliveries`). */
+  private readonly delivery: MutableDelivery = {
+    consumer: "",
+    streamSequence: "",
+    consumerSequence: 0,
+    pending: 0,
+  };
   private subscription: Subscription | undefined;
   private nextGroup = 0;
 
@@ -84,7 +167,9 @@ export class ReplyMux {
     this.subscription = this.connection.subscribe(`${this.base}.*.*`, {
       callback: (error, msg) => {
         if (error !== null) {
-          this.failAll(new FatalError(`reply subscription failed: ${describe(error)}`, { cause: error }));
+          this.failAll(
+            new FatalError(`reply subscription failed: ${describe(error)}`, { cause: scrubbedCopy(error) }),
+          );
           return;
         }
         this.dispatch(msg);
@@ -109,7 +194,8 @@ export class ReplyMux {
       group.fail(new TransientError(`${what} timed out after ${timeoutMs} ms`));
     }, timeoutMs);
     const onAbort = () => {
-      group.fail(new TransientError(`${what} aborted by the caller`, { cause: signal?.reason }));
+      const cause = signal?.reason === undefined ? {} : { cause: scrubbedCopy(signal.reason) };
+      group.fail(new TransientError(`${what} aborted by the caller`, cause));
     };
     signal?.addEventListener("abort", onAbort, { once: true });
     group.attach(() => {
@@ -117,6 +203,20 @@ export class ReplyMux {
       signal?.removeEventListener("abort", onAbort);
       this.groups.delete(key);
     });
+  }
+
+  /**
+   * Routes the messages a JetStream consumer delivers to a pull sent through the mux to `handler`. A
+   * delivery keeps the stored message's subject (only the subscription matches the pull's reply
+   * subject), so it is told apart by its `$JS.ACK…` reply, which names the consumer. The delivery
+   * object is reused for the next message: `handler` reads it at once. Returns the function that stops
+   * the routing.
+   */
+  routeDeliveries(consumer: string, handler: (msg: Msg, delivery: Delivery) => void): () => void {
+    this.consumers.set(consumer, handler);
+    return () => {
+      if (this.consumers.get(consumer) === handler) this.consumers.delete(consumer);
+    };
   }
 
   /** Fails every pending group (connection lost, shutdown, permission revoked). */
@@ -134,6 +234,7 @@ export class ReplyMux {
   /** Stops listening; pending groups fail with `error`. */
   close(error: AdapterError): void {
     this.failAll(error);
+    this.consumers.clear();
     const subscription = this.subscription;
     this.subscription = undefined;
     if (subscription !== undefined && !subscription.isClosed()) {
@@ -146,7 +247,16 @@ export class ReplyMux {
   }
 
   private dispatch(msg: Msg): void {
+    // A consumer's delivery carries its `$JS.ACK…` reply (and the stored message's subject); a reply
+    // to a request (or a status for a pull) carries none and comes on the request's reply subject.
+    const reply = msg.reply;
+    if (reply?.startsWith("$JS.ACK.")) {
+      const delivery = this.delivery;
+      if (parseDeliveryInto(reply, delivery)) this.consumers.get(delivery.consumer)?.(msg, delivery);
+      return;
+    }
     const subject = msg.subject;
+    if (!subject.startsWith(this.base) || subject.charCodeAt(this.base.length) !== 46 /* . */) return;
     const last = subject.lastIndexOf(".");
     const group = this.groups.get(subject.slice(this.base.length + 1, last));
     if (group === undefined) return; // a late reply to a group that timed out or failed

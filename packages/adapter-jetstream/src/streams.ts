@@ -6,12 +6,26 @@ import {
   type StreamConfig,
   type StreamInfo,
 } from "@nats-io/jetstream";
-import { FatalError, type Logger } from "@netmesh/core/adapter";
-import { API_CODES, apiErrorOf, classifyClientError, isStreamNotFound } from "./classify.js";
+import type { Msg, NatsConnection } from "@nats-io/nats-core";
+import { FatalError, type Logger, TransientError } from "@netmesh/core/adapter";
+import {
+  API_CODES,
+  type ApiErrorBody,
+  UnavailableError,
+  classifyApiError,
+  classifyClientError,
+} from "./classify.js";
 import { shardSubject, streamName } from "./naming.js";
 import type { ResolvedOptions } from "./options.js";
+import { type ReplyMux, muxRequest } from "./reply-mux.js";
 
 const NANOS_PER_MS = 1_000_000;
+/** The first bound of an API request; each unanswered attempt doubles it (see `StreamRegistry.api`). */
+const FIRST_API_BOUND_MS = 250;
+
+/** An API request went unanswered for all of `requestTimeoutMs` (retryable). */
+class UnansweredError extends TransientError {}
+const decoder = new TextDecoder();
 
 /** The settings the adapter manages on each stream, as the server reports them. */
 type ManagedConfig = Pick<
@@ -64,13 +78,17 @@ export function streamDifferences(actual: StreamConfig, wanted: ManagedConfig, s
  */
 export class StreamRegistry {
   private readonly ready = new Map<number, Promise<void>>();
-  /** Shards whose stream was seen to exist with direct gets allowed. */
-  private readonly readableShards = new Set<number>();
+  /** Shards whose stream was seen to exist with direct gets allowed, with the stream's replica count. */
+  private readonly readableShards = new Map<number, number>();
+  /** Shards whose stream acknowledged a publish since the last sign that it may not listen. */
+  private readonly listening = new Set<number>();
 
   constructor(
     private readonly manager: JetStreamManager,
     private readonly options: ResolvedOptions,
     private readonly logger: Logger,
+    private readonly connection: NatsConnection,
+    private readonly mux: ReplyMux,
   ) {}
 
   /** Resolves once the shard's stream exists with the adapter's settings. */
@@ -91,28 +109,65 @@ export class StreamRegistry {
   forget(shard: number): void {
     this.ready.delete(shard);
     this.readableShards.delete(shard);
+    this.listening.delete(shard);
   }
 
   /** Forgets every shard. */
   clear(): void {
     this.ready.clear();
     this.readableShards.clear();
+    this.listening.clear();
   }
 
   /**
-   * True when the shard's stream exists, so direct gets on it will be answered; false when it does not
-   * (a shard never written). The server leaves a direct get on a missing stream unanswered rather than
-   * saying so, hence the lookup, done once per shard. A stream without `allow_direct` is fatal.
+   * True when a publish to the shard's subject was acknowledged since the stream was created or looked
+   * up, since the last "no responders" for it, and since the last reconnect: the server this client
+   * is connected to knows the stream listens.
+   *
+   * Until then a write publishes one event alone and awaits its ack before pipelining the rest. Core
+   * NATS publishes in flight are delivered or dropped one by one: right after a replicated stream is
+   * created, the server the client uses may not know yet that the stream (on its leader) listens, and
+   * drops the first publishes with "no responders" while later ones of the same window are stored. The
+   * retry would then store the dropped events after those later ones, out of order (contract rule 1).
+   * The same holds while JetStream restarts, and after a reconnect to another server.
    */
-  async readable(shard: number): Promise<boolean> {
-    if (this.readableShards.has(shard)) return true;
+  isListening(shard: number): boolean {
+    return this.listening.has(shard);
+  }
+
+  /** A publish to the shard's stream was acknowledged. */
+  heard(shard: number): void {
+    this.listening.add(shard);
+  }
+
+  /** A publish to the shard's subject found no stream listening. */
+  unheard(shard: number): void {
+    this.listening.delete(shard);
+  }
+
+  /** The connection was lost: no stream is known to listen on the next server. */
+  unheardAll(): void {
+    this.listening.clear();
+  }
+
+  /**
+   * The replica count of the shard's stream when it exists, so direct gets on it will be answered;
+   * `undefined` when it does not (a shard never written). The server leaves a direct get on a missing
+   * stream unanswered rather than saying so, hence the lookup, done once per shard. The replica count
+   * tells a read whether a direct get's "no message" can come from a replica that lags the leader. A
+   * stream without `allow_direct` is fatal.
+   */
+  async readable(shard: number): Promise<number | undefined> {
+    const known = this.readableShards.get(shard);
+    if (known !== undefined) return known;
     const info = await this.lookup(shard);
-    if (info === undefined) return false;
+    if (info === undefined) return undefined;
     if (info.config.allow_direct !== true) {
       throw new FatalError(`stream ${info.config.name} does not allow direct gets (allow_direct is off)`);
     }
-    this.readableShards.add(shard);
-    return true;
+    const replicas = Math.max(1, info.config.num_replicas ?? 1);
+    this.readableShards.set(shard, replicas);
+    return replicas;
   }
 
   /**
@@ -121,11 +176,76 @@ export class StreamRegistry {
    */
   async lookup(shard: number): Promise<StreamInfo | undefined> {
     const name = streamName(this.options.prefix, shard);
-    try {
-      return await this.manager.streams.info(name);
-    } catch (error) {
-      if (isStreamNotFound(error)) return undefined;
-      throw classifyClientError(error, `look up stream ${name}`);
+    const what = `look up stream ${name}`;
+    const body = await this.api<StreamInfo>(`$JS.API.STREAM.INFO.${name}`, "", what);
+    if (body.error !== undefined) {
+      if (body.error.err_code === API_CODES.streamNotFound) return undefined;
+      throw classifyApiError(body.error, what);
+    }
+    if (typeof body.config !== "object" || body.config === null) {
+      throw new TransientError(`${what}: the reply holds no stream configuration`);
+    }
+    return body;
+  }
+
+  /**
+   * Sends a JetStream API request and resolves its JSON reply (which may carry an `error`).
+   *
+   * In a cluster, a request can go unanswered while a replicated stream is being created or elects its
+   * leader (only the leader answers, and there is none yet), and a create that raced another one for the
+   * same stream can lose its reply. So an unanswered request is sent again with a doubled bound (250 ms,
+   * then 500, …) until `requestTimeoutMs` has passed, rather than one request waiting all of it; then
+   * it rejects with an {@link UnansweredError}. The requests this is used for (info, create with the
+   * same settings) can be repeated safely.
+   */
+  private async api<T>(
+    subject: string,
+    payload: string,
+    what: string,
+  ): Promise<T & { error?: ApiErrorBody }> {
+    const deadline = Date.now() + this.options.requestTimeoutMs;
+    for (let bound = FIRST_API_BOUND_MS; ; bound *= 2) {
+      const left = deadline - Date.now();
+      let reply: Msg;
+      try {
+        reply = await muxRequest(
+          this.connection,
+          this.mux,
+          subject,
+          payload,
+          Math.max(1, Math.min(bound, left)),
+          what,
+        );
+      } catch (error) {
+        const unanswered = error instanceof TransientError && !(error instanceof UnavailableError);
+        if (!unanswered) throw classifyClientError(error, what);
+        if (Date.now() < deadline) continue;
+        throw new UnansweredError(`${what}: no answer within ${this.options.requestTimeoutMs} ms`);
+      }
+      const code = reply.headers?.code ?? 0;
+      let body: T & { error?: ApiErrorBody };
+      if (reply.data.length === 0 && code !== 0) {
+        body = { error: { code, description: reply.headers?.description ?? "" } } as T & {
+          error?: ApiErrorBody;
+        };
+      } else {
+        try {
+          body = JSON.parse(decoder.decode(reply.data)) as T & { error?: ApiErrorBody };
+        } catch {
+          throw new TransientError(`${what}: the reply is not JSON`);
+        }
+      }
+      // "Not now" (no responders, no leader, JetStream starting): asked again within the bound.
+      if (body.error?.code === 503 && Date.now() + bound / 2 < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, Math.min(bound, deadline - Date.now()) / 2));
+        continue;
+      }
+      if (body.error?.code === 503) {
+        throw new UnavailableError(
+          `${what}: ${body.error.description ?? "JetStream not available"} (status 503)`,
+        );
+      }
+      return body;
     }
   }
 
@@ -136,23 +256,27 @@ export class StreamRegistry {
     this.logger.debug({ adapter: "jetstream", stream: name }, "looking up stream");
     let info = await this.lookup(shard);
     if (info === undefined) {
+      const what = `create stream ${name}`;
       try {
-        await this.manager.streams.add({ name, subjects: [subject], ...wanted });
-        this.logger.info({ adapter: "jetstream", stream: name, subject }, "stream created");
-        this.readableShards.add(shard);
-        return;
-      } catch (error) {
-        // Another process created it between our lookup and our create: check its settings instead.
-        if (apiErrorOf(error)?.err_code !== API_CODES.streamNameInUse) {
-          throw classifyClientError(error, `create stream ${name}`);
+        const config = JSON.stringify({ name, subjects: [subject], ...wanted });
+        const created = await this.api<StreamInfo>(`$JS.API.STREAM.CREATE.${name}`, config, what);
+        if (created.error === undefined) {
+          this.logger.info({ adapter: "jetstream", stream: name, subject }, "stream created");
+          this.readableShards.set(shard, wanted.num_replicas ?? 1);
+          return;
         }
-        info = await this.lookup(shard);
-        if (info === undefined) throw classifyClientError(error, `create stream ${name}`);
+        // Another process created it between our lookup and our create: check its settings instead.
+        if (created.error.err_code !== API_CODES.streamNameInUse) throw classifyApiError(created.error, what);
+      } catch (error) {
+        // Unanswered: the stream may exist all the same (a reply lost in a create race). Look.
+        if (!(error instanceof UnansweredError)) throw error;
       }
+      info = await this.lookup(shard);
+      if (info === undefined) throw new TransientError(`${what}: no answer, and the stream does not exist`);
     }
     const differences = streamDifferences(info.config, wanted, subject);
     if (differences.length === 0) {
-      this.readableShards.add(shard);
+      this.readableShards.set(shard, wanted.num_replicas ?? 1);
       return;
     }
     if (this.options.onStreamMismatch === "fail") {
@@ -167,6 +291,6 @@ export class StreamRegistry {
       throw classifyClientError(error, `update stream ${name} (${differences.join("; ")})`);
     }
     this.logger.warn({ adapter: "jetstream", stream: name, differences }, "stream settings updated");
-    this.readableShards.add(shard);
+    this.readableShards.set(shard, wanted.num_replicas ?? 1);
   }
 }

@@ -20,6 +20,8 @@ import type { ResolvedOptions } from "./options.js";
 import { type PayloadEncoder, prepareBatch } from "./payloads.js";
 import { NoRespondersReply, type WindowResult, publishWindow } from "./publish.js";
 import type { ReplyMux } from "./reply-mux.js";
+import type { ReadSessions } from "./read-session.js";
+import { scrubbedCopy } from "./redaction.js";
 import type { StreamRegistry } from "./streams.js";
 
 /** Everything that lives from a successful `init` to `shutdown`. */
@@ -31,6 +33,8 @@ export interface Session {
   readonly manager: JetStreamManager;
   readonly mux: ReplyMux;
   readonly streams: StreamRegistry;
+  /** Consumer sessions of reads that page through a shard. */
+  readonly reads: ReadSessions;
 }
 
 /** What {@link writeBatch} needs from the adapter. */
@@ -96,16 +100,24 @@ export async function writeBatch(
     signal,
     encoder: context.encoder,
   };
-  for (let from = 0; from < prepared.count; from += options.maxAckPending) {
-    const to = Math.min(prepared.count, from + options.maxAckPending);
+  const { streams } = session;
+  for (let from = 0; from < prepared.count; ) {
     const window = await waitingOut(context, attempt, async () => {
+      // Until the stream is known to listen, one event goes alone (see `StreamRegistry.listening`).
+      const to = streams.isListening(shard)
+        ? Math.min(prepared.count, from + options.maxAckPending)
+        : from + 1;
       try {
-        return await publishWindow(publishing, subject, batch, prepared, from, to);
+        const acked = await publishWindow(publishing, subject, batch, prepared, from, to);
+        streams.heard(shard);
+        return { ...acked, to };
       } catch (error) {
+        if (error instanceof NoRespondersReply) streams.unheard(shard);
         throw await explain(context, shard, error);
       }
     });
     context.counted(window);
+    from = window.to;
   }
   return result;
 }
@@ -150,7 +162,12 @@ async function waitingOut<T>(context: WriteContext, attempt: Attempt, work: () =
 function interruption(context: WriteContext, signal: AbortSignal): AdapterError | undefined {
   if (context.shutdownSignal.aborted)
     return new AdapterShutdownError("the adapter was shut down during the batch");
-  if (signal.aborted) return new TransientError("onBatch aborted", { cause: signal.reason });
+  if (signal.aborted) {
+    return new TransientError(
+      "onBatch aborted",
+      signal.reason === undefined ? {} : { cause: scrubbedCopy(signal.reason) },
+    );
+  }
   return undefined;
 }
 

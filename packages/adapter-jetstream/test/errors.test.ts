@@ -216,6 +216,44 @@ describe("authentication and permissions (a server of the test's own)", () => {
   });
 });
 
+describe("an account that may not create consumers", () => {
+  it("reads pages of 1,000 with direct gets all the same, and says once that sessions are off", async () => {
+    const server = await startOwnServer(`authorization {
+  users = [
+    { user: "writer", password: "w-pass" }
+    { user: "noconsumers", password: "nc-pass", permissions: { publish: { deny: ["$JS.API.CONSUMER.CREATE.>"] } } }
+  ]
+}`);
+    const prefix = uniquePrefix("nocons");
+    const writer = new JetStreamAdapter({ url: server.url("writer", "w-pass"), prefix });
+    const log: LogLine[] = [];
+    const reader = new JetStreamAdapter({
+      url: server.url("noconsumers", "nc-pass"),
+      prefix,
+      requestTimeoutMs: 10_000,
+    });
+    try {
+      await writer.init({ logger: silentLogger });
+      await reader.init({ logger: recordingLogger(log) });
+      const batch = new TestProducer().batch(
+        0,
+        Array.from({ length: 2_500 }, (_, i) => `{"i":${i}}`),
+      );
+      await writer.onBatch(batch, liveSignal());
+      const started = Date.now();
+      expect(expectExactly(await readAll(reader, 0, 1_000), [batch])).toBeUndefined();
+      expect(expectExactly(await readAll(reader, 0, 1_000), [batch])).toBeUndefined();
+      // The refusal comes at once (the server's -ERR), not after the request timeout.
+      expect(Date.now() - started).toBeLessThan(8_000);
+      expect(log.filter((line) => /may not use consumers/.test(line.message))).toHaveLength(1);
+    } finally {
+      await reader.shutdown();
+      await writer.shutdown();
+      await server.stop();
+    }
+  });
+});
+
 describe("a server without JetStream", () => {
   it("fails init with a message naming JetStream, and closes the connection it opened", async () => {
     const server = await startOwnServer("", false);

@@ -192,3 +192,90 @@ describe("paging", () => {
     }
   });
 });
+
+describe("read sessions (pages of 64 and more)", () => {
+  /** The consumers the server has on a stream. */
+  async function consumersOf(stream: string): Promise<number> {
+    return withConnection(NATS_URL, async (nc) => {
+      const jsm = await jetstreamManager(nc);
+      let count = 0;
+      for await (const _ of jsm.consumers.list(stream)) count++;
+      return count;
+    });
+  }
+
+  it("a reader paging through a shard uses one consumer, resumes inside a page, reads the tail; shutdown deletes it", async () => {
+    const writer = await readyAdapter(prefix);
+    const reader = await readyAdapter(prefix);
+    const stream = writer.streamName(9);
+    try {
+      const producer = new TestProducer();
+      const first = producer.batch(
+        9,
+        Array.from({ length: 4_500 }, (_, i) => `{"i":${i}}`),
+      );
+      await writer.onBatch(first, liveSignal());
+      const page = await reader.pollShard(9, undefined, 1_000);
+      expect(page.events).toHaveLength(1_000);
+      expect(page).toMatchObject({ nextId: "1000", hasMore: true });
+      expect(await consumersOf(stream)).toBe(1);
+      // The rest, page by page through the same consumer, then the tail.
+      const rest = await readAll(reader, 9, 1_000);
+      expect(rest.map((event) => event.json)).toEqual(first.events);
+      expect(await consumersOf(stream)).toBe(1);
+      // A reader that used only part of the page it got comes back inside it.
+      const inside = await reader.pollShard(9, "4250", 1_000);
+      expect(inside.events.map((event) => event.id)).toEqual(
+        Array.from({ length: 250 }, (_, i) => String(4_251 + i)),
+      );
+      expect(inside).toMatchObject({ nextId: "4500", hasMore: false });
+      // At the tail: empty until something is written, then exactly that.
+      expect(await reader.pollShard(9, "4500", 1_000)).toEqual({
+        events: [],
+        nextId: undefined,
+        hasMore: false,
+      });
+      const later = producer.batch(9, ['{"later":1}', '{"later":2}']);
+      await writer.onBatch(later, liveSignal());
+      const tail = await reader.pollShard(9, "4500", 1_000);
+      expect(expectExactly(tail.events, [later])).toBeUndefined();
+      expect(tail).toMatchObject({ nextId: "4502", hasMore: false });
+      expect(await consumersOf(stream)).toBe(1);
+    } finally {
+      await reader.shutdown();
+      await writer.shutdown();
+    }
+    // Deleted at shutdown (not left for the server's inactivity threshold).
+    const deadline = Date.now() + 5_000;
+    while ((await consumersOf(stream)) > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(await consumersOf(stream)).toBe(0);
+  });
+
+  it("a consumer deleted under a session: the page is read on with direct gets, then a new session takes over", async () => {
+    const writer = await readyAdapter(prefix);
+    const log: LogLine[] = [];
+    const reader = await readyAdapter(prefix, {}, log);
+    const stream = writer.streamName(10);
+    try {
+      const batch = new TestProducer().batch(
+        10,
+        Array.from({ length: 3_000 }, (_, i) => `{"i":${i}}`),
+      );
+      await writer.onBatch(batch, liveSignal());
+      const first = await reader.pollShard(10, undefined, 1_000);
+      await withConnection(NATS_URL, async (nc) => {
+        const jsm = await jetstreamManager(nc);
+        for await (const info of jsm.consumers.list(stream)) await jsm.consumers.delete(stream, info.name);
+      });
+      const rest = await readAll(reader, 10, 1_000);
+      expect(
+        [...first.events, ...rest.filter((event) => Number(event.id) > 1_000)].map((e) => e.json),
+      ).toEqual(batch.events);
+    } finally {
+      await reader.shutdown();
+      await writer.shutdown();
+    }
+  });
+});

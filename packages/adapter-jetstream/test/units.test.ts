@@ -1,8 +1,16 @@
+import { inspect } from "node:util";
+import type { Msg } from "@nats-io/nats-core";
+import { MsgImpl } from "@nats-io/nats-core/internal";
 import { describe, expect, it } from "vitest";
 import { scrub } from "../src/classify.js";
-import { parseServers } from "../src/connection.js";
+import { parseServers, secretsOf } from "../src/connection.js";
+import { isJsonText, scanJson } from "../src/json-check.js";
+import { headersOf } from "../src/raw-headers.js";
+import { shardOfMessageId } from "../src/record.js";
+import { Redactor } from "../src/redaction.js";
+import { prng } from "./support/fake-replicas.js";
 import { TestProducer } from "@netmesh/adapter-testkit";
-import { MAX_SHARD_ID, formatMessageId } from "@netmesh/core/adapter";
+import { FatalError, MAX_SHARD_ID, formatMessageId } from "@netmesh/core/adapter";
 import { parseDelivery } from "../src/follow.js";
 import { MAX_HEADER_BYTES, headerBlock } from "../src/headers.js";
 import { shardOfStream } from "../src/naming.js";
@@ -141,5 +149,181 @@ describe("shardOfStream", () => {
     ]) {
       expect(shardOfStream("p", name), name).toBeUndefined();
     }
+  });
+});
+
+describe("scanJson", () => {
+  it("agrees with JSON.parse on valid and broken JSON (fuzzed from a fixed seed), and on deep nesting", () => {
+    const random = prng(11);
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+    const scalars = [
+      "0",
+      "-0",
+      "1.5",
+      "-12e+3",
+      "1E5",
+      "true",
+      "false",
+      "null",
+      '"a\\u00e9\\n"',
+      '""',
+      '"\\ud800"',
+      '"é😀"',
+    ];
+    const value = (depth: number): string => {
+      const r = random();
+      if (depth > 4 || r < 0.3) return pick(scalars);
+      const n = Math.floor(random() * 4);
+      if (r < 0.65)
+        return `[${Array.from({ length: n }, () => value(depth + 1)).join(pick([",", " , ", ",\n"]))}]`;
+      return `{${Array.from({ length: n }, () => `${pick(['"k"', '"a b"', '" \\" "'])}${pick([":", " : "])}${value(depth + 1)}`).join(",")}}`;
+    };
+    const alphabet = [...'{}[],:"\\ \t\n\r0123456789.-+eEtrufalsn\u0000\u001fxé'];
+    for (let t = 0; t < 30_000; t++) {
+      let text = value(0);
+      for (let m = Math.floor(random() * 4); m > 0; m--) {
+        const at = Math.floor(random() * (text.length + 1));
+        const op = random();
+        if (op < 0.33) text = text.slice(0, at) + pick(alphabet) + text.slice(at);
+        else if (op < 0.66) text = text.slice(0, at) + text.slice(at + 1);
+        else text = text.slice(0, at) + pick(alphabet) + text.slice(at + 1);
+      }
+      let valid = true;
+      try {
+        JSON.parse(text);
+      } catch {
+        valid = false;
+      }
+      expect(scanJson(text), JSON.stringify(text)).toBe(valid);
+      expect(isJsonText(text)).toBe(valid);
+    }
+    const deep = `${"[".repeat(100_000)}${"]".repeat(100_000)}`;
+    expect(scanJson(deep)).toBe(true);
+    expect(scanJson(`${"{".repeat(10)}`)).toBe(false);
+    expect(scanJson("")).toBe(false);
+  });
+});
+
+describe("headersOf", () => {
+  const msgOf = (block: string, payload = "{}"): Msg => {
+    const bytes = Buffer.concat([Buffer.from(block, "utf8"), Buffer.from(payload, "utf8")]);
+    const arg = {
+      subject: new Uint8Array(0),
+      reply: new Uint8Array(0),
+      sid: 1,
+      hdr: Buffer.byteLength(block),
+      size: bytes.length,
+    };
+    return new MsgImpl(arg as never, bytes, {} as never) as unknown as Msg;
+  };
+
+  it("reads a message's headers from its bytes exactly as the client's header map does", () => {
+    const blocks = [
+      "NATS/1.0\r\nNats-Msg-Id: 00000000000000aa:1:2\r\nNetmesh-Ts: 17\r\n\r\n",
+      "NATS/1.0\r\nNetmesh-Ts:   42  \r\nNats-Msg-Id:x\r\nNats-Msg-Id: second\r\n\r\n",
+      "NATS/1.0\r\nnats-msg-id: lower\r\nNats-Msg-Idx: other\r\n\r\n",
+      "NATS/1.0 404 Message Not Found\r\n\r\n",
+      "NATS/1.0 408 Request Timeout\r\nNats-Pending-Messages: 3\r\n\r\n",
+      "NATS/1.0\r\nNats-Sequence: 9007199254740993\r\nNats-Msg-Id: é-ü\r\n\r\n",
+      "NATS/1.0\r\n\r\n",
+    ];
+    for (const block of blocks) {
+      const msg = msgOf(block, 'x"Nats-Msg-Id: in the payload"');
+      const raw = headersOf(msg)!;
+      for (const name of ["Nats-Msg-Id", "Netmesh-Ts", "Nats-Sequence", "Nats-Pending-Messages", "Absent"]) {
+        expect(raw.get(name), `${JSON.stringify(block)} ${name}`).toBe(msg.headers!.get(name));
+      }
+      expect(raw.code).toBe(msg.headers!.code);
+      // The one-pass read of the block the adapter writes agrees, and declines anything else.
+      const written = raw.written?.();
+      if (written !== undefined) {
+        expect(written).toEqual({
+          messageId: msg.headers!.get("Nats-Msg-Id"),
+          timestamp: msg.headers!.get("Netmesh-Ts"),
+        });
+      }
+      expect(written !== undefined, JSON.stringify(block)).toBe(block === blocks[0]);
+    }
+    for (const near of [
+      "NATS/1.0\r\nNats-Msg-Id: a b\r\nNetmesh-Ts: 1\r\n\r\n",
+      "NATS/1.0\r\nNats-Msg-Id: a\r\nNetmesh-Ts: 1\r\nX: y\r\n\r\n",
+      "NATS/1.0\r\nNats-Msg-Id: é\r\nNetmesh-Ts: 1\r\n\r\n",
+      "NATS/1.0\r\nNats-Msg-Id: \r\nNetmesh-Ts: 1\r\n\r\n",
+    ]) {
+      expect(headersOf(msgOf(near))!.written?.(), JSON.stringify(near)).toBeUndefined();
+    }
+  });
+});
+
+describe("shardOfMessageId", () => {
+  it("accepts exactly what /^[0-9a-f]{16}:(0|[1-9]\\d*):(0|[1-9]\\d*)$/ accepts, and reads the shard", () => {
+    const pattern = /^[0-9a-f]{16}:(0|[1-9]\d*):(0|[1-9]\d*)$/;
+    const ids = [
+      "00000000000000ff:0:0",
+      "0123456789abcdef:65534:9007199254740991",
+      "0123456789abcdef:70000:1",
+      "0123456789ABCDEF:1:1",
+      "0123456789abcdef:01:1",
+      "0123456789abcdef:1:01",
+      "0123456789abcdef:1:",
+      "0123456789abcdef::1",
+      "0123456789abcde:1:1",
+      "0123456789abcdef:1:1:1",
+      "0123456789abcdef:-1:1",
+      "0123456789abcdef:1:1 ",
+      "",
+    ];
+    for (const id of ids) {
+      const match = pattern.exec(id);
+      expect(shardOfMessageId(id), id).toBe(match === null ? undefined : Number(match[1]));
+    }
+  });
+});
+
+describe("Redactor and secretsOf", () => {
+  it("finds the secrets of URLs and connectOptions, raw and percent-decoded", () => {
+    expect(
+      secretsOf("nats://al%40ice:p%3Ass-w0rd@h1:4222,nats://tok3n-value@h2", {
+        pass: "opt-pass",
+        token: "opt-token",
+      }),
+    ).toEqual(
+      expect.arrayContaining([
+        "al%40ice:p%3Ass-w0rd",
+        "p%3Ass-w0rd",
+        "p:ss-w0rd",
+        "tok3n-value",
+        "opt-pass",
+        "opt-token",
+      ]),
+    );
+    expect(secretsOf("nats://h1:4222", {})).toEqual([]);
+  });
+
+  it("removes URL credentials and known secrets from messages, causes (copied, never shared) and log fields", () => {
+    const redactor = new Redactor(["s3cret-pass", "ab"]);
+    expect(redactor.text("bad nats://u:other@h and s3cret-pass, ab stays")).toBe(
+      "bad nats://[REDACTED]@h and [REDACTED], ab stays",
+    );
+    const cause = Object.assign(new Error("auth failed for s3cret-pass"), {
+      options: { pass: "s3cret-pass" },
+    });
+    const original = new FatalError("connect nats://u:s3cret-pass@h failed", { cause });
+    const scrubbed = redactor.error(original) as FatalError;
+    expect(scrubbed).toBeInstanceOf(FatalError);
+    expect(scrubbed.kind).toBe("fatal");
+    expect(scrubbed.notStored).toBe(original.notStored);
+    expect(scrubbed.message).toBe("connect nats://[REDACTED]@h failed");
+    expect(scrubbed.cause).not.toBe(cause);
+    expect(inspect(scrubbed, { depth: 20, showHidden: true })).not.toContain("s3cret-pass");
+    const lines: unknown[] = [];
+    const logger = redactor.logger({
+      debug: () => {},
+      info: (fields, message) => lines.push([fields, message]),
+      warn: () => {},
+      error: () => {},
+    });
+    logger.info({ url: "nats://u:s3cret-pass@h", nested: [{ err: cause }] }, "using s3cret-pass");
+    expect(inspect(lines, { depth: 20, showHidden: true })).not.toContain("s3cret-pass");
   });
 });
