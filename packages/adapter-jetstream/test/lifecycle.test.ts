@@ -218,7 +218,10 @@ describe("lifecycle", () => {
       const report = await bus.shutdown({ deadlineMs: 1_000 });
       expect(performance.now() - started).toBeLessThan(1_100);
       expect(report.stats.dispatched).toBe(1_000);
-      expect(report.errors).toEqual([]);
+      expect(report.stats.dispatched + report.stats.dropped).toBe(2_000);
+      // Once the deadline is spent on the pending events, the adapter's steps get what is left of it
+      // (possibly nothing): a step that did not finish in time is reported as timed out, nothing else.
+      for (const error of report.errors) expect(error.message).toMatch(/timed out after \d+ ms/);
     } finally {
       await server.stop();
     }
