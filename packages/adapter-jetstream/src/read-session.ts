@@ -173,9 +173,18 @@ export class ReadSession {
     this.coveredTo = after;
   }
 
-  /** True when a read after `after` can be served from this session. */
+  /**
+   * True when a read after `after` can be served from this session: `after` is in the last page handed
+   * out or after it, not further than one pull beyond what the consumer delivered (the consumer goes on
+   * delivering every message after that, in order; what is not after `after` is skipped).
+   */
   covers(after: bigint): boolean {
-    return this.broken === undefined && !this.closed && this.floor <= after && after <= this.coveredTo;
+    return (
+      this.broken === undefined &&
+      !this.closed &&
+      this.floor <= after &&
+      after <= this.coveredTo + BigInt(this.context.maxPull)
+    );
   }
 
   /** A message the consumer delivered (routed here by the mux). */
@@ -207,8 +216,10 @@ export class ReadSession {
    * Up to `wanted` entries after `after` (which {@link covers} must accept): what was delivered, then
    * pulls for the rest; it returns as soon as `wanted` entries are there, while a pull asking for more
    * goes on arriving. `end` is true when a pull sent during this read (its serial at least
-   * `firstSerial`, from {@link nextPullSerial} when the read started) found nothing more: the end of
-   * the stream as the consumer's server sees it.
+   * `firstSerial`, from {@link nextPullSerial} when the read started) found nothing more. That is not
+   * the end of the stream: the server tells a consumer of new messages asynchronously, so a pull right
+   * after a write was acknowledged can still find nothing (and a consumer on a replica can lag): the
+   * reader checks.
    */
   async read(
     after: bigint,
@@ -222,7 +233,11 @@ export class ReadSession {
     while (found.length < wanted) {
       const pull = this.pull ?? this.sendPull(wanted - found.length);
       await this.arrival(from + (wanted - found.length), pull);
-      while (found.length < wanted && from < this.entries.length) found.push(this.entries[from++]!);
+      while (found.length < wanted && from < this.entries.length) {
+        // A read can start past what the consumer had delivered (see `covers`): skip up to `after`.
+        const entry = this.entries[from++]!;
+        if (entry.sequence > after) found.push(entry);
+      }
       if (found.length < wanted && pull.ended && pull.serial >= firstSerial) {
         return { entries: found, end: true };
       }

@@ -212,6 +212,8 @@ async function scan(
 ): Promise<{ entries: Entry[]; session: ReadSession | undefined }> {
   const entries: Entry[] = [];
   let last = after;
+  /** The session this page reads from: set aside (not closed) for the rest of a page once it lags. */
+  let current = session;
   let window = FIRST_WINDOW;
   let patience = Math.min(PATIENCE_MS, Math.max(1, Math.floor(context.timeoutMs / 4)));
   let stalledSince: number | undefined;
@@ -219,17 +221,20 @@ async function scan(
   while (entries.length < wanted && last < MAX_SEQUENCE) {
     let end: StepEnd = "more";
     let authoritative = context.replicas <= 1;
-    if (session !== undefined) {
+    if (current !== undefined) {
       try {
-        const step = await session.read(last, wanted - entries.length, firstSerial);
+        const step = await current.read(last, wanted - entries.length, firstSerial);
         for (const entry of step.entries) entries.push(entry);
         if (step.entries.length > 0) last = step.entries[step.entries.length - 1]!.sequence;
         if (step.end) end = "end";
+        // A consumer's "nothing more" is never the end by itself (see `ReadSession.read`).
+        authoritative = false;
       } catch (error) {
         if (!isSessionFallback(error)) throw error;
         if (error instanceof SessionUnanswered && context.replicas > 1)
           context.sessions.markLossy(context.stream);
-        context.sessions.discard(session, error);
+        context.sessions.discard(current, error);
+        current = undefined;
         session = undefined;
         continue; // on with windows, from `last`
       }
@@ -275,22 +280,40 @@ async function scan(
     }
     if (end !== "end" || entries.length >= wanted) continue;
     if (authoritative) break;
-    // A replica (or a consumer on one) said "no message": the leader tells whether the stream ends here.
-    const next = await leaderNext(context, last + 1n, patience);
+    // "Nothing more" from a replica, or from a consumer: the stream itself tells whether it ends here
+    // (on one replica a direct get, which reads the stream's store; on several, the leader).
+    const next =
+      context.replicas > 1 ? await leaderNext(context, last + 1n, patience) : await storeNext(context, last + 1n);
     if (next === undefined) break;
     context.logger.debug(
       { adapter: "jetstream", stream: context.stream, after: last.toString(), next: next.id },
-      "a replica answered no message before the stream's end (it lags the leader); reading on",
+      current === undefined
+        ? "a replica answered no message before the stream's end (it lags the leader); reading on"
+        : "the read consumer had not seen the stream's latest messages yet; reading on",
     );
     entries.push(next);
     last = next.sequence;
-    if (session !== undefined) {
-      // Its consumer lags the leader: read on with windows, and a fresh session next time.
-      context.sessions.discard(session, new TransientError("the session's consumer lags the stream leader"));
-      session = undefined;
-    }
+    // The rest of the page comes from windows; the session stays for the next page (by then it has
+    // caught up, and it skips what the page took meanwhile).
+    current = undefined;
   }
   return { entries, session };
+}
+
+/**
+ * The first message at or after `from` as a single-replica stream's store has it (one direct get, asked
+ * again while unanswered, within `timeoutMs`); `undefined` when there is none.
+ */
+async function storeNext(context: ReadContext, from: bigint): Promise<Entry | undefined> {
+  const started = Date.now();
+  for (let patience = Math.min(PATIENCE_MS, context.timeoutMs); ; patience *= 2) {
+    const left = context.timeoutMs - (Date.now() - started);
+    if (left <= 0) {
+      throw new TransientError(`a direct get on ${context.stream} went unanswered for ${context.timeoutMs} ms`);
+    }
+    const [reply] = await directWindow(context, from, 1, Math.min(patience, left), left);
+    if (reply !== undefined) return reply ?? undefined;
+  }
 }
 
 /** The session's settings for a read in `context`. */

@@ -279,3 +279,33 @@ describe("read sessions (pages of 64 and more)", () => {
     }
   });
 });
+
+describe("read-after-write at the tail", () => {
+  it("an event whose write was acknowledged is in the next page read through a session (8 shards × 250 writes)", async () => {
+    // The server tells a consumer of new messages asynchronously: a pull right after the ack can still
+    // find nothing. The page must not end there. (Rare: concurrency makes it likelier.)
+    const writer = await readyAdapter(prefix);
+    const reader = await readyAdapter(prefix);
+    try {
+      const missed = await Promise.all(
+        Array.from({ length: 8 }, async (_, k) => {
+          const shard = 20 + k;
+          const producer = new TestProducer();
+          let cursor: string | undefined;
+          const misses: number[] = [];
+          for (let i = 0; i < 250; i++) {
+            await writer.onBatch(producer.batch(shard, [`{"n":${i}}`]), liveSignal());
+            const page = await reader.pollShard(shard, cursor, 100);
+            if (page.events.length !== 1) misses.push(i);
+            cursor = page.nextId ?? cursor;
+          }
+          return misses;
+        }),
+      );
+      expect(missed.flat()).toEqual([]);
+    } finally {
+      await reader.shutdown();
+      await writer.shutdown();
+    }
+  });
+});
