@@ -9,8 +9,12 @@ import { fileURLToPath } from "node:url";
 /** The repository root. */
 export const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
-/** Runs the pinned pnpm with `args` in the repository root; returns its exit status. */
-export function pnpm(args) {
+/**
+ * Runs the pinned pnpm with `args` in `cwd` (the repository root unless given); returns its exit status.
+ * From the command line it runs in the current directory, as pnpm itself does, so
+ * `node ../../tooling/scripts/pnpm.mjs pack` inside a package packs that package.
+ */
+export function pnpm(args, cwd = root) {
   const { packageManager } = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
   const match = /^pnpm@(\d+\.\d+\.\d+)/.exec(packageManager ?? "");
   if (!match) {
@@ -18,7 +22,7 @@ export function pnpm(args) {
     return 1;
   }
   const result = spawnSync("npx", ["--yes", `pnpm@${match[1]}`, ...args], {
-    cwd: root,
+    cwd,
     stdio: "inherit",
     env: { ...process.env, COREPACK_ENABLE_STRICT: "0" },
   });
@@ -26,5 +30,5 @@ export function pnpm(args) {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  process.exit(pnpm(process.argv.slice(2)));
+  process.exit(pnpm(process.argv.slice(2), process.cwd()));
 }

@@ -1,7 +1,7 @@
 import { MemoryAdapter, createBus } from "@netmesh/core";
 
 const adapter = new MemoryAdapter(); // the embedded default; swap in a Redis, JetStream or Kinesis adapter
-await using bus = await createBus({ adapter, shards: 4 });
+const bus = await createBus({ adapter, shards: 4 });
 
 // Events with the same key land on the same shard and keep their order.
 const session = { key: "session-42" };
@@ -16,3 +16,5 @@ console.log(page.events.map((event) => JSON.parse(event.json)));
 
 const { ingested, dispatched, dropped } = bus.stats();
 console.log({ ingested, dispatched, dropped }); // { ingested: 3, dispatched: 3, dropped: 0 }
+
+await bus.shutdown(); // stores what is pending, then closes the adapter
