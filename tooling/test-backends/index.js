@@ -5,7 +5,8 @@ import { createConnection, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-const HOST = "127.0.0.1";
+/** The only interface the test servers listen on. */
+export const HOST = "127.0.0.1";
 const children = new Set();
 process.once("exit", () => {
   for (const child of children) child.kill("SIGKILL");
@@ -25,7 +26,8 @@ export function isListening(port, ms = 500) {
   });
 }
 
-async function waitForPort(port, ms, what) {
+/** Resolves once something listens on HOST:port; rejects after `ms`. */
+export async function waitForPort(port, ms, what) {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
     if (await isListening(port, 200)) return;
@@ -46,7 +48,11 @@ export function freePort() {
   });
 }
 
-function hasBinary(binary) {
+/** The command that prepares this machine for the tests; every "not there" error names it. */
+export const SETUP_COMMAND = "npm run setup";
+
+/** True when `binary` is on the PATH. */
+export function hasBinary(binary) {
   try {
     execFileSync("sh", ["-c", `command -v ${binary}`], { stdio: "ignore" });
     return true;
@@ -55,45 +61,73 @@ function hasBinary(binary) {
   }
 }
 
-/** Makes sure `binary` is on the PATH, installing Debian's `aptPackage` when it is not (as root). */
+/**
+ * Checks that `binary` is on the PATH and throws a clear error when it is not. Tests never install
+ * anything: the set-up step (`npm run setup`, run first by `npm test`) installs Debian's `aptPackage`.
+ */
 export function ensureBinary(binary, aptPackage) {
   if (hasBinary(binary)) return;
-  if (typeof process.getuid === "function" && process.getuid() !== 0) {
-    throw new Error(`${binary} is not installed; run: sudo apt-get install -y ${aptPackage}`);
-  }
-  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-  execFileSync("apt-get", ["update", "-qq"], { stdio: "inherit", env });
-  execFileSync("apt-get", ["install", "-y", "-qq", aptPackage], { stdio: "inherit", env });
-  if (!hasBinary(binary)) throw new Error(`installing ${aptPackage} did not provide ${binary}`);
+  throw new Error(
+    `${binary} is not installed: run the set-up: ${SETUP_COMMAND} (it installs ${aptPackage} with apt; npm test runs it first)`,
+  );
 }
 
-function binaryPath(binary) {
+/** The full path of `binary` on the PATH. */
+export function binaryPath(binary) {
   return execFileSync("sh", ["-c", `command -v ${binary}`], { encoding: "utf8" }).trim();
 }
 
-/** Starts the shared Redis on 127.0.0.1:6379 unless it already runs; resolves its URL. */
+/**
+ * The INFO line a nats-server greets every connection with (parsed JSON), or `undefined` when nothing
+ * NATS-like answers on HOST:port within `ms`.
+ */
+export function natsInfo(port, ms = 1_000) {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: HOST, port });
+    let text = "";
+    const done = (result) => {
+      socket.destroy();
+      resolve(result);
+    };
+    socket.setTimeout(ms, () => done(undefined));
+    socket.once("error", () => done(undefined));
+    socket.on("data", (chunk) => {
+      text += chunk.toString("latin1");
+      const end = text.indexOf("\r\n");
+      if (end === -1) {
+        if (text.length > 64 * 1024) done(undefined);
+        return;
+      }
+      const line = text.slice(0, end);
+      if (!line.startsWith("INFO ")) return done(undefined);
+      try {
+        done(JSON.parse(line.slice(5)));
+      } catch {
+        done(undefined);
+      }
+    });
+  });
+}
+
+/** The shared Redis on 127.0.0.1:`port`; resolves its URL, or rejects when it is not running. */
 export async function ensureRedis(port = 6379) {
   if (!(await isListening(port))) {
-    ensureBinary("redis-server", "redis-server");
-    execFileSync(binaryPath("redis-server"), [
-      "--daemonize", "yes", "--bind", HOST, "--port", String(port), "--save", "", "--appendonly", "no",
-    ]);
-    await waitForPort(port, 10_000, "redis-server");
+    throw new Error(`no redis-server on ${HOST}:${port}: run the set-up: ${SETUP_COMMAND} (npm test runs it first)`);
   }
   return `redis://${HOST}:${port}`;
 }
 
-/** Starts the shared nats-server with JetStream on 127.0.0.1:4222 unless it already runs; resolves its URL. */
+/**
+ * The shared nats-server with JetStream on 127.0.0.1:`port`; resolves its URL, or rejects when it is not
+ * running or runs without JetStream.
+ */
 export async function ensureNats(port = 4222) {
-  if (!(await isListening(port))) {
-    ensureBinary("nats-server", "nats-server");
-    const storeDir = join(tmpdir(), "netmesh-nats-shared");
-    const child = spawn(binaryPath("nats-server"), ["-a", HOST, "-p", String(port), "-js", "-sd", storeDir], {
-      detached: true,
-      stdio: "ignore",
-    });
-    child.unref();
-    await waitForPort(port, 10_000, "nats-server");
+  const info = await natsInfo(port);
+  if (info === undefined) {
+    throw new Error(`no nats-server on ${HOST}:${port}: run the set-up: ${SETUP_COMMAND} (npm test runs it first)`);
+  }
+  if (info.jetstream !== true) {
+    throw new Error(`the nats-server on ${HOST}:${port} runs without JetStream: restart it with -js`);
   }
   return `nats://${HOST}:${port}`;
 }
