@@ -35,7 +35,8 @@ export function baseCommit(env = process.env) {
   for (const main of ["origin/main", "main"]) {
     if (git("rev-parse", "--verify", "--quiet", `${main}^{commit}`) === undefined) continue;
     const mergeBase = git("merge-base", "HEAD", main);
-    if (mergeBase !== undefined && mergeBase !== head) return { sha: mergeBase, why: `merge base with ${main}` };
+    if (mergeBase !== undefined && mergeBase !== head)
+      return { sha: mergeBase, why: `merge base with ${main}` };
     break;
   }
   const parent = git("rev-parse", "--verify", "--quiet", "HEAD^1");
@@ -58,17 +59,23 @@ if (process.argv[1] === new URL(import.meta.url).pathname) {
   );
   if (status.status !== 0) {
     rmSync(dir, { recursive: true, force: true });
-    console.error("changeset check: failed (add a changeset: pnpm changeset; `pnpm changeset --empty` when no release is needed)");
+    console.error(
+      "changeset check: failed (add a changeset: pnpm changeset; `pnpm changeset --empty` when no release is needed)",
+    );
     process.exit(1);
   }
   const plan = JSON.parse(readFileSync(out, "utf8"));
   rmSync(dir, { recursive: true, force: true });
-  const released = new Set(plan.changesets.flatMap((changeset) => changeset.releases.map((release) => release.name)));
+  const released = new Set(
+    plan.changesets.flatMap((changeset) => changeset.releases.map((release) => release.name)),
+  );
   const changed = await changedPackages(base.sha);
   const missing = changed.filter((name) => !released.has(name));
   console.log(`changeset check: changed ${changed.length ? changed.join(", ") : "no published package"}`);
   if (missing.length > 0) {
-    console.error(`changeset check: no changeset since the base releases ${missing.join(", ")} (add one: pnpm changeset)`);
+    console.error(
+      `changeset check: no changeset since the base releases ${missing.join(", ")} (add one: pnpm changeset)`,
+    );
     process.exit(1);
   }
 }

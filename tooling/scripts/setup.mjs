@@ -32,7 +32,9 @@ function fail(message) {
 function install(packages) {
   const command = `apt-get update && apt-get install -y --no-install-recommends ${packages.join(" ")}`;
   if (typeof process.getuid === "function" && process.getuid() !== 0) {
-    fail(`missing ${packages.join(", ")}; install them as root (sudo sh -c '${command}'), then run this again`);
+    fail(
+      `missing ${packages.join(", ")}; install them as root (sudo sh -c '${command}'), then run this again`,
+    );
   }
   console.log(`set-up: installing ${packages.join(", ")} with apt`);
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
@@ -45,7 +47,18 @@ function install(packages) {
 
 async function startRedis() {
   if (await isListening(REDIS_PORT)) return "running";
-  const args = ["--daemonize", "yes", "--bind", HOST, "--port", String(REDIS_PORT), "--save", "", "--appendonly", "no"];
+  const args = [
+    "--daemonize",
+    "yes",
+    "--bind",
+    HOST,
+    "--port",
+    String(REDIS_PORT),
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+  ];
   execFileSync(binaryPath("redis-server"), args, { stdio: "ignore" });
   await waitForPort(REDIS_PORT, 10_000, "redis-server");
   return "started";
@@ -54,16 +67,22 @@ async function startRedis() {
 async function startNats() {
   const info = await natsInfo(NATS_PORT);
   if (info !== undefined) {
-    if (info.jetstream !== true) fail(`the nats-server on ${HOST}:${NATS_PORT} runs without JetStream; restart it with -js`);
+    if (info.jetstream !== true)
+      fail(`the nats-server on ${HOST}:${NATS_PORT} runs without JetStream; restart it with -js`);
     return "running";
   }
-  if (await isListening(NATS_PORT)) fail(`${HOST}:${NATS_PORT} is taken by something that is not a nats-server`);
+  if (await isListening(NATS_PORT))
+    fail(`${HOST}:${NATS_PORT} is taken by something that is not a nats-server`);
   const storeDir = join(tmpdir(), "netmesh-nats-shared");
   mkdirSync(storeDir, { recursive: true });
-  const child = spawn(binaryPath("nats-server"), ["-a", HOST, "-p", String(NATS_PORT), "-js", "-sd", storeDir], {
-    detached: true,
-    stdio: "ignore",
-  });
+  const child = spawn(
+    binaryPath("nats-server"),
+    ["-a", HOST, "-p", String(NATS_PORT), "-js", "-sd", storeDir],
+    {
+      detached: true,
+      stdio: "ignore",
+    },
+  );
   child.unref();
   await waitForPort(NATS_PORT, 10_000, "nats-server");
   if ((await natsInfo(NATS_PORT))?.jetstream !== true) fail("the nats-server started without JetStream");
@@ -74,9 +93,10 @@ const missing = requirements.filter((requirement) => !requirement.present());
 if (missing.length > 0) {
   install(missing.map((requirement) => requirement.aptPackage));
   const still = missing.filter((requirement) => !requirement.present());
-  if (still.length > 0) fail(`apt did not provide ${still.map((requirement) => requirement.what).join(", ")}`);
+  if (still.length > 0)
+    fail(`apt did not provide ${still.map((requirement) => requirement.what).join(", ")}`);
 }
 
-const redis = process.env.REDIS_URL === undefined ? `${await startRedis()} on ${HOST}:${REDIS_PORT}` : "REDIS_URL";
-const nats = process.env.NATS_URL === undefined ? `${await startNats()} on ${HOST}:${NATS_PORT}` : "NATS_URL";
+const redis = !process.env.REDIS_URL ? `${await startRedis()} on ${HOST}:${REDIS_PORT}` : "REDIS_URL";
+const nats = !process.env.NATS_URL ? `${await startNats()} on ${HOST}:${NATS_PORT}` : "NATS_URL";
 console.log(`set-up: redis-server ${redis}, nats-server (JetStream) ${nats}, chromium at ${CHROMIUM}`);

@@ -112,7 +112,9 @@ export function natsInfo(port, ms = 1_000) {
 /** The shared Redis on 127.0.0.1:`port`; resolves its URL, or rejects when it is not running. */
 export async function ensureRedis(port = 6379) {
   if (!(await isListening(port))) {
-    throw new Error(`no redis-server on ${HOST}:${port}: run the set-up: ${SETUP_COMMAND} (npm test runs it first)`);
+    throw new Error(
+      `no redis-server on ${HOST}:${port}: run the set-up: ${SETUP_COMMAND} (npm test runs it first)`,
+    );
   }
   return `redis://${HOST}:${port}`;
 }
@@ -124,7 +126,9 @@ export async function ensureRedis(port = 6379) {
 export async function ensureNats(port = 4222) {
   const info = await natsInfo(port);
   if (info === undefined) {
-    throw new Error(`no nats-server on ${HOST}:${port}: run the set-up: ${SETUP_COMMAND} (npm test runs it first)`);
+    throw new Error(
+      `no nats-server on ${HOST}:${port}: run the set-up: ${SETUP_COMMAND} (npm test runs it first)`,
+    );
   }
   if (info.jetstream !== true) {
     throw new Error(`the nats-server on ${HOST}:${port} runs without JetStream: restart it with -js`);

@@ -1,0 +1,3 @@
+import { defineNetmeshConfig } from "@netmesh/vitest-config";
+
+export default defineNetmeshConfig();
