@@ -1,7 +1,7 @@
 /**
  * `@netmesh/adapter-jetstream`: a `@netmesh` adapter storing events in NATS JetStream, one stream per
  * shard, with server-side dedup by message id and a pipelined publish path.
- * @packageDocumentation
+ * @module @netmesh/adapter-jetstream
  */
 export { JetStreamAdapter } from "./jetstream-adapter.js";
 export type { JetStreamPublishCounters } from "./jetstream-adapter.js";

@@ -4,7 +4,7 @@
  * `ExplicitHashKey`; `PutRecords` writes that keep per-shard order through partial failures; exact reads
  * despite at-least-once writes (read-side dedup). See the README for layout, record format, limits,
  * costs and errors.
- * @packageDocumentation
+ * @module @netmesh/adapter-kinesis
  */
 export { KinesisAdapter } from "./kinesis-adapter.js";
 export { DEFAULTS } from "./options.js";
@@ -15,6 +15,7 @@ export type {
   KinesisSettings,
 } from "./options.js";
 export { KinesisServiceError } from "./classify.js";
+export type { CredentialParts, Redactor } from "./redaction.js";
 export { hashKeyOf } from "./hash-keys.js";
 export {
   HEADER_BYTES,

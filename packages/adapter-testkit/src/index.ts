@@ -2,7 +2,7 @@
  * `@netmesh/adapter-testkit`: the conformance suite for `@netmesh` adapters. Call
  * {@link runAdapterConformance} in a vitest file with a factory for your adapter; the suite reads what
  * to check from the adapter's `capabilities`. See the README, "Writing an adapter".
- * @packageDocumentation
+ * @module @netmesh/adapter-testkit
  */
 export type { CaseOutcome, ConformanceCase } from "./case.js";
 export { conformanceCases } from "./conformance-cases.js";

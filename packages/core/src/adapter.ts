@@ -1,7 +1,7 @@
 /**
  * `@netmesh/core/adapter`: the stable contract for adapter authors. Adapter packages import from this
  * entry point only, never from core's internals.
- * @packageDocumentation
+ * @module @netmesh/core/adapter
  */
 export { ADAPTER_SPEC_VERSION } from "./contract/adapter.js";
 export type {

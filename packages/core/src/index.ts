@@ -1,7 +1,7 @@
 /**
  * `@netmesh/core`: the in-process event bus, its configuration, the in-memory adapter, and (re-exported)
  * the adapter contract of `@netmesh/core/adapter`.
- * @packageDocumentation
+ * @module @netmesh/core
  */
 export * from "./adapter.js";
 export { EventBus, createBus } from "./bus.js";
@@ -19,6 +19,7 @@ export type {
 } from "./diagnostics/channels.js";
 export type { BackpressureOption, BatchOptions, BusOptions, SampleBackpressure } from "./config.js";
 export { CompositeCursor } from "./consumer/cursor.js";
+export type { AdvanceOutcome } from "./consumer/cursor.js";
 export { Reader, createReader } from "./consumer/reader.js";
 export type { ReaderOptions } from "./consumer/reader.js";
 export type { AckMode, GroupSubscribeOptions, GroupSubscription } from "./consumer/group.js";

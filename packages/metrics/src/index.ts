@@ -3,7 +3,7 @@
  * counters and gauges read from `bus.stats()` at scrape time, retries, dropped batches and histograms
  * from the bus's diagnostics channels, with bounded label sets. For OpenTelemetry without prom-client
  * installed, import `@netmesh/metrics/otel`.
- * @packageDocumentation
+ * @module @netmesh/metrics
  */
 
 export * from "./otel.js";

@@ -1,7 +1,7 @@
 /**
  * `@netmesh/metrics/otel`: the OpenTelemetry route alone. It loads neither prom-client nor
  * `@opentelemetry/api` at run time (the meter is passed in), so either peer may be absent.
- * @packageDocumentation
+ * @module @netmesh/metrics/otel
  */
 
 export type { HistogramKey, MetricDefinition, MetricKey, MetricKind } from "./catalog.js";

@@ -2,7 +2,7 @@
  * `@netmesh/replication-metrics`: the net-mesh replication registry (per-channel replication lag and
  * seven counters, rendered as the crate's exact Prometheus text), a prom-client integration, and
  * probes that feed it from a Redis master and its replicas or from a JetStream cluster.
- * @packageDocumentation
+ * @module @netmesh/replication-metrics
  */
 export { ChannelReplicationMetrics } from "./channel-metrics.js";
 export {
@@ -25,6 +25,7 @@ export { silentLogger } from "./logger.js";
 export type { LogMethod, Logger } from "./logger.js";
 export { jetStreamShardStreams, redisShardStreams } from "./probe/channels.js";
 export type { ShardStreamOptions } from "./probe/channels.js";
+export type { BoundedCalls, FailureLog } from "./probe/bounded-calls.js";
 export { PeriodicProbe } from "./probe/periodic-probe.js";
 export type { ProbeTimingOptions } from "./probe/periodic-probe.js";
 export { registerReplicationMetrics } from "./prom-client.js";
@@ -36,6 +37,7 @@ export {
   escapeLabelValue,
   formatSeconds,
 } from "./prometheus-text.js";
+export type { CounterFamily } from "./prometheus-text.js";
 export { RedisReplicationProbe } from "./redis/redis-probe.js";
 export type { RedisReplicationProbeOptions, RedisWriteCheck } from "./redis/redis-probe.js";
 export type { RedisAddress, RedisProbeClient } from "./redis/redis-client.js";

@@ -6,7 +6,7 @@ export const LAG_METRIC = "dataforts_replication_lag_seconds";
 export const LAG_HELP = "Replica's tail_seq lag behind leader, per role.";
 
 /** One counter family: its metric name, HELP text and the row field it shows. */
-interface CounterFamily {
+export interface CounterFamily {
   readonly name: string;
   readonly help: string;
   readonly field: keyof ChannelMetrics;

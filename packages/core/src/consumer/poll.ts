@@ -9,7 +9,7 @@ import { compareIds } from "../contract/ids.js";
 /** `"none"`: shard by shard, each in its stored order. `"insertion"`: by insertion timestamp, ties by (shard, id). */
 export type PollOrder = "none" | "insertion";
 
-/** A request to {@link pollShards} (`EventBus.poll`). */
+/** A request to {@link EventBus.poll} (and `Reader.poll`). */
 export interface PollRequest {
   /** Most events to return, 1 to 100,000. */
   readonly limit: number;

@@ -143,8 +143,8 @@ export interface Adapter {
    * previous page's `nextId`, and when caught up waits for new entries (a blocking read, a push
    * consumer, a notification) instead of polling. Each yielded page holds at least one event or moves
    * `nextId` forward. The iteration ends without an error when `options.signal` aborts or the adapter
-   * shuts down, and throws an {@link AdapterError} on a failure (resume from the last `nextId`).
-   * Present when `capabilities.streamingReads` is true.
+   * shuts down, and throws an {@link @netmesh/core/adapter!AdapterError | AdapterError} on a failure
+   * (resume from the last `nextId`). Present when `capabilities.streamingReads` is true.
    */
   readShard?(shard: number, afterId: string | undefined, options: ReadShardOptions): AsyncIterable<ShardPage>;
   /**

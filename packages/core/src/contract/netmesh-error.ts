@@ -1,5 +1,5 @@
 /**
- * Base class of every error @netmesh throws or hands back. `code` is stable across releases: match on it
+ * Base class of every error `@netmesh` throws or hands back. `code` is stable across releases: match on it
  * rather than on `instanceof` when an error may cross package or realm boundaries.
  */
 export abstract class NetmeshError extends Error {

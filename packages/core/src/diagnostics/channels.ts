@@ -37,7 +37,7 @@ export interface DiagnosticsMessage {
   readonly producer: string;
 }
 
-/** {@link DIAGNOSTICS_CHANNELS.batchDispatched}. */
+/** {@link DIAGNOSTICS_CHANNELS | DIAGNOSTICS_CHANNELS.batchDispatched}. */
 export interface BatchDispatchedMessage extends DiagnosticsMessage {
   readonly adapter: string;
   readonly shard: number;
@@ -55,7 +55,7 @@ export interface BatchDispatchedMessage extends DiagnosticsMessage {
   readonly queueDelayMs: number;
 }
 
-/** {@link DIAGNOSTICS_CHANNELS.batchRetried}. */
+/** {@link DIAGNOSTICS_CHANNELS | DIAGNOSTICS_CHANNELS.batchRetried}. */
 export interface BatchRetriedMessage extends DiagnosticsMessage {
   readonly adapter: string;
   readonly shard: number;
@@ -70,7 +70,7 @@ export interface BatchRetriedMessage extends DiagnosticsMessage {
   readonly error: unknown;
 }
 
-/** {@link DIAGNOSTICS_CHANNELS.eventsDropped}. */
+/** {@link DIAGNOSTICS_CHANNELS | DIAGNOSTICS_CHANNELS.eventsDropped}. */
 export interface EventsDroppedMessage extends DiagnosticsMessage {
   readonly shard: number;
   readonly reason: DropReason;
@@ -85,17 +85,17 @@ export interface EventsDroppedMessage extends DiagnosticsMessage {
   readonly scope: "batch" | "queued" | "event";
 }
 
-/** {@link DIAGNOSTICS_CHANNELS.eventsUncertain}. */
+/** {@link DIAGNOSTICS_CHANNELS | DIAGNOSTICS_CHANNELS.eventsUncertain}. */
 export interface EventsUncertainMessage extends DiagnosticsMessage {
   readonly shard: number;
   readonly reason: DropReason;
   readonly count: number;
 }
 
-/** {@link DIAGNOSTICS_CHANNELS.topologyChanged}: the bus's {@link TopologyEvent}. */
+/** {@link DIAGNOSTICS_CHANNELS | DIAGNOSTICS_CHANNELS.topologyChanged}: the bus's {@link TopologyEvent}. */
 export interface TopologyChangedMessage extends DiagnosticsMessage, TopologyEvent {}
 
-/** {@link DIAGNOSTICS_CHANNELS.backpressure}. */
+/** {@link DIAGNOSTICS_CHANNELS | DIAGNOSTICS_CHANNELS.backpressure}. */
 export interface BackpressureMessage extends DiagnosticsMessage {
   readonly shard: number;
   /** `"engaged"`: the ring is full (events are evicted, refused or made to wait). `"released"`: back below half. */
@@ -105,7 +105,7 @@ export interface BackpressureMessage extends DiagnosticsMessage {
   readonly capacity: number;
 }
 
-/** {@link DIAGNOSTICS_CHANNELS.shutdownPhase}. */
+/** {@link DIAGNOSTICS_CHANNELS | DIAGNOSTICS_CHANNELS.shutdownPhase}. */
 export interface ShutdownPhaseMessage extends DiagnosticsMessage {
   /** In order: draining, drained, flushing, waitingForSubscriptions, closingAdapter, done. */
   readonly phase: "draining" | "drained" | "flushing" | "waitingForSubscriptions" | "closingAdapter" | "done";
