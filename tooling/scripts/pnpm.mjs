@@ -10,11 +10,12 @@ import { fileURLToPath } from "node:url";
 export const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 /**
- * Runs the pinned pnpm with `args` in `cwd` (the repository root unless given); returns its exit status.
+ * Runs the pinned pnpm with `args` in `cwd` (the repository root unless given), its output to `stdio`;
+ * returns its exit status.
  * From the command line it runs in the current directory, as pnpm itself does, so
  * `node ../../tooling/scripts/pnpm.mjs pack` inside a package packs that package.
  */
-export function pnpm(args, cwd = root) {
+export function pnpm(args, cwd = root, { stdio = "inherit" } = {}) {
   const { packageManager } = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
   const match = /^pnpm@(\d+\.\d+\.\d+)/.exec(packageManager ?? "");
   if (!match) {
@@ -23,7 +24,7 @@ export function pnpm(args, cwd = root) {
   }
   const result = spawnSync("npx", ["--yes", `pnpm@${match[1]}`, ...args], {
     cwd,
-    stdio: "inherit",
+    stdio,
     env: { ...process.env, COREPACK_ENABLE_STRICT: "0" },
   });
   return result.status ?? 1;
