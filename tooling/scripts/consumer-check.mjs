@@ -149,13 +149,14 @@ function npmInstall(dir, specs) {
 
 /** The consumer's sources and one tsconfig per module resolution. */
 function writeConsumerFiles(dir) {
-  const esm = `import { createBus, MemoryAdapter, type IngestStatus } from "@netmesh/core";
-import { ADAPTER_SPEC_VERSION, AdapterBase, type Adapter, type Batch } from "@netmesh/core/adapter";
+  // What every resolution checks (CommonJS too: everything but the ESM-only testkit has a require
+  // condition), then what the ESM file adds.
+  const shared = `import { createBus, MemoryAdapter, type IngestStatus } from "@netmesh/core";
+import { ADAPTER_SPEC_VERSION, type Adapter, type AdapterBase, type Batch } from "@netmesh/core/adapter";
 import { JetStreamAdapter } from "@netmesh/adapter-jetstream";
 import { KinesisAdapter } from "@netmesh/adapter-kinesis";
 import { NoopAdapter } from "@netmesh/adapter-noop";
 import { RedisAdapter } from "@netmesh/adapter-redis";
-import { runAdapterConformance } from "@netmesh/adapter-testkit";
 import { collectBusMetrics } from "@netmesh/metrics";
 import { collectBusMetricsOtel } from "@netmesh/metrics/otel";
 import { ReplicationMetricsRegistry } from "@netmesh/replication-metrics";
@@ -170,39 +171,22 @@ export const adapters: Adapter[] = [
 export const spec: number = ADAPTER_SPEC_VERSION;
 export type Base = AdapterBase;
 export type Events = Batch["events"];
+export const collectors = [collectBusMetrics, collectBusMetricsOtel];
 
 export async function main(): Promise<IngestStatus> {
   const bus = await createBus({ adapter: new MemoryAdapter() });
-  collectBusMetrics;
-  collectBusMetricsOtel;
   new ReplicationMetricsRegistry();
   const status = bus.ingest({ hello: "world" }, { key: "k" });
   await bus.shutdown();
   return status;
 }
+`;
+  const esm = `${shared}
+import { runAdapterConformance } from "@netmesh/adapter-testkit";
 
 runAdapterConformance({ name: "noop", create: () => new NoopAdapter() });
 `;
-  const cjs = `import { createBus, MemoryAdapter } from "@netmesh/core";
-import { ADAPTER_SPEC_VERSION, type Adapter } from "@netmesh/core/adapter";
-import { JetStreamAdapter } from "@netmesh/adapter-jetstream";
-import { KinesisAdapter } from "@netmesh/adapter-kinesis";
-import { NoopAdapter } from "@netmesh/adapter-noop";
-import { RedisAdapter } from "@netmesh/adapter-redis";
-import { collectBusMetrics } from "@netmesh/metrics";
-import { collectBusMetricsOtel } from "@netmesh/metrics/otel";
-import { ReplicationMetricsRegistry } from "@netmesh/replication-metrics";
-
-export const adapters: Adapter[] = [
-  new MemoryAdapter(),
-  new NoopAdapter(),
-  new RedisAdapter({ url: "redis://127.0.0.1:6379" }),
-  new JetStreamAdapter({ url: "nats://127.0.0.1:4222" }),
-  new KinesisAdapter({ streamName: "events" }),
-];
-export const spec: number = ADAPTER_SPEC_VERSION;
-export const parts = [createBus, collectBusMetrics, collectBusMetricsOtel, ReplicationMetricsRegistry];
-`;
+  const cjs = shared;
   mkdirSync(join(dir, "src"));
   writeFileSync(join(dir, "src", "esm.mts"), esm);
   writeFileSync(join(dir, "src", "cjs.cts"), cjs);
