@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { root } from "./support/repo.js";
 
 describe("the set-up step (npm run setup, the first step of npm test)", () => {
-  it("only checks when everything is there: exit 0, well under two seconds, nothing installed", () => {
+  it("only checks when everything is there: exit 0, in seconds, nothing installed", () => {
     const started = performance.now();
     const setup = spawnSync(process.execPath, [join(root, "tooling/scripts/setup.mjs")], {
       encoding: "utf8",
@@ -18,7 +18,9 @@ describe("the set-up step (npm run setup, the first step of npm test)", () => {
     expect(setup.stdout).toMatch(/redis-server (running|started) on 127\.0\.0\.1:6379/);
     expect(setup.stdout).toMatch(/nats-server \(JetStream\) (running|started) on 127\.0\.0\.1:4222/);
     expect(setup.stdout).toMatch(/chromium at \/usr\/bin\/chromium/);
-    expect(ms).toBeLessThan(2_000);
+    // About 0.1 s on an idle machine; an apt-get update alone takes longer than this bound, which
+    // leaves room for a loaded two-core runner.
+    expect(ms).toBeLessThan(5_000);
   });
 });
 
