@@ -180,7 +180,7 @@ export async function runPlayground(options: PlaygroundOptions): Promise<Playgro
     progress.phase("ingest", () => busSample(running));
     const ingestStart = performance.now();
     const interrupted = await produce(workload, sender, {
-      chunkSize: options.chunkSize ?? DEFAULT_CHUNK_SIZE,
+      chunkSize: options.chunkSize ?? settings.chunkSize ?? DEFAULT_CHUNK_SIZE,
       ...(options.rate === undefined ? {} : { rate: options.rate }),
       ...(settings.waves === undefined ? {} : { waves: settings.waves }),
       ...(outage === undefined ? {} : { onChunk: (produced: number) => outage.onChunk(produced) }),

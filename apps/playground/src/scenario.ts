@@ -34,6 +34,8 @@ export interface ScenarioSettings {
   readonly ownServer: boolean;
   /** Consumer-group members (group). */
   readonly members: number;
+  /** Events produced between two yields to the event loop, when the scenario needs another size. */
+  readonly chunkSize: number | undefined;
 }
 
 /** The burst scenario's scaling policy: quick to react, so a short run shows it. */
@@ -41,6 +43,7 @@ export const BURST_SCALING: ScalingPolicy = Object.freeze({
   metricsWindowMs: 100,
   sustainWindows: 2,
   fillThreshold: 0.5,
+  queueDelayThresholdMs: 5,
   cooldownMs: 300,
   warmupMs: 200,
   scaleDownDelayMs: 1_500,
@@ -82,6 +85,7 @@ export function scenarioSettings(
     outage: undefined,
     ownServer: false,
     members: 0,
+    chunkSize: undefined,
   };
   switch (scenario) {
     case "steady":
@@ -90,11 +94,13 @@ export function scenarioSettings(
       return {
         ...none,
         bus: {
-          ringCapacity: 2_048,
+          ringCapacity: 1_024,
           batch: { minSize: 64, maxSize: 512 },
           scaling: { ...BURST_SCALING, minShards: shards, maxShards: shards * 4 },
         },
         backpressure: "block",
+        // Chunks far larger than a ring: each fills the rings before the pumps get a turn.
+        chunkSize: 16_384,
         waves: { burstEvents: 40_000, pauseMs: 150 },
       };
     case "outage":
