@@ -44,13 +44,13 @@ export async function produce(workload: Workload, sender: Sender, pacing: Pacing
     if (waves !== undefined && workload.produced >= nextPauseAt) {
       nextPauseAt = workload.produced + waves.burstEvents;
       await sleep(waves.pauseMs);
-    } else if (rate !== undefined) {
-      const due = () => (workload.produced * 1000) / rate - (performance.now() - startedAt);
-      await nextTurn();
-      for (let ms = due(); ms > 0 && !signal?.aborted; ms = due())
-        await sleep(Math.min(ms, MAX_PACING_SLEEP_MS));
     } else {
       await nextTurn();
+    }
+    if (rate !== undefined) {
+      const due = () => (workload.produced * 1000) / rate - (performance.now() - startedAt);
+      for (let ms = due(); ms > 0 && !signal?.aborted; ms = due())
+        await sleep(Math.min(ms, MAX_PACING_SLEEP_MS));
     }
   }
   return false;

@@ -135,6 +135,11 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       );
       return;
     }
+    if (path === "/favicon.ico") {
+      response.writeHead(204);
+      response.end();
+      return;
+    }
     const file = files.get(path);
     if (file === undefined || request.method !== "GET") {
       response.writeHead(404, { "content-type": "text/plain" });
