@@ -170,6 +170,7 @@ function buildCharts() {
           ...axis(null, (u, splits) => splits.map((v) => `${short(v)} ms`)),
           scale: "ms",
           side: 1,
+          size: 64,
           grid: { show: false },
         },
       ],
