@@ -38,6 +38,9 @@ const short = (v) =>
         ? `${decimal.format(v / 1e3)}k`
         : decimal.format(v);
 
+/** An axis label for a duration in ms: `250 ms`, `2.5 s`. */
+const milliseconds = (v) => (v >= 1000 ? `${decimal.format(v / 1000)} s` : `${decimal.format(v)} ms`);
+
 const data = {
   xs: [],
   shardIds: [],
@@ -167,7 +170,7 @@ function buildCharts() {
         axis(null, (u, splits) => splits.map((v) => `${decimal.format(v)} s`)),
         { ...axis(null), scale: "ev" },
         {
-          ...axis(null, (u, splits) => splits.map((v) => `${short(v)} ms`)),
+          ...axis(null, (u, splits) => splits.map(milliseconds)),
           scale: "ms",
           side: 1,
           size: 64,

@@ -82,21 +82,22 @@ describe("the dashboard in a real browser", () => {
         if (message.type() === "error") errors.push(message.text());
       });
       await page.goto(url);
-      type Reading = { points: number; ingested: number; kpi: string; phase: string };
-      const read = () =>
-        page.evaluate((): Reading => {
-          const board = (window as unknown as { __dashboard: DashboardHandle }).__dashboard;
+      type Reading = { points: number; ingested: number; phase: string };
+      const read = async () => ({
+        ...(await page.evaluate((): Reading => {
+          const board = (globalThis as unknown as { __dashboard: DashboardHandle }).__dashboard;
           return {
             points: board.charts["c-ingest"]!.data[0]!.length,
             ingested: board.data.last?.totals.ingested ?? 0,
-            kpi: document.getElementById("k-ingested")!.textContent ?? "",
             phase: board.data.last?.phase ?? "",
           };
-        });
+        })),
+        kpi: await page.locator("#k-ingested").textContent(),
+      });
       await page.waitForFunction(
         () =>
-          ((window as unknown as { __dashboard?: DashboardHandle }).__dashboard?.data.last?.totals.ingested ??
-            0) > 0,
+          ((globalThis as unknown as { __dashboard?: DashboardHandle }).__dashboard?.data.last?.totals
+            .ingested ?? 0) > 0,
         null,
         { timeout: 30_000 },
       );
@@ -110,7 +111,7 @@ describe("the dashboard in a real browser", () => {
       expect(second.kpi).not.toBe(first.kpi);
 
       await page.waitForFunction(
-        () => (window as unknown as { __dashboard: DashboardHandle }).__dashboard.summary() !== null,
+        () => (globalThis as unknown as { __dashboard: DashboardHandle }).__dashboard.summary() !== null,
         null,
         { timeout: 90_000 },
       );
