@@ -6,7 +6,8 @@ import { join } from "node:path";
 import { pnpm, root } from "./pnpm.mjs";
 
 // Build only what this run loads (the playground imports adapter packages on demand): core and the
-// playground always, the adapter of `--adapter`, and @netmesh/metrics for `--dashboard`. A plain
+// playground always, the adapter of `--adapter`, @netmesh/metrics for `--dashboard` and
+// @netmesh/replication-metrics for `--replica`. A plain
 // `npm run playground` (memory) so builds two packages, not every adapter.
 const args = process.argv.slice(2);
 const flag = (name) => {
@@ -18,6 +19,7 @@ const packages = ["@netmesh/core", "@netmesh/playground"];
 const adapter = flag("--adapter");
 if (["noop", "redis", "jetstream", "kinesis"].includes(adapter)) packages.push(`@netmesh/adapter-${adapter}`);
 if (args.includes("--dashboard")) packages.push("@netmesh/metrics");
+if (args.includes("--replica")) packages.push("@netmesh/replication-metrics");
 const steps = [
   ["install", "--frozen-lockfile"],
   ["exec", "turbo", "run", "build", "--only", ...packages.map((name) => `--filter=${name}`), "--output-logs=errors-only"],

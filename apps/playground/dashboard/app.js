@@ -50,6 +50,7 @@ const data = {
   consumer: { lag: [], p50: [], p99: [] },
   losses: { dropped: [], uncertain: [], retries: [] },
   shards: { active: [], draining: [] },
+  replication: { lag: [] },
   timeline: [],
   last: null,
   summary: null,
@@ -133,6 +134,8 @@ function chartData(id) {
       return [data.xs, data.consumer.lag, data.consumer.p50, data.consumer.p99];
     case "c-losses":
       return [data.xs, data.losses.dropped, data.losses.uncertain, data.losses.retries];
+    case "c-replication":
+      return [data.xs, data.replication.lag];
     case "c-shards":
       return [data.xs, data.shards.active, data.shards.draining];
   }
@@ -146,6 +149,7 @@ function buildShardCharts() {
 
 function buildCharts() {
   buildShardCharts();
+  buildReplicationChart();
   makeChart("c-batch", [
     { label: "mean", stroke: COLORS[0] },
     { label: "p50", stroke: COLORS[1] },
@@ -203,6 +207,11 @@ function buildCharts() {
   );
 }
 
+function buildReplicationChart() {
+  makeChart("c-replication", [{ label: "replica lag (ms)", stroke: COLORS[5] }]);
+  charts["c-replication"].setSize({ width: $("c-replication").clientWidth, height: 160 });
+}
+
 function add(sample) {
   data.xs.push(sample.t);
   let newShard = false;
@@ -236,6 +245,7 @@ function add(sample) {
   data.losses.retries.push(sample.retries.total);
   data.shards.active.push(sample.scaling.active);
   data.shards.draining.push(sample.scaling.draining);
+  data.replication.lag.push(sample.replication ? sample.replication.replicaLagMs : null);
   data.timeline.push(...sample.timeline);
   data.last = sample;
   return newShard;
@@ -281,6 +291,9 @@ function showNumbers() {
     s.scaling.draining > 0 ? `${s.scaling.active} +${s.scaling.draining}` : String(s.scaling.active),
   );
   setText("k-verified", count.format(s.verified));
+  $("replication-note").textContent = s.replication
+    ? `${count.format(s.replication.syncBytes)} bytes shipped to the replica`
+    : "no replica in this run (--adapter redis --replica)";
   $("elapsed").textContent = `${decimal.format(s.t)} s`;
   if (data.summary === null) setStatus(`running: ${s.phase}`, "pill-run");
   const rows = [];
@@ -405,7 +418,7 @@ function connect() {
       last: null,
       summary: null,
     });
-    for (const key of ["batch", "latency", "consumer", "losses", "shards"]) {
+    for (const key of ["batch", "latency", "consumer", "losses", "shards", "replication"]) {
       for (const field of Object.keys(data[key])) data[key][field] = [];
     }
     showConfig(state);
@@ -435,6 +448,7 @@ function connect() {
 }
 
 window.addEventListener("resize", () => {
-  for (const id of Object.keys(charts)) charts[id].setSize({ width: $(id).clientWidth, height: 220 });
+  for (const id of Object.keys(charts))
+    charts[id].setSize({ width: $(id).clientWidth, height: charts[id].height });
 });
 connect();

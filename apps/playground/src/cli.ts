@@ -53,6 +53,8 @@ Backend:
   --url <url>          where the backend is (redis: REDIS_URL or redis://127.0.0.1:6379; jetstream:
                        NATS_URL or nats://127.0.0.1:4222; kinesis: an endpoint, default a kinesalite
                        the playground starts on a free loopback port)
+  --replica            redis only: run on a master and a replica of the playground's own (free
+                       loopback ports) and show the replication lag (@netmesh/replication-metrics)
   --adapter-option k=v an option for the adapter's constructor, repeatable (numbers and true/false
                        are parsed): --adapter-option commandTimeoutMs=2000
 
@@ -106,6 +108,7 @@ export interface CliOptions {
   readonly adapter: AdapterName;
   readonly url: string | undefined;
   readonly adapterOptions: Readonly<Record<string, AdapterOptionValue>>;
+  readonly replica: boolean;
   readonly scenario: ScenarioName;
   readonly members: number;
   readonly rate: number | undefined;
@@ -200,6 +203,7 @@ export function parseCliArgs(argv: readonly string[]): ParsedCommand {
         adapter: { type: "string" },
         url: { type: "string" },
         "adapter-option": { type: "string", multiple: true },
+        replica: { type: "boolean" },
         scenario: { type: "string" },
         members: { type: "string" },
         rate: { type: "string" },
@@ -231,6 +235,7 @@ export function parseCliArgs(argv: readonly string[]): ParsedCommand {
       adapter: choiceFlag("adapter", ADAPTER_NAMES, values.adapter, "memory"),
       url: values.url,
       adapterOptions: adapterOptionsFlag(values["adapter-option"]),
+      replica: values.replica ?? false,
       scenario: choiceFlag("scenario", SCENARIO_NAMES, values.scenario, "steady"),
       members: integerFlag("members", values.members, 3),
       rate: values.rate === undefined ? undefined : integerFlag("rate", values.rate, 0),

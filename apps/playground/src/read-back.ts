@@ -21,7 +21,7 @@ export interface ReadBackResult {
   readonly problems: readonly string[];
 }
 
-const DEFAULT_PAGE_SIZE = 20_000;
+const DEFAULT_PAGE_SIZE = 40_000;
 /** Polls in a row that may report failed shards before the read-back gives up on them. */
 const MAX_FAILED_POLLS = 20;
 const FAILED_POLL_PAUSE_MS = 100;

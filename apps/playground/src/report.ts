@@ -150,6 +150,14 @@ function diagnostics(s: PlaygroundSummary): string[] {
         `${formatCount(d.retries)} retries, ${formatCount(s.bus.dropped)} dropped`,
     );
   }
+  if (s.replication !== undefined) {
+    const r = s.replication;
+    lines.push(
+      `Replication (@netmesh/replication-metrics): replica lag at most ${r.maxReplicaLagMs === null ? "not observed" : `${formatDecimal(r.maxReplicaLagMs)} ms`}, ` +
+        `${r.replicaLagMs === null ? "not observed" : `${formatDecimal(r.replicaLagMs)} ms`} at the end; ` +
+        `${formatCount(r.syncBytes)} bytes acknowledged by the replica, ${r.channels} channels`,
+    );
+  }
   if (s.group !== undefined) {
     lines.push(`Consumer group "${s.group.name}"`);
     lines.push(

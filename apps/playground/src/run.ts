@@ -8,7 +8,13 @@ import {
   createBus,
   createReader,
 } from "@netmesh/core";
-import type { AdapterName, AdapterOptionValue, Backend } from "./backends/backend.js";
+import type {
+  AdapterName,
+  AdapterOptionValue,
+  Backend,
+  ReplicationView,
+  ReplicationWatch,
+} from "./backends/backend.js";
 import { openBackend } from "./backends/open.js";
 import { ConsumerGauge, type LiveTail, startLiveTail } from "./consumers.js";
 import { DiagnosticsTap } from "./diagnostics-tap.js";
@@ -41,6 +47,8 @@ export interface PlaygroundOptions {
   readonly adapterOptions?: Readonly<Record<string, AdapterOptionValue>>;
   /** Default `"steady"`. */
   readonly scenario?: ScenarioName;
+  /** Redis only: run on a master and a replica of the playground's own and watch the replication lag. */
+  readonly replica?: boolean;
   /** Consumer-group members of the group scenario. Default 3. */
   readonly members?: number;
   /** Average events per second at most (`--rate`); unlimited by default. */
@@ -69,6 +77,8 @@ export interface LiveRun {
   phase(): string;
   /** Events read back (or delivered to the group) so far. */
   verified(): number;
+  /** Replication figures, when the run has a replica (`replica`). */
+  replication(): ReplicationView | null;
 }
 
 /** A run refused before it started: a bad combination of adapter, scenario and options. */
@@ -107,6 +117,11 @@ export async function runPlayground(options: PlaygroundOptions): Promise<Playgro
   const scenario = options.scenario ?? "steady";
   const refusal = scenarioRefusal(scenario, adapterName, options.url);
   if (refusal !== undefined) throw new PlaygroundUsageError(refusal);
+  if (options.replica === true && (adapterName !== "redis" || options.url !== undefined)) {
+    throw new PlaygroundUsageError(
+      "--replica starts a Redis master and replica of the playground's own: use it with --adapter redis and without --url",
+    );
+  }
   const settings = scenarioSettings(
     scenario,
     adapterName,
@@ -120,6 +135,7 @@ export async function runPlayground(options: PlaygroundOptions): Promise<Playgro
       adapter: adapterName,
       ...(options.url === undefined ? {} : { url: options.url }),
       ownServer: settings.ownServer,
+      replica: options.replica === true,
       adapterOptions: { ...settings.adapterOptions, ...options.adapterOptions },
     },
     options.shards,
@@ -128,6 +144,7 @@ export async function runPlayground(options: PlaygroundOptions): Promise<Playgro
   let group: RunningGroup | undefined;
   let tail: LiveTail | undefined;
   let tap: DiagnosticsTap | undefined;
+  let replication: ReplicationWatch | undefined;
   try {
     const adapter: Adapter = backend.createAdapter();
     if (scenario === "group") {
@@ -137,7 +154,10 @@ export async function runPlayground(options: PlaygroundOptions): Promise<Playgro
     const backpressure = settings.backpressure ?? options.backpressure;
     bus = await createBus({ adapter, shards: options.shards, backpressure, ...settings.bus, ...options.bus });
     const running = bus;
-    tap = new DiagnosticsTap(bus.producer, startedAt);
+    // The timeline starts with the bus (a backend of the playground's own may take seconds to start).
+    tap = new DiagnosticsTap(bus.producer);
+    replication = backend.watchReplication?.(options.shards);
+    const watched = replication;
     const scaling = settings.bus.scaling !== undefined;
     // After scaling a key may have moved: no fixed shard to check, and read back in insertion order.
     const workload = new Workload(options, (key) => (scaling ? undefined : running.shardFor(key)));
@@ -165,6 +185,7 @@ export async function runPlayground(options: PlaygroundOptions): Promise<Playgro
       consumers,
       phase: () => phase,
       verified: () => group?.delivered() ?? verified,
+      replication: () => watched?.view() ?? null,
     });
     const outage =
       settings.outage !== undefined && backend.server !== undefined
@@ -240,6 +261,8 @@ export async function runPlayground(options: PlaygroundOptions): Promise<Playgro
     const readBackMs = performance.now() - readStart;
     progress.stop();
 
+    const replicationView = await replication?.settled();
+    await replication?.stop();
     phase = "shutdown";
     await tail?.stop();
     tail = undefined;
@@ -262,6 +285,7 @@ export async function runPlayground(options: PlaygroundOptions): Promise<Playgro
       interrupted,
       outage: outageFigures,
       group: members,
+      replication: replicationView,
       cleanup,
       shutdown: { lossy: report.lossy, errors: report.errors.map((error) => error.message) },
       timings: { ingestMs, flushMs, readBackMs, shutdownMs, totalMs: performance.now() - startedAt },
@@ -272,6 +296,7 @@ export async function runPlayground(options: PlaygroundOptions): Promise<Playgro
     progress.stop();
     await group?.abort();
     await tail?.stop();
+    await replication?.stop();
     tap?.close();
     // Idempotent: no-ops after a normal run, the cleanup when something threw.
     await bus?.shutdown();

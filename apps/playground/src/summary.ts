@@ -1,5 +1,5 @@
 import type { Adapter, BackpressureOption, BusStats, DropCounts, RejectCounts } from "@netmesh/core";
-import type { AdapterName, Backend } from "./backends/backend.js";
+import type { AdapterName, Backend, ReplicationView } from "./backends/backend.js";
 import type { DiagnosticsTap, TapTotals, TimelineEntry } from "./diagnostics-tap.js";
 import { METRICS_SOURCE, type SessionKind } from "./events.js";
 import { formatCount } from "./format.js";
@@ -90,6 +90,8 @@ export interface PlaygroundSummary {
   readonly timeline: readonly TimelineEntry[];
   readonly outage: OutageFigures | undefined;
   readonly group: { readonly name: string; readonly members: readonly MemberFigures[] } | undefined;
+  /** The replica's figures at the end of the run (`--replica`), from `@netmesh/replication-metrics`. */
+  readonly replication: ReplicationView | undefined;
   readonly sessions: {
     readonly started: Readonly<Record<SessionKind, number>>;
     readonly total: number;
@@ -118,6 +120,7 @@ export interface RunFacts {
   readonly interrupted: boolean;
   readonly outage: OutageFigures | undefined;
   readonly group: PlaygroundSummary["group"];
+  readonly replication: ReplicationView | undefined;
   readonly cleanup: string;
   readonly shutdown: PlaygroundSummary["shutdown"];
   readonly timings: PlaygroundSummary["timings"];
@@ -270,6 +273,7 @@ export function buildSummary(facts: RunFacts): PlaygroundSummary {
     timeline: [...tap.timeline],
     outage: facts.outage,
     group: facts.group,
+    replication: facts.replication,
     sessions: {
       started: { ...workload.started },
       total: chat.streams + agent.streams,

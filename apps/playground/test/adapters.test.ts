@@ -59,6 +59,21 @@ describe("the playground on every adapter, against the real backend", () => {
     }
   });
 
+  it("redis with --replica: its own master and replica, the lag measured by @netmesh/replication-metrics", async () => {
+    const s = await runPlayground({ ...SMALL, adapter: "redis", replica: true });
+    expectConsistent(s);
+    expectLossless(s);
+    expect(s.config.backend).toMatch(/\(own redis-server\) with a replica at redis:\/\/127\.0\.0\.1:\d+/);
+    expect(s.replication).toBeDefined();
+    expect(s.replication!.channels).toBe(4);
+    expect(s.replication!.syncBytes).toBeGreaterThan(0);
+    expect(s.replication!.maxReplicaLagMs).not.toBeNull();
+    expect(s.cleanup).toMatch(/and its replica$/);
+    await expect(runPlayground({ ...SMALL, replica: true })).rejects.toThrow(
+      /--replica .* with --adapter redis/,
+    );
+  });
+
   it("kinesis: reads every event back from its own kinesalite, then deletes the stream", async () => {
     const s = await runPlayground({ ...SMALL, adapter: "kinesis" });
     expectConsistent(s);

@@ -31,6 +31,7 @@ describe("parseCliArgs", () => {
         adapter: "memory",
         url: undefined,
         adapterOptions: {},
+        replica: false,
         scenario: "steady",
         members: 3,
         rate: undefined,

@@ -27,6 +27,7 @@ const README_IMAGE = join(HERE, "..", "docs", "dashboard.png");
 const ARGV = [
   "--adapter",
   "redis",
+  "--replica",
   "--scenario",
   "burst",
   "--sessions",
@@ -139,6 +140,14 @@ describe("the dashboard in a real browser", () => {
       expect(await cell("scaling")).toMatch(new RegExp(`^${scaling} / \\d+$`));
       const engaged = /backpressure +([\d,]+) engaged/.exec(report)?.[1];
       expect(await page.locator("#k-backpressure").textContent()).toBe(`${engaged}×`);
+      // The replica's lag, measured by @netmesh/replication-metrics, reached the page.
+      const lags = await page.evaluate(() =>
+        (globalThis as unknown as { __dashboard: DashboardHandle }).__dashboard.data.replication.lag.filter(
+          (lag) => lag !== null,
+        ),
+      );
+      expect(lags.length).toBeGreaterThan(0);
+      expect(report).toMatch(/\nReplication \(@netmesh\/replication-metrics\): replica lag /);
       // The page is fed by @netmesh/metrics too: its scrape agrees.
       const scrape = await (await fetch(`${url}metrics`)).text();
       expect(scrape).toContain(
@@ -165,6 +174,9 @@ describe("the dashboard in a real browser", () => {
 /** What the page exposes on `window.__dashboard` (see dashboard/app.js). */
 interface DashboardHandle {
   charts: Record<string, { data: number[][] }>;
-  data: { last: { phase: string; totals: { ingested: number } } | null };
+  data: {
+    last: { phase: string; totals: { ingested: number } } | null;
+    replication: { lag: (number | null)[] };
+  };
   summary(): unknown;
 }

@@ -18,6 +18,8 @@ export interface BackendOptions {
   readonly url?: string;
   /** Start a private server on a free loopback port (the outage scenario stops and restarts it). */
   readonly ownServer?: boolean;
+  /** Redis only: a master and a replica of the playground's own, watched by `@netmesh/replication-metrics`. */
+  readonly replica?: boolean;
   /** Extra options handed to the adapter's constructor as they are (`--adapter-option`). */
   readonly adapterOptions?: Readonly<Record<string, AdapterOptionValue>>;
   /** Makes the run's key prefix / stream name unique; default random. */
@@ -36,6 +38,11 @@ export interface Backend {
   readonly readable: boolean;
   /** The private server, when the playground started one (for the outage scenario). */
   readonly server: LocalServer | undefined;
+  /**
+   * Starts watching replication (when the backend has a replica): `@netmesh/replication-metrics`'s probe
+   * feeding its registry. `undefined` for backends without one.
+   */
+  readonly watchReplication: ((shards: number) => ReplicationWatch) | undefined;
   /** A new adapter over the backend (not initialised: the bus or the reader does that). */
   createAdapter(): Adapter;
   /**
@@ -43,6 +50,26 @@ export interface Backend {
    * short account of what it removed. Idempotent.
    */
   cleanup(): Promise<string>;
+}
+
+/** Replication figures, as `@netmesh/replication-metrics` measured them. */
+export interface ReplicationView {
+  /** The worst replica's lag behind the master, ms; `null` until observed. */
+  readonly replicaLagMs: number | null;
+  /** The largest replica lag seen so far, ms; `null` until observed. */
+  readonly maxReplicaLagMs: number | null;
+  /** Bytes shipped to the replicas so far. */
+  readonly syncBytes: number;
+  /** Channels (shard streams) tracked. */
+  readonly channels: number;
+}
+
+/** A running replication probe. */
+export interface ReplicationWatch {
+  view(): ReplicationView;
+  /** The figures once the replica has acknowledged what it has (it acknowledges once a second). */
+  settled(): Promise<ReplicationView>;
+  stop(): Promise<void>;
 }
 
 /** A run id for unique key prefixes and stream names: `<pid>-<8 hex digits>`. */

@@ -26,6 +26,7 @@ export async function openJetStream(options: BackendOptions): Promise<Backend> {
     description: `${redactUrl(url)}${server === undefined ? "" : " (own nats-server)"}, streams ${prefix}_shard_<id>`,
     readable: true,
     server,
+    watchReplication: undefined,
     createAdapter: () => new JetStreamAdapter({ ...extra, url, prefix }),
     cleanup: once(async () => {
       try {

@@ -68,6 +68,7 @@ export async function openKinesis(options: BackendOptions, shards: number): Prom
     description: `${endpoint}${local === undefined ? "" : " (own kinesalite)"}, stream ${streamName}`,
     readable: true,
     server: undefined,
+    watchReplication: undefined,
     createAdapter: () => new KinesisAdapter(settings),
     cleanup: once(async () => {
       const client = new KinesisClient({

@@ -91,9 +91,10 @@ async function launch(
 
 /**
  * A private redis-server with an append-only file written on every command (`appendfsync always`),
- * so a SIGKILL loses nothing the server acknowledged.
+ * so a SIGKILL loses nothing the server acknowledged. `replicaOf` makes it a replica of that server.
  */
-export function startLocalRedis(): Promise<LocalServer> {
+export function startLocalRedis(replicaOf?: LocalServer): Promise<LocalServer> {
+  const replication = replicaOf === undefined ? [] : ["--replicaof", HOST, new URL(replicaOf.url).port];
   const binary = binaryOf("redis-server", "redis-server");
   return launch(
     "redis-server",
@@ -111,6 +112,7 @@ export function startLocalRedis(): Promise<LocalServer> {
       "yes",
       "--appendfsync",
       "always",
+      ...replication,
     ],
     "redis",
   );

@@ -12,6 +12,7 @@ export function openMemory(): Backend {
     description: "in-process MemoryStore",
     readable: true,
     server: undefined,
+    watchReplication: undefined,
     createAdapter: () => new MemoryAdapter({ store }),
     cleanup: async () => "nothing to remove (in-process store)",
   };

@@ -8,6 +8,7 @@ export async function openNoop(): Promise<Backend> {
     description: "discards every batch (counts only)",
     readable: false,
     server: undefined,
+    watchReplication: undefined,
     createAdapter: () => new NoopAdapter(),
     cleanup: async () => "nothing to remove (noop stores nothing)",
   };

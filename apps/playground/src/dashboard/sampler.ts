@@ -55,6 +55,8 @@ export interface Sample {
   } | null;
   /** Events read back (or delivered to the group) so far. */
   readonly verified: number;
+  /** Replica lag and shipped bytes, when the run has a replica. */
+  readonly replication: { readonly replicaLagMs: number | null; readonly syncBytes: number } | null;
   /** Timeline entries that appeared since the previous sample. */
   readonly timeline: readonly TimelineEntry[];
 }
@@ -158,6 +160,7 @@ export class Sampler {
               latencyMs: consumed.latencyMs,
             },
       verified: this.run.verified(),
+      replication: this.run.replication(),
       timeline,
     };
   }
