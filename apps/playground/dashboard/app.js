@@ -1,6 +1,5 @@
 // The playground's live dashboard: reads /events (Server-Sent Events) and draws uPlot charts.
 // Plain browser JavaScript, no framework and no build step; uPlot is the global `uPlot`.
-"use strict";
 
 const COLORS = [
   "#6aa8ff",
@@ -68,7 +67,7 @@ function axis(label, values) {
     ticks: { stroke: "#263049", width: 1 },
     ...(label ? { label, labelSize: 18, labelFont: "12px DejaVu Sans, sans-serif" } : {}),
     font: "12px DejaVu Sans, sans-serif",
-    values: values ?? ((u, splits) => splits.map(short)),
+    values: values ?? ((_u, splits) => splits.map(short)),
   };
 }
 
@@ -106,7 +105,7 @@ function makeChart(id, series, scales = {}) {
     legend: { live: false },
     cursor: { drag: { x: false, y: false } },
     scales: { x: { time: false }, ...scales },
-    axes: [axis(null, (u, splits) => splits.map((v) => `${decimal.format(v)} s`)), axis(null)],
+    axes: [axis(null, (_u, splits) => splits.map((v) => `${decimal.format(v)} s`)), axis(null)],
     series: [{}, ...series.map((s) => ({ width: 2, points: { show: false }, spanGaps: false, ...s }))],
     plugins: [markers],
   };
@@ -171,10 +170,10 @@ function buildCharts() {
       cursor: { drag: { x: false, y: false } },
       scales: { x: { time: false }, ev: {}, ms: {} },
       axes: [
-        axis(null, (u, splits) => splits.map((v) => `${decimal.format(v)} s`)),
+        axis(null, (_u, splits) => splits.map((v) => `${decimal.format(v)} s`)),
         { ...axis(null), scale: "ev" },
         {
-          ...axis(null, (u, splits) => splits.map(milliseconds)),
+          ...axis(null, (_u, splits) => splits.map(milliseconds)),
           scale: "ms",
           side: 1,
           size: 64,
@@ -203,7 +202,7 @@ function buildCharts() {
       { label: "active", stroke: COLORS[1], paths: uPlot.paths.stepped({ align: 1 }) },
       { label: "draining", stroke: COLORS[2], paths: uPlot.paths.stepped({ align: 1 }) },
     ],
-    { y: { range: (u, min, max) => [0, Math.max(4, max + 1)] } },
+    { y: { range: (_u, _min, max) => [0, Math.max(4, max + 1)] } },
   );
 }
 
