@@ -1,3 +1,5 @@
 import { defineNetmeshConfig } from "@netmesh/vitest-config";
 
-export default defineNetmeshConfig();
+export default defineNetmeshConfig({
+  test: { globalSetup: ["test/support/global-setup.ts"] },
+});

@@ -4,7 +4,9 @@ import { parseArgs } from "node:util";
 import type { BackpressureOption } from "@netmesh/core";
 import { type ProgressOutput, ProgressLine, silentProgress } from "./progress.js";
 import { formatSummary, formatSummaryJson } from "./report.js";
-import { type PlaygroundOptions, runPlayground } from "./run.js";
+import { ADAPTER_NAMES, type AdapterName, type AdapterOptionValue } from "./backends/backend.js";
+import { PlaygroundUsageError, type PlaygroundOptions, runPlayground } from "./run.js";
+import { SCENARIO_NAMES, type ScenarioName } from "./scenario.js";
 import { MIN_EVENTS_PER_SESSION } from "./workload.js";
 
 /** Exit code when every accepted event came back (also for `--help`). */
@@ -28,6 +30,10 @@ const LIMITS = {
   events: [1, 50_000_000],
   shards: [1, 1_024],
   seed: [0, 0xffff_ffff],
+  members: [1, 64],
+  rate: [1, 100_000_000],
+  port: [0, 65_535],
+  "dashboard-linger": [0, 86_400],
 } as const;
 
 /** Rate of the sample mode when `--backpressure sample` gives none. */
@@ -36,17 +42,47 @@ const DEFAULT_SAMPLE_RATE = 8;
 /** The `--help` text. */
 export const USAGE = `Usage: netmesh-playground [options]
 
-Runs an @netmesh/core event bus on its embedded memory adapter, drives it with a simulated AI
-workload (LLM conversations and agent runs: streamed tokens, tool calls, guardrail verdicts,
-agent messages, usage totals, plus unkeyed metrics heartbeats), reads every event back through
-the adapter and verifies that each accepted event came back exactly once and in order.
+Runs an @netmesh/core event bus on an adapter (the embedded memory one by default), drives it
+with a simulated AI workload (LLM conversations and agent runs: streamed tokens, tool calls,
+guardrail verdicts, agent messages, usage totals, plus unkeyed metrics heartbeats), reads every
+event back from the backend and verifies that each accepted event came back exactly once and in
+order. Whatever it stored in a backend (keys, streams) it deletes at the end.
 
-Options:
+Backend:
+  --adapter <name>     memory, noop, redis, jetstream or kinesis (default memory)
+  --url <url>          where the backend is (redis: REDIS_URL or redis://127.0.0.1:6379; jetstream:
+                       NATS_URL or nats://127.0.0.1:4222; kinesis: an endpoint, default a kinesalite
+                       the playground starts on a free loopback port)
+  --replica            redis only: run on a master and a replica of the playground's own (free
+                       loopback ports) and show the replication lag (@netmesh/replication-metrics)
+  --adapter-option k=v an option for the adapter's constructor, repeatable (numbers and true/false
+                       are parsed): --adapter-option commandTimeoutMs=2000
+
+Scenario:
+  --scenario <name>    steady: chat and agent traffic (default)
+                       burst: waves that fill small rings (backpressure) and make dynamic scaling
+                         add shards, then drain them
+                       outage: redis or jetstream on a server of the playground's own, killed after
+                         a third of the events and restarted 2 s later: retries, nothing lost
+                       group: a consumer group of --members readers splits the shards while the
+                         run produces; every event must reach the group exactly once (memory, redis)
+  --members <n>        consumer-group members (default 3)
+  --rate <n>           at most n events per second on average (default: as fast as it goes)
+
+Dashboard:
+  --dashboard          serve a live dashboard on 127.0.0.1 (the address is printed); it stays up
+                       after the run until Ctrl-C (or --dashboard-linger)
+  --port <n>           its port (default: a free one)
+  --dashboard-linger <s>  stop the dashboard s seconds after the run ended
+
+Workload:
   --sessions <n>       sessions: conversations and agent runs (default ${DEFAULTS.sessions})
   --events <n>         approximate total events; 20k, 1.5m, 2_000_000 also work (default ${DEFAULTS.events})
   --shards <n>         bus shards (default ${DEFAULTS.shards})
   --seed <n>           PRNG seed, 0 to 2^32-1: the same seed gives the same events (default ${DEFAULTS.seed})
   --backpressure <m>   block, drop-oldest, drop-newest, fail-producer or sample[:rate] (default block)
+
+Output:
   -q, --quiet          no progress line on stderr
   --json               print the summary as JSON
   -h, --help           show this help
@@ -69,6 +105,17 @@ export interface CliOptions {
   readonly backpressure: BackpressureOption;
   readonly quiet: boolean;
   readonly json: boolean;
+  readonly adapter: AdapterName;
+  readonly url: string | undefined;
+  readonly adapterOptions: Readonly<Record<string, AdapterOptionValue>>;
+  readonly replica: boolean;
+  readonly scenario: ScenarioName;
+  readonly members: number;
+  readonly rate: number | undefined;
+  readonly dashboard: boolean;
+  readonly port: number | undefined;
+  /** Seconds the dashboard stays up after the run; `undefined`: until told to stop. */
+  readonly linger: number | undefined;
 }
 
 class UsageError extends Error {}
@@ -86,6 +133,43 @@ function integerFlag(name: keyof typeof LIMITS, text: string | undefined, fallba
     );
   }
   return value;
+}
+
+function choiceFlag<T extends string>(
+  name: string,
+  choices: readonly T[],
+  text: string | undefined,
+  fallback: T,
+): T {
+  if (text === undefined) return fallback;
+  if ((choices as readonly string[]).includes(text)) return text as T;
+  throw new UsageError(`--${name} must be ${choices.join(", ")}, got ${JSON.stringify(text)}`);
+}
+
+/** `--adapter-option key=value` (repeated) → an options object; numbers and booleans parsed. */
+function adapterOptionsFlag(texts: readonly string[] | undefined): Record<string, AdapterOptionValue> {
+  const options: Record<string, AdapterOptionValue> = {};
+  for (const text of texts ?? []) {
+    const match = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(text);
+    if (match === null) {
+      throw new UsageError(
+        `--adapter-option must be key=value with a plain option name, got ${JSON.stringify(text)}`,
+      );
+    }
+    const [, key, value] = match as unknown as [string, string, string];
+    if (key === "url" || key === "prefix" || key === "streamName" || key === "endpoint") {
+      throw new UsageError(`--adapter-option ${key} is set by the playground (use --url for the address)`);
+    }
+    options[key] =
+      value === "true"
+        ? true
+        : value === "false"
+          ? false
+          : /^-?\d+(\.\d+)?$/.test(value)
+            ? Number(value)
+            : value;
+  }
+  return options;
 }
 
 function backpressureFlag(text: string | undefined): BackpressureOption {
@@ -116,6 +200,16 @@ export function parseCliArgs(argv: readonly string[]): ParsedCommand {
         shards: { type: "string" },
         seed: { type: "string" },
         backpressure: { type: "string" },
+        adapter: { type: "string" },
+        url: { type: "string" },
+        "adapter-option": { type: "string", multiple: true },
+        replica: { type: "boolean" },
+        scenario: { type: "string" },
+        members: { type: "string" },
+        rate: { type: "string" },
+        dashboard: { type: "boolean" },
+        port: { type: "string" },
+        "dashboard-linger": { type: "string" },
         quiet: { type: "boolean", short: "q" },
         json: { type: "boolean" },
         help: { type: "boolean", short: "h" },
@@ -138,7 +232,26 @@ export function parseCliArgs(argv: readonly string[]): ParsedCommand {
       backpressure: backpressureFlag(values.backpressure),
       quiet: values.quiet ?? false,
       json: values.json ?? false,
+      adapter: choiceFlag("adapter", ADAPTER_NAMES, values.adapter, "memory"),
+      url: values.url,
+      adapterOptions: adapterOptionsFlag(values["adapter-option"]),
+      replica: values.replica ?? false,
+      scenario: choiceFlag("scenario", SCENARIO_NAMES, values.scenario, "steady"),
+      members: integerFlag("members", values.members, 3),
+      rate: values.rate === undefined ? undefined : integerFlag("rate", values.rate, 0),
+      dashboard: values.dashboard ?? false,
+      port: values.port === undefined ? undefined : integerFlag("port", values.port, 0),
+      linger:
+        values["dashboard-linger"] === undefined
+          ? undefined
+          : integerFlag("dashboard-linger", values["dashboard-linger"], 0),
     };
+    if (options.url !== undefined && (options.adapter === "memory" || options.adapter === "noop")) {
+      throw new UsageError(`--url has no meaning for --adapter ${options.adapter}`);
+    }
+    if (!options.dashboard && (options.port !== undefined || options.linger !== undefined)) {
+      throw new UsageError(`--port and --dashboard-linger need --dashboard`);
+    }
     return { kind: "run", options };
   } catch (error) {
     // parseArgs reports unknown options, missing values and stray arguments as TypeErrors.
@@ -154,6 +267,23 @@ export interface CliIo {
   readonly stderr: ProgressOutput;
   /** Stops production early (Ctrl-C); the run still flushes, verifies and reports. */
   readonly signal?: AbortSignal;
+  /** Stops the dashboard after the run (Ctrl-C once the report is out). */
+  readonly dismiss?: AbortSignal;
+  /** Called with the dashboard's address once it listens. */
+  readonly onDashboard?: (url: string) => void;
+}
+
+/** Resolves when `signal` aborts or `seconds` have passed (never, for `undefined`, without a signal). */
+function lingering(signal: AbortSignal | undefined, seconds: number | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    signal?.addEventListener("abort", () => resolve(), { once: true });
+    if (seconds !== undefined) setTimeout(resolve, seconds * 1000);
+  });
+}
+
+function describeRun(options: CliOptions): string {
+  return `${options.scenario} on ${options.adapter}, ${options.shards} shards, ~${options.events} events`;
 }
 
 /** Runs the CLI and resolves its exit code. The summary goes to stdout, progress and errors to stderr. */
@@ -167,15 +297,48 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     io.stderr.write(`netmesh-playground: ${command.message}\nTry --help.\n`);
     return EXIT_USAGE;
   }
-  const { quiet, json, ...workload } = command.options;
-  const options: PlaygroundOptions = {
-    ...workload,
-    progress: quiet ? silentProgress : new ProgressLine(io.stderr),
-    ...(io.signal === undefined ? {} : { signal: io.signal }),
-  };
-  const summary = await runPlayground(options);
-  io.stdout.write(json ? formatSummaryJson(summary) : formatSummary(summary));
-  return summary.ok ? EXIT_OK : EXIT_FAIL;
+  const { quiet, json, dashboard: wanted, port, linger, ...workload } = command.options;
+  const dashboard = wanted
+    ? await (await import("./dashboard/server.js")).startDashboard({
+        title: describeRun(command.options),
+        ...(port === undefined ? {} : { port }),
+      })
+    : undefined;
+  try {
+    if (dashboard !== undefined) {
+      io.stderr.write(`dashboard: ${dashboard.url}\n`);
+      io.onDashboard?.(dashboard.url);
+    }
+    const options: PlaygroundOptions = {
+      ...workload,
+      progress: quiet ? silentProgress : new ProgressLine(io.stderr),
+      ...(io.signal === undefined ? {} : { signal: io.signal }),
+      ...(dashboard === undefined ? {} : { liveTail: true, observe: (run) => dashboard.attach(run) }),
+    };
+    let summary: Awaited<ReturnType<typeof runPlayground>>;
+    try {
+      summary = await runPlayground(options);
+    } catch (error) {
+      if (!(error instanceof PlaygroundUsageError)) {
+        dashboard?.fail(error instanceof Error ? error.message : String(error));
+        throw error;
+      }
+      io.stderr.write(`netmesh-playground: ${error.message}\nTry --help.\n`);
+      return EXIT_USAGE;
+    }
+    io.stdout.write(json ? formatSummaryJson(summary) : formatSummary(summary));
+    if (dashboard !== undefined) {
+      dashboard.finish(summary);
+      io.stderr.write(
+        `dashboard: the final state stays at ${dashboard.url} ` +
+          (linger === undefined ? "until Ctrl-C\n" : `for ${linger} s (Ctrl-C stops it sooner)\n`),
+      );
+      await lingering(io.dismiss, linger);
+    }
+    return summary.ok ? EXIT_OK : EXIT_FAIL;
+  } finally {
+    await dashboard?.close();
+  }
 }
 
 /** True when this module is the program being run (not imported by a test). */
@@ -190,16 +353,38 @@ function isEntryPoint(): boolean {
 }
 
 if (isEntryPoint()) {
-  const controller = new AbortController();
-  // First Ctrl-C: stop producing and still verify what was accepted. Second: the default (exit).
-  process.once("SIGINT", () => {
-    process.stderr.write("\nstopping: flushing and verifying what was accepted (Ctrl-C again to abort)\n");
-    controller.abort();
+  const production = new AbortController();
+  const dashboard = new AbortController();
+  let reported = false;
+  // Ctrl-C during the run: stop producing and still verify what was accepted. Once the report is out
+  // (a dashboard lingering): stop the dashboard. SIGTERM: both at once.
+  const onInterrupt = () => {
+    if (!reported && !production.signal.aborted) {
+      process.stderr.write("\nstopping: flushing and verifying what was accepted (Ctrl-C again to abort)\n");
+      production.abort();
+      return;
+    }
+    if (reported && !dashboard.signal.aborted) {
+      dashboard.abort();
+      return;
+    }
+    process.exit(130);
+  };
+  process.on("SIGINT", onInterrupt);
+  process.once("SIGTERM", () => {
+    production.abort();
+    dashboard.abort();
   });
   main(process.argv.slice(2), {
-    stdout: process.stdout,
+    stdout: {
+      write: (text: string) => {
+        reported = true;
+        return process.stdout.write(text);
+      },
+    },
     stderr: process.stderr,
-    signal: controller.signal,
+    signal: production.signal,
+    dismiss: dashboard.signal,
   }).then(
     (code) => {
       process.exitCode = code;

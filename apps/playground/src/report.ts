@@ -33,8 +33,9 @@ function header(s: PlaygroundSummary): string[] {
   const c = s.config;
   return [
     `netmesh playground: ${formatCount(c.sessions)} sessions, ~${formatCount(c.events)} events, ${c.shards} shards, ` +
-      `seed ${c.seed}, backpressure ${c.backpressure} (ring ${formatCount(c.ringCapacity)}/shard), memory adapter` +
+      `seed ${c.seed}, backpressure ${c.backpressure} (ring ${formatCount(c.ringCapacity)}/shard)` +
       (s.interrupted ? " [INTERRUPTED: production stopped early]" : ""),
+    `scenario ${c.scenario}, ${c.adapter} adapter: ${c.backend}`,
   ];
 }
 
@@ -47,7 +48,7 @@ function timings(s: PlaygroundSummary): string[] {
         ["ingest", formatDuration(t.ingestMs), `${perSecond(s.rates.ingestPerSecond)} accepted`],
         ["flush", formatDuration(t.flushMs), `${perSecond(s.rates.storedPerSecond)} stored, end to end`],
         [
-          "read-back",
+          s.verification.mode === "group" ? "consume" : "read-back",
           formatDuration(t.readBackMs),
           `${perSecond(s.rates.readBackPerSecond)} (${s.verification.pages} pages)`,
         ],
@@ -69,6 +70,7 @@ function counters(s: PlaygroundSummary): string[] {
         ["ingested", formatCount(b.ingested), "accepted by the bus"],
         ["dispatched", formatCount(b.dispatched), "stored by the adapter"],
         ["dropped", formatCount(b.dropped), reasons(b.droppedBy)],
+        ["uncertain", formatCount(b.uncertain), "dropped but possibly stored (timed out, abandoned)"],
         ["rejected", formatCount(b.rejected), reasons(b.rejectedBy)],
         ...(s.unoffered > 0
           ? [["not offered", formatCount(s.unoffered), "rest of fail-producer bursts, not resumed"]]
@@ -96,12 +98,79 @@ function paths(s: PlaygroundSummary): string[] {
 function shards(s: PlaygroundSummary): string[] {
   const rows = s.shards.map((shard) => [
     `shard ${shard.id}`,
-    formatCount(shard.ingested),
-    formatCount(shard.dispatched),
-    formatCount(shard.batches),
+    shard.state,
+    shard.state === "removed" ? "-" : formatCount(shard.ingested),
+    shard.state === "removed" ? "-" : formatCount(shard.dispatched),
+    shard.state === "removed" ? "-" : formatCount(shard.batches),
     formatCount(shard.readBack),
   ]);
-  return ["Shards", ...table([["", "ingested", "dispatched", "batches", "read back"], ...rows], "lrrrr")];
+  const t = s.topology;
+  const note =
+    t.added + t.removed > 0
+      ? [
+          `  scaling: ${t.initial} initial + ${t.added} added - ${t.removed} removed = ${t.active} active` +
+            (t.draining > 0 ? ` + ${t.draining} draining` : "") +
+            " (removed shards' counters are in the totals above)",
+        ]
+      : [];
+  return [
+    "Shards",
+    ...table([["", "state", "ingested", "dispatched", "batches", "read back"], ...rows], "llrrrr"),
+    ...note,
+  ];
+}
+
+function diagnostics(s: PlaygroundSummary): string[] {
+  const d = s.diagnostics;
+  const rows = [
+    ["batches dispatched", formatCount(d.batches), "batch:dispatched events seen"],
+    ["batches dropped", formatCount(d.batchesDropped), "given up on whole"],
+    ["retries", formatCount(d.retries), d.retries === 0 ? "none" : reasons(d.retriesBy)],
+    [
+      "backpressure",
+      `${formatCount(d.backpressure.engaged)} engaged`,
+      `${formatCount(d.backpressure.released)} released (a ring full, then back below half)`,
+    ],
+    [
+      "scaling",
+      `${formatCount(d.scaling.added)} added`,
+      `${formatCount(d.scaling.draining)} drained, ${formatCount(d.scaling.removed)} removed`,
+    ],
+  ];
+  const lines = ["Diagnostics (diagnostics_channel)", ...table(rows, "lrl")];
+  const notable = s.timeline.filter((entry) => entry.kind !== "backpressure" && entry.kind !== "retry");
+  if (notable.length > 0) {
+    lines.push("Timeline");
+    for (const entry of notable) lines.push(`  ${formatDuration(entry.atMs).padStart(8)}  ${entry.text}`);
+  }
+  if (s.outage !== undefined) {
+    const o = s.outage;
+    lines.push(
+      `Outage: ${o.program} down ${formatDuration(o.upAtMs - o.downAtMs)} after ${formatCount(o.atEvent)} events; ` +
+        `${formatCount(d.retries)} retries, ${formatCount(s.bus.dropped)} dropped`,
+    );
+  }
+  if (s.replication !== undefined) {
+    const r = s.replication;
+    lines.push(
+      `Replication (@netmesh/replication-metrics): replica lag at most ${r.maxReplicaLagMs === null ? "not observed" : `${formatDecimal(r.maxReplicaLagMs)} ms`}, ` +
+        `${r.replicaLagMs === null ? "not observed" : `${formatDecimal(r.replicaLagMs)} ms`} at the end; ` +
+        `${formatCount(r.syncBytes)} bytes acknowledged by the replica, ${r.channels} channels`,
+    );
+  }
+  if (s.group !== undefined) {
+    lines.push(`Consumer group "${s.group.name}"`);
+    lines.push(
+      ...table(
+        [
+          ["", "events", "shards at the end"],
+          ...s.group.members.map((m) => [m.member, formatCount(m.events), m.shards.join(", ") || "none"]),
+        ],
+        "lrl",
+      ),
+    );
+  }
+  return lines;
 }
 
 function eventTypes(s: PlaygroundSummary): string[] {
@@ -114,8 +183,29 @@ function eventTypes(s: PlaygroundSummary): string[] {
   return ["Event types (read back)", ...table(rows, "lrr")];
 }
 
+function countsVerification(s: PlaygroundSummary): string[] {
+  const v = s.verification;
+  const lines = [
+    "Verification (counts: the noop adapter stores nothing to read back)",
+    ...table(
+      [
+        [
+          "adapter received",
+          formatCount(v.readBack),
+          `events; the bus dispatched ${formatCount(s.bus.dispatched)}`,
+        ],
+        ["accepted", formatCount(v.expected), "by the bus's answers"],
+      ],
+      "lrl",
+    ),
+  ];
+  for (const example of v.examples) lines.push(`  - ${example}`);
+  return lines;
+}
+
 function verification(s: PlaygroundSummary): string[] {
   const v = s.verification;
+  if (v.mode === "counts") return countsVerification(s);
   const started = s.sessions.started;
   const issues = Object.entries(v.issues);
   const lines = [
@@ -133,9 +223,10 @@ function verification(s: PlaygroundSummary): string[] {
           s.unkeyed.verified ? "all came back exactly once" : "NOT all back",
         ],
         [
-          "read back",
+          v.mode === "group" ? "delivered" : "read back",
           formatCount(v.readBack),
-          `of ${formatCount(v.expected)} accepted; dispatched ${formatCount(s.bus.dispatched)}`,
+          `of ${formatCount(v.expected)} accepted; dispatched ${formatCount(s.bus.dispatched)}` +
+            (v.mode === "group" ? " (to the group's members, each once)" : " (through a reader of its own)"),
         ],
         [
           "issues",
@@ -161,8 +252,10 @@ export function formatSummary(summary: PlaygroundSummary): string {
     counters(summary),
     paths(summary),
     shards(summary),
-    eventTypes(summary),
+    diagnostics(summary),
+    ...(summary.verification.mode === "counts" ? [] : [eventTypes(summary)]),
     verification(summary),
+    [`Cleanup: ${summary.cleanup}`],
     [summary.verdict],
   ];
   return `${sections.map((lines) => lines.join("\n")).join("\n\n")}\n`;

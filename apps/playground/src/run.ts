@@ -1,21 +1,35 @@
-import { setImmediate as nextTurn } from "node:timers/promises";
+import { setTimeout as sleep } from "node:timers/promises";
 import {
+  type Adapter,
   type BackpressureOption,
   type BusOptions,
   type BusStats,
-  type DropCounts,
   type EventBus,
-  type RejectCounts,
   createBus,
+  createReader,
 } from "@netmesh/core";
-import { formatCount } from "./format.js";
-import { METRICS_SOURCE, type SessionKind } from "./events.js";
+import type {
+  AdapterName,
+  AdapterOptionValue,
+  Backend,
+  ReplicationView,
+  ReplicationWatch,
+} from "./backends/backend.js";
+import { openBackend } from "./backends/open.js";
+import { ConsumerGauge, type LiveTail, startLiveTail } from "./consumers.js";
+import { DiagnosticsTap } from "./diagnostics-tap.js";
+import { type RunningGroup, groupRefusal, startGroup } from "./group.js";
+import { Outage, type OutageFigures } from "./outage.js";
+import { produce } from "./produce.js";
 import { type Progress, type ProgressSample, silentProgress } from "./progress.js";
 import { readBack } from "./read-back.js";
-import { type IngestPath, type PathCount, Sender } from "./sender.js";
-import { MAX_STEP_EVENTS } from "./session.js";
+import { type ScenarioName, scenarioRefusal, scenarioSettings } from "./scenario.js";
+import { Sender } from "./sender.js";
+import { type PlaygroundSummary, type RunFacts, buildSummary, countsVerification } from "./summary.js";
 import { ReadBackVerifier, type Verification } from "./verify.js";
 import { Workload } from "./workload.js";
+
+export type { PlaygroundSummary } from "./summary.js";
 
 /** What to run. The CLI fills it from its flags; tests call {@link runPlayground} directly. */
 export interface PlaygroundOptions {
@@ -25,6 +39,20 @@ export interface PlaygroundOptions {
   readonly shards: number;
   readonly seed: number;
   readonly backpressure: BackpressureOption;
+  /** Default `"memory"`. */
+  readonly adapter?: AdapterName;
+  /** The backend's address (`--url`). */
+  readonly url?: string | undefined;
+  /** Extra adapter constructor options (`--adapter-option key=value`). */
+  readonly adapterOptions?: Readonly<Record<string, AdapterOptionValue>>;
+  /** Default `"steady"`. */
+  readonly scenario?: ScenarioName;
+  /** Redis only: run on a master and a replica of the playground's own and watch the replication lag. */
+  readonly replica?: boolean;
+  /** Consumer-group members of the group scenario. Default 3. */
+  readonly members?: number;
+  /** Average events per second at most (`--rate`); unlimited by default. */
+  readonly rate?: number | undefined;
   /** Bus settings the CLI does not expose (tests use a tiny ring to force waiting for room). */
   readonly bus?: Pick<BusOptions, "ringCapacity" | "batch">;
   /** Events produced between two yields to the event loop. Default 4,096. */
@@ -32,247 +60,260 @@ export interface PlaygroundOptions {
   readonly progress?: Progress;
   /** Aborting stops producing; what was accepted is still flushed, read back and verified. */
   readonly signal?: AbortSignal;
+  /** Follow the bus with a live subscription (the dashboard's lag and latency). */
+  readonly liveTail?: boolean;
+  /** Called once the bus runs, with what a dashboard watches. */
+  readonly observe?: (run: LiveRun) => void;
 }
 
-/** Everything the summary reports; also what `--json` prints. */
-export interface PlaygroundSummary {
-  /** True when every accepted event came back and the bus shut down cleanly. */
-  readonly ok: boolean;
-  /** The final line: `OK: …` or `FAIL: …`. */
-  readonly verdict: string;
-  readonly config: {
-    readonly sessions: number;
-    readonly events: number;
-    readonly shards: number;
-    readonly seed: number;
-    readonly backpressure: string;
-    readonly ringCapacity: number;
-  };
-  /** True when the run was stopped early (Ctrl-C). */
-  readonly interrupted: boolean;
-  /** Events the workload generated (accepted or not). */
-  readonly produced: number;
-  readonly timings: {
-    readonly ingestMs: number;
-    readonly flushMs: number;
-    readonly readBackMs: number;
-    readonly shutdownMs: number;
-    readonly totalMs: number;
-  };
-  readonly rates: {
-    /** Accepted events per second while producing. */
-    readonly ingestPerSecond: number;
-    /** Accepted events per second until the flush completed (everything stored). */
-    readonly storedPerSecond: number;
-    readonly readBackPerSecond: number;
-  };
-  readonly bus: {
-    readonly ingested: number;
-    readonly dispatched: number;
-    readonly dropped: number;
-    readonly droppedBy: DropCounts;
-    readonly rejected: number;
-    readonly rejectedBy: RejectCounts;
-    readonly batches: number;
-    readonly meanBatchSize: number;
-  };
-  readonly paths: Readonly<Record<IngestPath, PathCount>>;
-  /** Chunks that went through the waiting calls because a ring was short of room (`block` only). */
-  readonly waitingChunks: number;
-  /** Events never offered to the bus: the rest of a burst after a fail-producer refusal. */
-  readonly unoffered: number;
-  readonly shards: readonly {
-    readonly id: number;
-    readonly ingested: number;
-    readonly dispatched: number;
-    readonly batches: number;
-    readonly readBack: number;
-  }[];
-  readonly sessions: {
-    readonly started: Readonly<Record<SessionKind, number>>;
-    readonly total: number;
-    readonly verified: number;
-  };
-  readonly unkeyed: { readonly sent: number; readonly verified: boolean };
-  readonly verification: Verification & { readonly pages: number };
-  readonly shutdown: { readonly lossy: boolean; readonly errors: readonly string[] };
+/** What a running playground exposes to a watcher (the dashboard). */
+export interface LiveRun {
+  readonly bus: EventBus;
+  readonly tap: DiagnosticsTap;
+  readonly backend: Backend;
+  /** The consumers' counts and latency, when something consumes during the run (tail or group). */
+  readonly consumers: ConsumerGauge | undefined;
+  /** The current phase: ingest, flush, outage, read-back, consume, shutdown, cleanup. */
+  phase(): string;
+  /** Events read back (or delivered to the group) so far. */
+  verified(): number;
+  /** Replication figures, when the run has a replica (`replica`). */
+  replication(): ReplicationView | null;
+}
+
+/** A run refused before it started: a bad combination of adapter, scenario and options. */
+export class PlaygroundUsageError extends Error {
+  override readonly name = "PlaygroundUsageError";
 }
 
 const DEFAULT_CHUNK_SIZE = 4_096;
+const DEFAULT_MEMBERS = 3;
+/** Longest wait for the burst's added shards to be drained after the last wave. */
+const SCALE_DOWN_WAIT_MS = 6_000;
 
-/** The bus counters the progress line shows. */
 function busSample(bus: EventBus): ProgressSample {
   const { ingested, dispatched, pending } = bus.stats();
   return { ingested, dispatched, pending };
 }
 
-/**
- * Feeds the workload to the bus in chunks of about `chunkSize` events, yielding to the event loop
- * after each so the shard pumps, their timers and the progress line get to run. Returns true when it
- * stopped because `signal` aborted. Bounded: the workload is finite and every step is non-empty.
- */
-async function produce(
-  workload: Workload,
-  sender: Sender,
-  chunkSize: number,
-  signal: AbortSignal | undefined,
-): Promise<boolean> {
-  while (!workload.done) {
-    if (signal?.aborted) return true;
-    // A chunk can overshoot by one step, so size the room check for the largest step too.
-    sender.beginChunk(chunkSize + MAX_STEP_EVENTS);
-    for (let inChunk = 0; inChunk < chunkSize; ) {
-      const step = workload.next();
-      if (step === undefined) return false;
-      const waiting = sender.send(step);
-      if (waiting !== undefined) await waiting;
-      inChunk += step.events.length;
-    }
-    await nextTurn();
-  }
-  return false;
-}
-
-/** Events per second; 0 for an empty interval (an aborted run), never Infinity or NaN. */
-function perSecond(events: number, ms: number): number {
-  return ms > 0 ? (events * 1000) / ms : 0;
-}
-
-function backpressureName(option: BackpressureOption): string {
-  return typeof option === "string" ? option : `sample:${option.rate}`;
-}
-
-function describeFailure(verification: Verification, shutdownErrors: readonly string[]): string {
-  const parts = Object.entries(verification.issues).map(([kind, count]) => `${formatCount(count)} ${kind}`);
-  if (verification.readBack !== verification.expected) {
-    parts.unshift(
-      `${formatCount(verification.readBack)} of ${formatCount(verification.expected)} accepted events came back`,
-    );
-  }
-  if (shutdownErrors.length > 0) parts.push(`${shutdownErrors.length} shutdown errors`);
-  return `FAIL: ${parts.join(", ")}`;
+/** Every shard id that may hold events: the live ones and any that scaling added or removed. */
+function allShardIds(stats: BusStats, tap: DiagnosticsTap, initial: number): number[] {
+  const ids = new Set<number>(tap.shardsSeen);
+  for (let id = 0; id < initial; id++) ids.add(id);
+  for (const shard of stats.shards) ids.add(shard.id);
+  return [...ids].sort((a, b) => a - b);
 }
 
 /**
- * Runs the whole playground: starts a bus on the embedded memory adapter, produces the workload,
- * flushes, reads every shard back through `pollShard`, verifies it against what the bus accepted, shuts
- * the bus down and returns the summary. Never prints; the caller decides what to show.
+ * Runs the whole playground: opens the backend of `adapter`, starts a bus on it, produces the
+ * workload as the scenario says (waves, an outage, a consumer group), flushes, verifies every accepted
+ * event against what came back from the backend (a reader's `poll`, the group's deliveries, or the
+ * noop adapter's counts), shuts the bus down, removes what the run stored and returns the summary.
+ * Never prints; the caller decides what to show. Throws {@link PlaygroundUsageError} for a
+ * combination it cannot run.
  */
 export async function runPlayground(options: PlaygroundOptions): Promise<PlaygroundSummary> {
+  const adapterName = options.adapter ?? "memory";
+  const scenario = options.scenario ?? "steady";
+  const refusal = scenarioRefusal(scenario, adapterName, options.url);
+  if (refusal !== undefined) throw new PlaygroundUsageError(refusal);
+  if (options.replica === true && (adapterName !== "redis" || options.url !== undefined)) {
+    throw new PlaygroundUsageError(
+      "--replica starts a Redis master and replica of the playground's own: use it with --adapter redis and without --url",
+    );
+  }
+  const settings = scenarioSettings(
+    scenario,
+    adapterName,
+    options.shards,
+    options.members ?? DEFAULT_MEMBERS,
+  );
   const progress = options.progress ?? silentProgress;
   const startedAt = performance.now();
-  // No adapter option: the bus uses its embedded default, a MemoryAdapter, which is what this shows.
-  const bus = await createBus({ shards: options.shards, backpressure: options.backpressure, ...options.bus });
+  const backend = await openBackend(
+    {
+      adapter: adapterName,
+      ...(options.url === undefined ? {} : { url: options.url }),
+      ownServer: settings.ownServer,
+      replica: options.replica === true,
+      adapterOptions: { ...settings.adapterOptions, ...options.adapterOptions },
+    },
+    options.shards,
+  );
+  let bus: EventBus | undefined;
+  let group: RunningGroup | undefined;
+  let tail: LiveTail | undefined;
+  let tap: DiagnosticsTap | undefined;
+  let replication: ReplicationWatch | undefined;
   try {
-    const workload = new Workload(options, (key) => bus.shardFor(key));
-    const sender = new Sender(bus, workload.ledger, options.backpressure);
+    const adapter: Adapter = backend.createAdapter();
+    if (scenario === "group") {
+      const reason = groupRefusal(adapter, backend.name);
+      if (reason !== undefined) throw new PlaygroundUsageError(reason);
+    }
+    const backpressure = settings.backpressure ?? options.backpressure;
+    bus = await createBus({ adapter, shards: options.shards, backpressure, ...settings.bus, ...options.bus });
+    const running = bus;
+    // The timeline starts with the bus (a backend of the playground's own may take seconds to start).
+    tap = new DiagnosticsTap(bus.producer);
+    replication = backend.watchReplication?.(options.shards);
+    const watched = replication;
+    const scaling = settings.bus.scaling !== undefined;
+    // After scaling a key may have moved: no fixed shard to check, and read back in insertion order.
+    const workload = new Workload(options, (key) => (scaling ? undefined : running.shardFor(key)));
+    const sender = new Sender(bus, workload.ledger, backpressure);
+    const verifier = new ReadBackVerifier(workload.ledger);
+    let phase = "ingest";
+    let verified = 0;
+    const consumers = scenario === "group" || options.liveTail === true ? new ConsumerGauge() : undefined;
+    if (scenario === "group" && consumers !== undefined) {
+      const shardIds = Array.from({ length: options.shards }, (_, id) => id);
+      group = await startGroup(
+        backend,
+        shardIds,
+        settings.members,
+        (event) => verifier.add(event),
+        consumers,
+      );
+    } else if (consumers !== undefined) {
+      tail = startLiveTail(bus, consumers);
+    }
+    options.observe?.({
+      bus,
+      tap,
+      backend,
+      consumers,
+      phase: () => phase,
+      verified: () => group?.delivered() ?? verified,
+      replication: () => watched?.view() ?? null,
+    });
+    const outage =
+      settings.outage !== undefined && backend.server !== undefined
+        ? new Outage(
+            backend.server,
+            Math.floor(options.events * settings.outage.atShare),
+            settings.outage.downMs,
+            tap,
+          )
+        : undefined;
 
-    progress.phase("ingest", () => busSample(bus));
+    tap.note("phase", `ingest started: ${scenario} on ${backend.name}`);
+    progress.phase("ingest", () => busSample(running));
     const ingestStart = performance.now();
-    const interrupted = await produce(
-      workload,
-      sender,
-      options.chunkSize ?? DEFAULT_CHUNK_SIZE,
-      options.signal,
-    );
+    const interrupted = await produce(workload, sender, {
+      chunkSize: options.chunkSize ?? settings.chunkSize ?? DEFAULT_CHUNK_SIZE,
+      ...(options.rate === undefined ? {} : { rate: options.rate }),
+      ...(settings.waves === undefined ? {} : { waves: settings.waves }),
+      ...(outage === undefined ? {} : { onChunk: (produced: number) => outage.onChunk(produced) }),
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    });
     const ingestMs = performance.now() - ingestStart;
 
-    progress.phase("flush", () => busSample(bus));
+    phase = "flush";
+    progress.phase("flush", () => busSample(running));
+    let outageFigures: OutageFigures | undefined;
+    if (outage !== undefined) outageFigures = await outage.finished(workload.produced);
     await bus.flush();
+    if (scaling) await settleScaling(bus, options.shards);
     const flushMs = performance.now() - ingestStart - ingestMs;
     const stats = bus.stats();
+    tap.note("phase", `flushed: ${stats.dispatched} events stored`);
 
-    let done = 0;
-    progress.phase("read-back", () => ({ ...busSample(bus), readBack: { done, total: stats.dispatched } }));
+    phase = group === undefined ? "read-back" : "consume";
+    progress.phase(phase, () => ({
+      ...busSample(running),
+      readBack: { done: group?.delivered() ?? verified, total: stats.dispatched },
+    }));
     const readStart = performance.now();
-    const verifier = new ReadBackVerifier(workload.ledger);
-    const read = await readBack(
-      bus.adapter,
-      bus.shardCount,
-      stats.dispatched,
-      (event, shard) => verifier.add(event, shard),
-      {
-        onPage: (count) => {
-          done = count;
-        },
-      },
-    );
-    for (const problem of read.problems) verifier.addPagingProblem(problem);
-    const verification = verifier.finish(stats);
+    let verification: Verification;
+    let pages = 0;
+    let members: PlaygroundSummary["group"];
+    if (!backend.readable) {
+      verification = countsVerification(bus.adapter, stats, workload.ledger);
+    } else if (group !== undefined) {
+      const finished = await group.finish(stats.dispatched, 30_000 + stats.dispatched / 5);
+      group = undefined;
+      if (!finished.complete)
+        verifier.addPagingProblem(
+          `the group received ${consumers?.received ?? 0} of ${stats.dispatched} events within the time allowed`,
+        );
+      members = { name: "playground", members: finished.members };
+      verification = verifier.finish(stats);
+    } else {
+      const reader = await createReader({
+        adapter: backend.createAdapter(),
+        shards: allShardIds(stats, tap, options.shards),
+      });
+      try {
+        const read = await readBack(reader, stats.dispatched, (event) => verifier.add(event), {
+          order: tap.totals().scaling.added > 0 ? "insertion" : "none",
+          onPage: (count) => {
+            verified = count;
+          },
+        });
+        for (const problem of read.problems) verifier.addPagingProblem(problem);
+        pages = read.pages;
+      } finally {
+        await reader.close();
+      }
+      verification = verifier.finish(stats);
+    }
     const readBackMs = performance.now() - readStart;
     progress.stop();
 
+    const replicationView = await replication?.settled();
+    await replication?.stop();
+    phase = "shutdown";
+    await tail?.stop();
+    tail = undefined;
     const shutdownStart = performance.now();
     const report = await bus.shutdown();
     const shutdownMs = performance.now() - shutdownStart;
-    const errors = report.errors.map((error) => error.message);
-    const ok = verification.ok && errors.length === 0;
-    return {
-      ok,
-      verdict: ok
-        ? `OK: every accepted event came back (${formatCount(verification.readBack)} events)`
-        : describeFailure(verification, errors),
-      config: {
-        sessions: options.sessions,
-        events: options.events,
-        shards: bus.shardCount,
-        seed: options.seed,
-        backpressure: backpressureName(options.backpressure),
-        ringCapacity: stats.shards[0]?.capacity ?? 0,
-      },
+    phase = "cleanup";
+    const cleanup = await backend.cleanup();
+    tap.note("phase", `done; ${cleanup}`);
+    const facts: RunFacts = {
+      options,
+      scenario,
+      backend,
+      backpressure,
+      stats,
+      workload,
+      sender,
+      verification: { ...verification, pages },
+      tap,
       interrupted,
-      produced: workload.produced,
+      outage: outageFigures,
+      group: members,
+      replication: replicationView,
+      cleanup,
+      shutdown: { lossy: report.lossy, errors: report.errors.map((error) => error.message) },
       timings: { ingestMs, flushMs, readBackMs, shutdownMs, totalMs: performance.now() - startedAt },
-      rates: {
-        ingestPerSecond: perSecond(stats.ingested, ingestMs),
-        storedPerSecond: perSecond(stats.dispatched, ingestMs + flushMs),
-        readBackPerSecond: perSecond(verification.readBack, readBackMs),
-      },
-      bus: busFigures(stats),
-      paths: sender.paths,
-      waitingChunks: sender.waitingChunks,
-      unoffered: sender.unoffered,
-      shards: stats.shards.map((shard) => ({
-        id: shard.id,
-        ingested: shard.ingested,
-        dispatched: shard.dispatched,
-        batches: shard.batches,
-        readBack: verification.perShard[shard.id] ?? 0,
-      })),
-      sessions: sessionFigures(workload, verification),
-      unkeyed: {
-        sent: workload.ledger.get(METRICS_SOURCE)?.length ?? 0,
-        verified: (verification.streams.metrics?.verified ?? 0) === 1,
-      },
-      verification: { ...verification, pages: read.pages },
-      shutdown: { lossy: report.lossy, errors },
     };
+    phase = "done";
+    return buildSummary(facts);
   } finally {
     progress.stop();
-    // Idempotent: a no-op after the shutdown above, the cleanup when something threw.
-    await bus.shutdown();
+    await group?.abort();
+    await tail?.stop();
+    await replication?.stop();
+    tap?.close();
+    // Idempotent: no-ops after a normal run, the cleanup when something threw.
+    await bus?.shutdown();
+    await backend.cleanup().catch(() => "");
   }
 }
 
-function busFigures(stats: BusStats): PlaygroundSummary["bus"] {
-  return {
-    ingested: stats.ingested,
-    dispatched: stats.dispatched,
-    dropped: stats.dropped,
-    droppedBy: { ...stats.droppedBy },
-    rejected: stats.rejected,
-    rejectedBy: { ...stats.rejectedBy },
-    batches: stats.batches,
-    meanBatchSize: stats.batches === 0 ? 0 : stats.dispatched / stats.batches,
-  };
-}
-
-function sessionFigures(workload: Workload, verification: Verification): PlaygroundSummary["sessions"] {
-  const chat = verification.streams.chat ?? { streams: 0, verified: 0 };
-  const agent = verification.streams.agent ?? { streams: 0, verified: 0 };
-  return {
-    started: { ...workload.started },
-    total: chat.streams + agent.streams,
-    verified: chat.verified + agent.verified,
-  };
+/**
+ * After the burst's last wave: waits (bounded) while the scaling monitor drains the shards it added,
+ * so the run shows scaling both ways, then flushes what the drained shards still held.
+ */
+async function settleScaling(bus: EventBus, minShards: number): Promise<void> {
+  const deadline = performance.now() + SCALE_DOWN_WAIT_MS;
+  while (performance.now() < deadline) {
+    const { active, draining } = bus.stats().scaling;
+    if (draining === 0 && active <= minShards) break;
+    await sleep(100);
+  }
+  await bus.flush();
 }

@@ -97,9 +97,11 @@ const MAX_EXAMPLES = 10;
 export class ReadBackVerifier {
   private readonly issues: Partial<Record<IssueKind, number>> = {};
   private readonly examples: string[] = [];
-  private readonly seen: (Uint8Array | undefined)[];
-  private readonly lastSeq: Float64Array;
-  private readonly broken: Uint8Array;
+  // Indexed by stream; they grow as streams appear, so a verifier made before the run (a consumer
+  // group verifies while events arrive) knows the streams opened after it.
+  private readonly seen: (Uint8Array | undefined)[] = [];
+  private readonly lastSeq: number[] = [];
+  private readonly broken: boolean[] = [];
   private readonly types = new Map<string, number>();
   private readonly perShard = new Map<number, number>();
   private readonly messageIds = new Map<string, SequenceSet>();
@@ -109,12 +111,7 @@ export class ReadBackVerifier {
   private unknownSeen = 0;
   private withoutMessageId = 0;
 
-  constructor(private readonly expected: Expectations) {
-    const n = expected.streams.length;
-    this.seen = new Array<Uint8Array | undefined>(n).fill(undefined);
-    this.lastSeq = new Float64Array(n).fill(-1);
-    this.broken = new Uint8Array(n);
-  }
+  constructor(private readonly expected: Expectations) {}
 
   /** Checks one stored event; `polledShard` is the shard it was read from (default: its own field). */
   add(event: StoredEvent, polledShard: number = event.shard): void {
@@ -159,7 +156,7 @@ export class ReadBackVerifier {
     const streams: Record<string, StreamTally> = {};
     for (const stream of this.expected.streams) {
       const seen = this.seen[stream.index];
-      let intact = this.broken[stream.index] === 0;
+      let intact = this.broken[stream.index] !== true;
       for (let seq = 0; seq < stream.length; seq++) {
         if (stream.stateOf(seq) === ACCEPTED && (seen === undefined || seen[seq] === 0)) {
           intact = false;
@@ -238,7 +235,7 @@ export class ReadBackVerifier {
       );
     }
     if (!stream.options.ordered) return;
-    const last = this.lastSeq[i]!;
+    const last = this.lastSeq[i] ?? -1;
     if (seq < last)
       this.streamIssue(i, "outOfOrder", `${stream.name} seq ${seq}: came back after seq ${last}`);
     else this.lastSeq[i] = seq;
@@ -279,7 +276,7 @@ export class ReadBackVerifier {
   }
 
   private streamIssue(index: number, kind: IssueKind, example: string): void {
-    this.broken[index] = 1;
+    this.broken[index] = true;
     this.issue(kind, example);
   }
 

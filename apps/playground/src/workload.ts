@@ -50,11 +50,12 @@ export class Workload {
 
   /**
    * @param shardFor the bus's routing of a partition key, recorded per session so the verifier can
-   *   check that each session's events all landed on the shard its key routes to.
+   *   check that each session's events all landed on the shard its key routes to; `undefined` when
+   *   keys may move (dynamic scaling), so there is no shard to check.
    */
   constructor(
     readonly options: WorkloadOptions,
-    private readonly shardFor: (key: string) => number,
+    private readonly shardFor: (key: string) => number | undefined,
   ) {
     this.rng = new Prng(options.seed);
     this.concurrency = Math.min(options.sessions, MAX_CONCURRENT_SESSIONS);
@@ -110,7 +111,12 @@ export class Workload {
     // A stable, unique, realistic-looking id: the index keeps it unique, the hex makes keys hash apart.
     const id = `sess_${index.toString(36).padStart(4, "0")}${rng.int(0, 0xffffff).toString(16).padStart(6, "0")}`;
     const budget = Math.max(MIN_EVENTS_PER_SESSION, Math.round(this.meanBudget * (0.5 + rng.next())));
-    const stream = this.ledger.open(id, { ordered: true, shard: this.shardFor(id), label: kind });
+    const shard = this.shardFor(id);
+    const stream = this.ledger.open(id, {
+      ordered: true,
+      label: kind,
+      ...(shard === undefined ? {} : { shard }),
+    });
     // Sessions start a few seconds apart on the synthetic clock, like arrivals at a gateway.
     const startTs = EPOCH_MS + index * 750 + rng.int(0, 749);
     return sessionScript({ id, kind, budget, startTs, stream, rng });

@@ -24,7 +24,21 @@ describe("parseCliArgs", () => {
   it("applies the defaults", () => {
     expect(parseCliArgs([])).toEqual({
       kind: "run",
-      options: { ...DEFAULTS, quiet: false, json: false },
+      options: {
+        ...DEFAULTS,
+        quiet: false,
+        json: false,
+        adapter: "memory",
+        url: undefined,
+        adapterOptions: {},
+        replica: false,
+        scenario: "steady",
+        members: 3,
+        rate: undefined,
+        dashboard: false,
+        port: undefined,
+        linger: undefined,
+      },
     });
   });
 
@@ -42,7 +56,7 @@ describe("parseCliArgs", () => {
       "-q",
       "--json",
     ]);
-    expect(parsed).toEqual({
+    expect(parsed).toMatchObject({
       kind: "run",
       options: {
         sessions: 1500,
@@ -62,6 +76,52 @@ describe("parseCliArgs", () => {
     });
     for (const mode of ["block", "drop-oldest", "drop-newest", "fail-producer"]) {
       expect(parseCliArgs(["--backpressure", mode])).toMatchObject({ options: { backpressure: mode } });
+    }
+  });
+
+  it("reads the adapter, scenario and dashboard flags", () => {
+    expect(
+      parseCliArgs([
+        "--adapter",
+        "redis",
+        "--url",
+        "redis://127.0.0.1:6390",
+        "--adapter-option",
+        "commandTimeoutMs=2000",
+        "--adapter-option=dedupWindowMs=forever",
+        "--adapter-option",
+        "flag=true",
+        "--scenario",
+        "group",
+        "--members",
+        "5",
+        "--rate",
+        "20k",
+        "--dashboard",
+        "--port",
+        "8080",
+        "--dashboard-linger",
+        "30",
+      ]),
+    ).toMatchObject({
+      kind: "run",
+      options: {
+        adapter: "redis",
+        url: "redis://127.0.0.1:6390",
+        adapterOptions: { commandTimeoutMs: 2000, dedupWindowMs: "forever", flag: true },
+        scenario: "group",
+        members: 5,
+        rate: 20_000,
+        dashboard: true,
+        port: 8080,
+        linger: 30,
+      },
+    });
+    for (const adapter of ["memory", "noop", "redis", "jetstream", "kinesis"]) {
+      expect(parseCliArgs(["--adapter", adapter])).toMatchObject({ options: { adapter } });
+    }
+    for (const scenario of ["steady", "burst", "outage", "group"]) {
+      expect(parseCliArgs(["--scenario", scenario])).toMatchObject({ options: { scenario } });
     }
   });
 
@@ -90,6 +150,17 @@ describe("parseCliArgs", () => {
     [["--sessions"], /--sessions/],
     [["extra"], /Unexpected argument 'extra'/],
     [["--quiet=yes"], /--quiet/],
+    [["--adapter", "kafka"], /--adapter must be memory, noop, redis, jetstream, kinesis, got "kafka"/],
+    [["--scenario", "chaos"], /--scenario must be steady, burst, outage, group, got "chaos"/],
+    [["--adapter-option", "nokey"], /--adapter-option must be key=value/],
+    [
+      ["--adapter", "redis", "--adapter-option", "prefix=x"],
+      /--adapter-option prefix is set by the playground/,
+    ],
+    [["--url", "redis://127.0.0.1:1"], /--url has no meaning for --adapter memory/],
+    [["--port", "8080"], /--port and --dashboard-linger need --dashboard/],
+    [["--dashboard", "--port", "70000"], /--port must be a whole number from 0 to 65535/],
+    [["--members", "0"], /--members must be a whole number from 1 to 64/],
   ])("rejects %j", (argv, message) => {
     expect(errorOf(argv)).toMatch(message);
   });
@@ -128,9 +199,18 @@ describe("main", () => {
       expect(text).toContain(`\n${heading}\n`);
     }
     expect(text).toMatch(/dropped +0 +evicted 0, adapterRejected 0/);
+    expect(text).toContain("scenario steady, memory adapter: in-process MemoryStore\n");
+    expect(text).toContain("\nDiagnostics (diagnostics_channel)\n");
     expect(text).toMatch(/sessions intact +5 \/ 5/);
     expect(text).toMatch(/\nOK: every accepted event came back \([\d,]+ events\)\n$/);
     expect(c.stderr()).toBe("");
+  });
+
+  it("exits 2 for a scenario the adapter cannot run, naming why", async () => {
+    const c = capture();
+    expect(await main(["--scenario", "outage", "--quiet"], c.io)).toBe(EXIT_USAGE);
+    expect(c.stderr()).toMatch(/^netmesh-playground: --scenario outage .*use --adapter redis or jetstream/);
+    expect(c.stdout()).toBe("");
   });
 
   it("prints the summary as JSON with --json", async () => {
@@ -155,6 +235,7 @@ describe("main", () => {
       invalidText: 0,
       refused: 0,
     });
+    expect(summary.config).toMatchObject({ adapter: "memory", scenario: "steady" });
     expect(summary.verdict).toBe(
       `OK: every accepted event came back (${summary.bus.dispatched.toLocaleString("en-US")} events)`,
     );

@@ -1,4 +1,11 @@
-import { type StoredEvent, createBus, formatMessageId } from "@netmesh/core";
+import {
+  MemoryAdapter,
+  MemoryStore,
+  type StoredEvent,
+  createBus,
+  createReader,
+  formatMessageId,
+} from "@netmesh/core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { METRICS_SOURCE } from "../src/events.js";
 import { ACCEPTED, Ledger, REFUSED } from "../src/ledger.js";
@@ -141,14 +148,22 @@ describe("verifyReadBack on a real read-back", () => {
   let counters: { ingested: number; dispatched: number; dropped: number };
 
   beforeAll(async () => {
-    const bus = await createBus({ shards: 3, backpressure: "block" });
+    const store = new MemoryStore();
+    const bus = await createBus({ adapter: new MemoryAdapter({ store }), shards: 3, backpressure: "block" });
     const workload = new Workload({ sessions: 10, events: 5_000, seed: 3 }, (key) => bus.shardFor(key));
     const sender = new Sender(bus, workload.ledger, "block");
     for (let step = workload.next(); step !== undefined; step = workload.next()) await sender.send(step);
     await bus.flush();
     counters = bus.stats();
     events = [];
-    await readBack(bus.adapter, bus.shardCount, counters.dispatched, (event) => events.push(event));
+    // Read through a reader of its own over the same store, as another process would.
+    const reader = await createReader({ adapter: new MemoryAdapter({ store }) });
+    const read = await readBack(reader, counters.dispatched, (event) => events.push(event), {
+      pageSize: 700,
+    });
+    expect(read.problems).toEqual([]);
+    expect(read.pages).toBeGreaterThan(5);
+    await reader.close();
     await bus.shutdown();
     ledger = workload.ledger;
   });
