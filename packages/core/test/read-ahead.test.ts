@@ -19,37 +19,58 @@ class CountingAdapter extends MemoryAdapter {
 }
 
 describe("poll read-ahead", () => {
-  it("uses a page read ahead only for the same position and size, and only a full one", async () => {
+  it("serves a full page from a window read ahead at exactly its position, and reads afresh otherwise", async () => {
     const adapter = new CountingAdapter();
     const bus = await createBus({ adapter, shards: 1 });
     for (let i = 0; i < 10; i++) bus.ingest({ i });
     await bus.flush();
     const ahead = new ReadAhead();
+    const numbers = (page: ShardPage) => page.events.map((e) => JSON.parse(e.json).i);
     const first = await adapter.pollShard(0, undefined, 4);
     adapter.calls = 0;
 
-    ahead.start(adapter, 0, first.nextId, 4); // full: 4 of the 6 left
-    const full = await ahead.read(adapter, 0, first.nextId, 4);
+    ahead.start(adapter, 0, first.nextId, 4); // one read of a 4-page window: events 4 … 9
+    const served = await ahead.read(adapter, 0, first.nextId, 4);
+    expect(numbers(served)).toEqual([4, 5, 6, 7]);
+    expect(served.hasMore).toBe(true);
     expect(adapter.calls).toBe(1);
-    expect(full.events.map((e) => JSON.parse(e.json).i)).toEqual([4, 5, 6, 7]);
 
-    ahead.start(adapter, 0, full.nextId, 4); // short: only 2 left, so it is read again
+    // Two left in the window, short of a page: read afresh, which sees what was written since.
     for (let i = 10; i < 12; i++) bus.ingest({ i });
     await bus.flush();
-    const grown = await ahead.read(adapter, 0, full.nextId, 4);
-    expect(adapter.calls).toBe(3);
-    expect(grown.events.map((e) => JSON.parse(e.json).i)).toEqual([8, 9, 10, 11]);
+    const grown = await ahead.read(adapter, 0, served.nextId, 4);
+    expect(numbers(grown)).toEqual([8, 9, 10, 11]);
+    expect(adapter.calls).toBe(2);
 
-    ahead.start(adapter, 0, first.nextId, 4); // another position: read afresh
-    const other = await ahead.read(adapter, 0, full.nextId, 2);
-    expect(adapter.calls).toBe(5);
-    expect(other.events.map((e) => JSON.parse(e.json).i)).toEqual([8, 9]);
+    ahead.start(adapter, 0, first.nextId, 4); // a window at another position than asked: read afresh
+    const other = await ahead.read(adapter, 0, served.nextId, 2);
+    expect(numbers(other)).toEqual([8, 9]);
+    expect(adapter.calls).toBe(4);
 
-    adapter.failNext = 1; // a failed read-ahead is read again
+    adapter.failNext = 1; // a failed window read: read afresh
     ahead.start(adapter, 0, first.nextId, 4);
     const retried = await ahead.read(adapter, 0, first.nextId, 4);
-    expect(adapter.calls).toBe(7);
-    expect(retried.events.map((e) => JSON.parse(e.json).i)).toEqual([4, 5, 6, 7]);
+    expect(numbers(retried)).toEqual([4, 5, 6, 7]);
+    expect(adapter.calls).toBe(6);
+    await bus.shutdown();
+  });
+
+  it("a window serves page after page while the shard has more, with far fewer adapter reads", async () => {
+    const adapter = new CountingAdapter();
+    const bus = await createBus({ adapter, shards: 1 });
+    for (let i = 0; i < 1_000; i++) bus.ingest({ i });
+    await bus.flush();
+    adapter.calls = 0;
+    const seen: number[] = [];
+    let cursor: string | undefined;
+    for (let polls = 0; polls < 100; polls++) {
+      const page = await bus.poll({ limit: 50, ...(cursor !== undefined && { cursor }) });
+      for (const event of page.events) seen.push(JSON.parse(event.json).i);
+      cursor = page.cursor;
+      if (!page.hasMore) break;
+    }
+    expect(seen).toEqual(Array.from({ length: 1_000 }, (_, i) => i));
+    expect(adapter.calls).toBeLessThan(10); // a read per 4 pages (plus the first and the last), not 20
     await bus.shutdown();
   });
 

@@ -1,46 +1,115 @@
-import type { Adapter, ShardPage } from "../contract/adapter.js";
+import type { Adapter, ShardPage, StoredEvent } from "../contract/adapter.js";
 
-/** A page read before it was asked for: where it starts and how long it may be. */
-interface AheadPage {
-  readonly afterId: string | undefined;
-  readonly limit: number;
-  readonly page: Promise<ShardPage>;
+/** A window reads this many polls' worth of a shard in one adapter call. */
+const WINDOW_PAGES = 4;
+/** Largest window, events. */
+const MAX_WINDOW = 10_000;
+
+/**
+ * What was read of a shard beyond what polls returned: `events[offset …]` follow position `start` with
+ * nothing between, up to the window's `nextId`; `extending` is a read of the window after that.
+ */
+interface ShardWindow {
+  events: StoredEvent[];
+  offset: number;
+  start: string | undefined;
+  nextId: string | undefined;
+  hasMore: boolean;
+  extending: Promise<void> | undefined;
 }
 
 /**
- * Pages read ahead for the next `poll` of an adapter, at most one per shard. A poll that returned a
- * shard's whole page while the shard has more starts reading the next page at once, so the backend's
- * round trip overlaps the consumer's work on the events just returned (a poll loop otherwise leaves
- * the backend idle between polls). The next poll uses the page only when it asks for exactly that
- * position and size, and only a full page (`hasMore`): entries before the end of a full page never
- * change (rule 11), while a short one may have grown since and is read again. Anything else — another
- * cursor, a failed read — reads afresh, so a read-ahead never changes what a poll returns.
+ * Windows read ahead for the polls of an adapter, one per shard. A poll loop asks each shard for a
+ * small page (its share of `limit`) and leaves the backend idle while the caller works on what came;
+ * once a poll returned a shard's whole page and the shard has more, its next pages are read in one
+ * larger call (four pages, on Redis one `XRANGE` where the loop would send four) while the caller
+ * works, and the polls that follow take their pages from it.
+ *
+ * A page is served from a window only when the poll asks for exactly the window's position and the
+ * window holds a **full** page there: the entries of a full page never change (rule 11), so it is
+ * exactly what a fresh read would return. Anything else — another position, a short remainder at the
+ * end of the stream (newer entries may have arrived since), a failed read — reads afresh, so a window
+ * never changes what a poll returns, only when the backend was asked.
  */
 export class ReadAhead {
-  private readonly pages = new Map<number, AheadPage>();
+  private readonly windows = new Map<number, ShardWindow>();
 
-  /** Starts reading `shard` after `afterId` for the next poll (replacing what was read ahead for it). */
+  /**
+   * A poll returned `shard` up to `afterId` and the shard has more: reads the next pages now (or lets
+   * the window that already starts there read on).
+   */
   start(adapter: Adapter, shard: number, afterId: string | undefined, limit: number): void {
-    const page = adapter.pollShard(shard, afterId, limit);
-    page.catch(() => {}); // a failed read-ahead is read again by the poll that wants it
-    this.pages.set(shard, { afterId, limit, page });
+    const window = this.windows.get(shard);
+    if (window !== undefined && window.start === afterId) {
+      this.extend(adapter, shard, window, limit);
+      return;
+    }
+    const fresh: ShardWindow = {
+      events: [],
+      offset: 0,
+      start: afterId,
+      nextId: afterId,
+      hasMore: true,
+      extending: undefined,
+    };
+    this.windows.set(shard, fresh);
+    this.extend(adapter, shard, fresh, limit);
   }
 
-  /** The shard's page after `afterId`: the one read ahead when it fits, otherwise a fresh read. */
-  read(adapter: Adapter, shard: number, afterId: string | undefined, limit: number): Promise<ShardPage> {
-    const ahead = this.pages.get(shard);
-    if (ahead === undefined) return adapter.pollShard(shard, afterId, limit);
-    this.pages.delete(shard);
-    if (ahead.afterId !== afterId || ahead.limit !== limit) return adapter.pollShard(shard, afterId, limit);
-    return ahead.page.then(
-      (page) => (page.hasMore ? page : adapter.pollShard(shard, afterId, limit)),
-      () => adapter.pollShard(shard, afterId, limit),
-    );
+  /** The shard's page after `afterId`: served from its window when that holds a full page there, else read. */
+  async read(adapter: Adapter, shard: number, afterId: string | undefined, limit: number): Promise<ShardPage> {
+    const window = this.windows.get(shard);
+    if (window === undefined || window.start !== afterId) {
+      if (window !== undefined) this.windows.delete(shard);
+      return adapter.pollShard(shard, afterId, limit);
+    }
+    if (window.events.length - window.offset < limit && window.extending !== undefined) {
+      await window.extending;
+    }
+    // Another poll may have taken the page meanwhile, or the window ended short of a full page.
+    if (this.windows.get(shard) !== window || window.start !== afterId) {
+      return adapter.pollShard(shard, afterId, limit);
+    }
+    if (window.events.length - window.offset < limit) {
+      this.windows.delete(shard);
+      return adapter.pollShard(shard, afterId, limit);
+    }
+    const events = window.events.slice(window.offset, window.offset + limit);
+    window.offset += limit;
+    const last = events[events.length - 1]!.id;
+    window.start = last;
+    if (window.offset > 2 * limit) {
+      window.events = window.events.slice(window.offset);
+      window.offset = 0;
+    }
+    const hasMore = window.offset < window.events.length || window.hasMore;
+    this.extend(adapter, shard, window, limit);
+    return { events, nextId: last, hasMore };
   }
 
-  /** Drops every page read ahead (their reads finish unobserved). */
+  /** Drops every window (the reads in flight finish unobserved). */
   clear(): void {
-    this.pages.clear();
+    this.windows.clear();
+  }
+
+  /** Reads the window on while it holds less than two pages and the shard has more. */
+  private extend(adapter: Adapter, shard: number, window: ShardWindow, limit: number): void {
+    if (window.extending !== undefined || !window.hasMore) return;
+    if (window.events.length - window.offset >= 2 * limit) return;
+    const size = Math.min(MAX_WINDOW, Math.max(limit, limit * WINDOW_PAGES));
+    window.extending = adapter.pollShard(shard, window.nextId, size).then(
+      (page) => {
+        window.extending = undefined;
+        for (const event of page.events) window.events.push(event);
+        if (page.nextId !== undefined) window.nextId = page.nextId;
+        window.hasMore = page.hasMore;
+      },
+      () => {
+        // A failed read ends the window: what it holds is served, then polls read afresh.
+        window.extending = undefined;
+        window.hasMore = false;
+      },
+    );
   }
 }
 
