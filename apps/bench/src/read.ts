@@ -13,7 +13,7 @@
  * every read path, order rotated per round; no further round once a backend's rounds took 25 s, so a
  * slow backend keeps the run bounded). Reported: each path's best run, and the per-round ratios.
  * Environment: BENCH_READ_EVENTS (100,000), BENCH_READ_ROUNDS (3), BENCH_READ_PARTS (throughput,latency), BENCH_READ_BACKENDS
- * (memory,redis,jetstream), BENCH_READ_PATH_TIMEOUT_MS (45,000), BENCH_LATENCY_SECONDS (10),
+ * (memory,redis,jetstream), BENCH_READ_PATH_TIMEOUT_MS (45,000), BENCH_READ_BUDGET_S (25), BENCH_LATENCY_SECONDS (10),
  * REDIS_URL / NATS_URL (loopback only; default 127.0.0.1:6379 / 127.0.0.1:4222).
  */
 import { randomBytes } from "node:crypto";
@@ -41,10 +41,10 @@ const INTERVAL_MS = 20;
 /** BENCH_READ_PARTS: "throughput", "latency" or both (default), comma-separated. */
 const PARTS = new Set((process.env.BENCH_READ_PARTS ?? "throughput,latency").split(",").map((p) => p.trim()));
 const DEFAULT_DELAY_MS = DEFAULTS.batch.maxDelayMs;
-/** A backend whose rounds took this long in all starts no further round. */
-const READ_BUDGET_MS = 25_000;
-/** The whole run is cut off (exit 1) after this. */
-const WATCHDOG_MS = 360_000;
+/** A backend whose rounds took this long in all starts no further round (BENCH_READ_BUDGET_S, default 25). */
+const READ_BUDGET_MS = intEnv("BENCH_READ_BUDGET_S", 25, 5, 300) * 1000;
+/** The whole run is cut off (exit 1) after this (at least 6 minutes, more with a larger budget). */
+const WATCHDOG_MS = Math.max(360_000, 3 * READ_BUDGET_MS + 240_000);
 
 const runId = `${randomBytes(3).toString("hex")}${process.pid}`;
 let prefixes = 0;
