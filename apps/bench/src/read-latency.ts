@@ -8,6 +8,7 @@
 import { type EventBus, createBus } from "@netmesh/core";
 import { percentile } from "./measure.js";
 import type { Backend } from "./read-backends.js";
+import { type StageSpread, StageStamps, stageSpreads, stagedAdapter } from "./read-stages.js";
 import { Tally } from "./read-workload.js";
 
 /** What one latency run measured (ms). */
@@ -18,6 +19,8 @@ export interface LatencyResult {
   readonly max: number;
   /** Largest lateness of the sender's 20 ms schedule (a loaded machine delays the timer). */
   readonly senderLagMs: number;
+  /** Where the time went, stage by stage (see read-stages.ts). */
+  readonly stages: readonly StageSpread[];
   /** `undefined` when every event (and each warm-up event) arrived exactly once. */
   readonly problem: string | undefined;
 }
@@ -59,8 +62,9 @@ export async function latencyRun(
   intervalMs: number,
   maxDelayMs: number | undefined,
 ): Promise<LatencyResult> {
+  const stamps = new StageStamps(count);
   const bus = await createBus({
-    adapter: backend.makeAdapter(prefix),
+    adapter: stagedAdapter(backend.makeAdapter(prefix), stamps),
     shards: 4,
     ...(maxDelayMs !== undefined && { batch: { maxDelayMs } }),
   });
@@ -78,7 +82,11 @@ export async function latencyRun(
         continue;
       }
       tally.add(value.n);
-      if (value.n >= 0 && value.n < count && value.t !== undefined) latencies[value.n] = now - value.t;
+      if (value.n >= 0 && value.n < count && value.t !== undefined) {
+        latencies[value.n] = now - value.t;
+        stamps.ingest[value.n] = value.t;
+        stamps.delivered[value.n] = now;
+      }
     }
   })().catch((error: unknown) => {
     subscriberError = error;
@@ -122,6 +130,7 @@ export async function latencyRun(
     p99: percentile(sorted, 99),
     max: sorted[sorted.length - 1] ?? Number.NaN,
     senderLagMs,
+    stages: stageSpreads(stamps),
     problem: problems.length === 0 ? undefined : problems.join("; "),
   };
 }

@@ -6,14 +6,14 @@
  * no duplicate), or the run exits with code 1. Prints events/s and the ratios to the hand-written read
  * and to the bus's own write rate measured in the run. Then the live-tail latency: an idle bus, one
  * event every 20 ms for 10 s, ingest → subscriber p50/p99/max, with the default `batch.maxDelayMs`
- * (10 ms) and with `maxDelayMs: 1`.
+ * (10 ms), with `maxDelayMs: 1` and with `maxDelayMs: 0`, each with its stage breakdown (read-stages.ts).
  *
  * The machine is shared: compare the ratios, measured in one run, not the absolute rates. Each backend
  * runs up to BENCH_READ_ROUNDS rounds (default 3; a round is a fresh bus writing the N events, then
  * every read path, order rotated per round; no further round once a backend's rounds took 25 s, so a
  * slow backend keeps the run bounded). Reported: each path's best run, and the per-round ratios.
- * Environment: BENCH_READ_EVENTS (100,000), BENCH_READ_ROUNDS (3), BENCH_READ_BACKENDS
- * (memory,redis,jetstream), BENCH_READ_PATH_TIMEOUT_MS (45,000), BENCH_LATENCY_SECONDS (10),
+ * Environment: BENCH_READ_EVENTS (100,000), BENCH_READ_ROUNDS (3), BENCH_READ_PARTS (throughput,latency), BENCH_READ_BACKENDS
+ * (memory,redis,jetstream), BENCH_READ_PATH_TIMEOUT_MS (45,000), BENCH_READ_BUDGET_S (25), BENCH_LATENCY_SECONDS (10),
  * REDIS_URL / NATS_URL (loopback only; default 127.0.0.1:6379 / 127.0.0.1:4222).
  */
 import { randomBytes } from "node:crypto";
@@ -38,11 +38,13 @@ const ROUNDS = intEnv("BENCH_READ_ROUNDS", 3, 1, 5);
 const PATH_TIMEOUT_MS = intEnv("BENCH_READ_PATH_TIMEOUT_MS", 45_000, 1_000, 120_000);
 const LATENCY_SECONDS = intEnv("BENCH_LATENCY_SECONDS", 10, 1, 60);
 const INTERVAL_MS = 20;
+/** BENCH_READ_PARTS: "throughput", "latency" or both (default), comma-separated. */
+const PARTS = new Set((process.env.BENCH_READ_PARTS ?? "throughput,latency").split(",").map((p) => p.trim()));
 const DEFAULT_DELAY_MS = DEFAULTS.batch.maxDelayMs;
-/** A backend whose rounds took this long in all starts no further round. */
-const READ_BUDGET_MS = 25_000;
-/** The whole run is cut off (exit 1) after this. */
-const WATCHDOG_MS = 360_000;
+/** A backend whose rounds took this long in all starts no further round (BENCH_READ_BUDGET_S, default 25). */
+const READ_BUDGET_MS = intEnv("BENCH_READ_BUDGET_S", 25, 5, 300) * 1000;
+/** The whole run is cut off (exit 1) after this (at least 6 minutes, more with a larger budget). */
+const WATCHDOG_MS = Math.max(360_000, 3 * READ_BUDGET_MS + 240_000);
 
 const runId = `${randomBytes(3).toString("hex")}${process.pid}`;
 let prefixes = 0;
@@ -222,7 +224,7 @@ async function throughput(backend: Backend, raws: readonly RawEvent[], result: B
 
 async function latency(backend: Backend, result: BackendResult): Promise<void> {
   const count = Math.round((LATENCY_SECONDS * 1000) / INTERVAL_MS);
-  for (const maxDelayMs of [DEFAULT_DELAY_MS, 1]) {
+  for (const maxDelayMs of [DEFAULT_DELAY_MS, 1, 0]) {
     const prefix = freshPrefix();
     const isDefault = maxDelayMs === DEFAULT_DELAY_MS;
     const tag = `[${backend.name}] latency, maxDelayMs ${String(maxDelayMs).padStart(2)}${isDefault ? " (default)" : "          "}`;
@@ -243,6 +245,11 @@ async function latency(backend: Backend, result: BackendResult): Promise<void> {
       else {
         console.log(`${line}  FAILED: ${measured.problem}`);
         failures.push(`${backend.name} latency maxDelayMs ${maxDelayMs}: ${measured.problem}`);
+      }
+      for (const stage of measured.stages) {
+        console.log(
+          `    ${stage.stage.padEnd(42)} p50 ${stage.p50.toFixed(2).padStart(6)}  p99 ${stage.p99.toFixed(2).padStart(6)}  max ${stage.max.toFixed(2).padStart(6)} ms`,
+        );
       }
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
@@ -293,6 +300,7 @@ async function main(): Promise<number> {
   await warmUp(raws.slice(0, 10_000));
 
   const results: BackendResult[] = [];
+  const reachable = new Set<BackendResult>();
   for (const backend of backends) {
     const result: BackendResult = { backend, events: EVENTS, paths: [], rounds: [], latency: [] };
     results.push(result);
@@ -304,12 +312,14 @@ async function main(): Promise<number> {
       );
       continue;
     }
-    await throughput(backend, raws, result);
-    console.log("");
+    reachable.add(result);
+    if (PARTS.has("throughput")) {
+      await throughput(backend, raws, result);
+      console.log("");
+    }
   }
   for (const result of results) {
-    if (result.paths.length === 0) continue; // not reachable
-    await latency(result.backend, result);
+    if (reachable.has(result) && PARTS.has("latency")) await latency(result.backend, result);
   }
 
   printSummary(results, {

@@ -24,8 +24,14 @@ export interface FollowContext {
 
 /** How long one pull request waits on the server for messages, ms. */
 const PULL_EXPIRES_MS = 5_000;
-/** Most messages one pull request asks for: what a follower may hold unread. */
+/** Most messages one pull request asks for. */
 const MAX_PULL_BATCH = 512;
+/**
+ * Pull requests open at once. The next pull is sent once what is asked for falls to half a pull, so
+ * the server always has a request to deliver into while the reader works on what came (one pull at a
+ * time left a round trip between pulls); a follower holds at most two pulls' worth unread.
+ */
+const MAX_OPEN_PULLS = 2;
 /** The server deletes a consumer nobody pulled from for this long (a follower that vanished), ms. */
 const INACTIVE_THRESHOLD_MS = 30_000;
 /** Pauses between attempts to create the consumer (stream not there yet, JetStream not answering). */
@@ -87,8 +93,8 @@ function dropConsumer(context: FollowContext, consumer: string): void {
 
 /**
  * Follows a shard from sequence `after` (exclusive): an ephemeral pull consumer starting at `after + 1`
- * pushes messages as they are stored, one pull of at most `min(limit, 512)` messages at a time (what a
- * follower holds unread), each waiting up to 5 s on the server. Every batch of messages that arrived
+ * pushes messages as they are stored, into pulls of at most `min(limit, 512)` messages each waiting up
+ * to 5 s on the server, the next one sent when what is asked for falls to half a pull (two open at most). Every batch of messages that arrived
  * together becomes one page, decoded exactly as `pollShard` decodes (corrupt records skipped, a
  * misrouted one ends the iteration with a `FatalError` after the page before it).
  *
@@ -134,8 +140,14 @@ export async function* followShard(
   const batch = Math.min(limit, MAX_PULL_BATCH);
   let consumer: string | undefined;
   let delivered = 0;
-  let pulls = 0;
-  let pull: { subject: string; remaining: number; deadline: number } | undefined;
+  let pullCount = 0;
+  /** The open pull requests, oldest first: the server fills them in that order. */
+  const pulls: { subject: string; remaining: number; deadline: number }[] = [];
+  const asked = () => {
+    let sum = 0;
+    for (const open of pulls) sum += open.remaining;
+    return sum;
+  };
   let backOff = false;
   let last = after;
   try {
@@ -146,21 +158,22 @@ export async function* followShard(
         if (backOff && !(await pause(RETRY_DELAYS_MS[2]!, [signal]))) return;
         reset = false;
         backOff = false;
-        pull = undefined;
+        pulls.length = 0;
         queue.length = 0;
         head = 0;
         consumer = await createConsumer(context, last + 1n, signal);
         if (consumer === undefined) return;
         delivered = 0;
       }
-      if (pull === undefined) {
-        if (backOff && !(await pause(RETRY_DELAYS_MS[2]!, [signal]))) return;
+      if (pulls.length === 0 || (pulls.length < MAX_OPEN_PULLS && asked() * 2 <= batch)) {
+        if (pulls.length === 0 && backOff && !(await pause(RETRY_DELAYS_MS[2]!, [signal]))) return;
         backOff = false;
-        pull = {
-          subject: `${inbox}.${++pulls}`,
+        const pull = {
+          subject: `${inbox}.${++pullCount}`,
           remaining: batch,
           deadline: Date.now() + PULL_EXPIRES_MS + context.timeoutMs,
         };
+        pulls.push(pull);
         connection.publish(
           `$JS.API.CONSUMER.MSG.NEXT.${stream}.${consumer}`,
           `{"batch":${batch},"expires":${PULL_EXPIRES_MS * NANOS_PER_MS}}`,
@@ -171,10 +184,11 @@ export async function* followShard(
         const woken = new Promise<void>((resolve) => {
           wake = resolve;
         });
-        const timer = setTimeout(notify, Math.max(1, pull.deadline - Date.now()));
+        const oldest = pulls[0]!;
+        const timer = setTimeout(notify, Math.max(1, oldest.deadline - Date.now()));
         await woken;
         clearTimeout(timer);
-        if (head === queue.length && !reset && Date.now() >= pull.deadline) {
+        if (head === queue.length && !reset && pulls[0] === oldest && Date.now() >= oldest.deadline) {
           reset = true; // the pull went unanswered: the consumer is gone (inactive, server restarted)
           backOff = true;
         }
@@ -187,11 +201,12 @@ export async function* followShard(
       while (head < queue.length && events.length < limit && !reset) {
         const msg = queue[head++]!;
         if (msg.data.length === 0 && msg.headers?.code !== undefined && msg.headers.code > 0) {
-          // A status for a pull: only the current pull's count.
-          if (pull === undefined || msg.subject !== pull.subject) continue;
+          // A status for a pull: only the open pulls' count.
+          const at = pulls.findIndex((open) => open.subject === msg.subject);
+          if (at === -1) continue;
           const code = msg.headers.code;
           if (code === 100) continue; // idle heartbeat
-          pull = undefined; // 404/408: expired or done; 409: refused or the consumer deleted; 503: gone
+          pulls.splice(at, 1); // 404/408: expired or done; 409: refused or the consumer deleted; 503: gone
           if (code === 409 && /consumer deleted/i.test(msg.headers.description)) reset = true;
           else if (code === 503) reset = true;
           if (code !== 404 && code !== 408) backOff = true;
@@ -211,7 +226,8 @@ export async function* followShard(
           break;
         }
         delivered = delivery.consumerSequence;
-        if (pull !== undefined && --pull.remaining === 0) pull = undefined;
+        const filling = pulls[0];
+        if (filling !== undefined && --filling.remaining === 0) pulls.shift();
         const sequence = BigInt(delivery.streamSequence);
         if (sequence <= last) continue;
         const record = decodeRecord(msg, shard, delivery.streamSequence);

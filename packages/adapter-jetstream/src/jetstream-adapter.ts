@@ -13,12 +13,10 @@ import {
   type ShardPage,
   redactUrl,
 } from "@netmesh/core/adapter";
-import { StreamGoneError, classifyClientError, describe } from "./classify.js";
+import { classifyClientError, describe } from "./classify.js";
 import { LinkState, drainWithin, openConnection, secretsOf, watchStatus, within } from "./connection.js";
-import { MAX_SEQUENCE, parseCursor } from "./cursor.js";
-import { followShard } from "./follow.js";
 import { MAX_HEADER_BYTES } from "./headers.js";
-import { allShardsFilter, shardOfStream, shardSubject, streamName } from "./naming.js";
+import { streamName } from "./naming.js";
 import {
   JETSTREAM_DEFAULTS,
   type JetStreamAdapterOptions,
@@ -26,10 +24,10 @@ import {
   resolveOptions,
 } from "./options.js";
 import { PayloadEncoder } from "./payloads.js";
-import { type ReadContext, readPage } from "./read.js";
-import { ReadSessions } from "./read-session.js";
+import { ReadSessions } from "./read-sessions.js";
 import { Redactor } from "./redaction.js";
 import { ReplyMux } from "./reply-mux.js";
+import { type ShardReadContext, followShardPages, listShardStreams, readShardPage } from "./shard-reads.js";
 import { StreamRegistry } from "./streams.js";
 import { type Session, type WriteContext, writeBatch } from "./write.js";
 
@@ -43,7 +41,6 @@ export interface JetStreamPublishCounters {
 
 /** NATS's default `max_payload`: what `maxEventBytes` is derived from until `init` learns the server's. */
 const DEFAULT_MAX_PAYLOAD = 1_048_576;
-const EMPTY_PAGE: ShardPage = Object.freeze({ events: Object.freeze([]), nextId: undefined, hasMore: false });
 
 /**
  * The capabilities for a server whose `max_payload` is `maxPayload`: readable, dedup on write within
@@ -260,39 +257,8 @@ export class JetStreamAdapter extends AdapterBase {
    */
   protected read(shard: number, afterId: string | undefined, limit: number): Promise<ShardPage> {
     const limited = Math.min(limit, Number.MAX_SAFE_INTEGER - 1);
-    return this.track(this.readShardPage(shard, afterId, limited).catch(this.scrubbed));
-  }
-
-  private async readShardPage(shard: number, afterId: string | undefined, limit: number): Promise<ShardPage> {
-    const session = this.live();
-    const after = parseCursor(afterId);
-    if (after === MAX_SEQUENCE) return EMPTY_PAGE; // nothing can come after the last possible sequence
-    if (!session.link.connected) throw new ConnectionError("not connected to NATS (reconnecting)");
-    const replicas = await session.streams.readable(shard);
-    if (replicas === undefined) return EMPTY_PAGE; // a shard never written
-    const context: ReadContext = {
-      connection: session.connection,
-      mux: session.mux,
-      timeoutMs: this.options.requestTimeoutMs,
-      maxReadAhead: this.options.maxReadAhead,
-      logger: this.logger,
-      stream: this.streamName(shard),
-      subject: shardSubject(this.options.prefix, shard),
-      replicas,
-      sessions: session.reads,
-    };
-    try {
-      return await readPage(context, shard, after, limit);
-    } catch (error) {
-      if (this.shutdownSignal.aborted)
-        throw new AdapterShutdownError("the adapter was shut down during the read");
-      // Unanswered or refused gets may mean the stream was deleted: look it up again next time.
-      session.streams.forget(shard);
-      if (error instanceof StreamGoneError && (await session.streams.readable(shard)) === undefined) {
-        return EMPTY_PAGE; // deleted since it was looked up: a shard without a stream reads empty
-      }
-      throw classifyClientError(error, "read");
-    }
+    const page = Promise.resolve().then(() => readShardPage(this.readContext(), shard, afterId, limited));
+    return this.track(page.catch(this.scrubbed));
   }
 
   /** Follows `shard` after `afterId` through an ephemeral pull consumer (see `followShard`). */
@@ -302,49 +268,26 @@ export class JetStreamAdapter extends AdapterBase {
     options: ReadShardOptions,
   ): AsyncIterable<ShardPage> {
     try {
-      yield* this.followPages(shard, afterId, options);
+      yield* followShardPages(this.readContext(), shard, afterId, options);
     } catch (error) {
       this.scrubbed(error);
     }
   }
 
-  private followPages(
-    shard: number,
-    afterId: string | undefined,
-    options: ReadShardOptions,
-  ): AsyncIterable<ShardPage> {
-    const session = this.live();
-    const after = parseCursor(afterId);
-    const context = {
-      connection: session.connection,
-      link: session.link,
-      logger: this.logger,
-      inboxPrefix: this.options.inboxPrefix,
-      stream: this.streamName(shard),
-      subject: shardSubject(this.options.prefix, shard),
-      timeoutMs: this.options.requestTimeoutMs,
-    };
-    return followShard(context, shard, after, options.signal, options.limit);
-  }
-
   /** The shards whose streams exist under this prefix (written by any process), from the server's list. */
   protected override discoverShards(): Promise<readonly number[]> {
-    return this.listStreams().catch(this.scrubbed);
+    return Promise.resolve()
+      .then(() => listShardStreams(this.live(), this.options.prefix))
+      .catch(this.scrubbed);
   }
 
-  private async listStreams(): Promise<readonly number[]> {
-    const session = this.live();
-    const { prefix } = this.options;
-    const shards: number[] = [];
-    try {
-      for await (const name of session.manager.streams.names(allShardsFilter(prefix))) {
-        const shard = shardOfStream(prefix, name);
-        if (shard !== undefined) shards.push(shard);
-      }
-    } catch (error) {
-      throw classifyClientError(error, `list the streams of prefix ${prefix}`);
-    }
-    return shards;
+  private readContext(): ShardReadContext {
+    return {
+      session: this.live(),
+      options: this.options,
+      logger: this.logger,
+      shutdownSignal: this.shutdownSignal,
+    };
   }
 
   /** True while connected and the server answers a ping within `requestTimeoutMs`. */

@@ -1,16 +1,16 @@
 import { MsgHdrsImpl, type Msg, type NatsConnection } from "@nats-io/nats-core";
-import { type AdapterError, TransientError } from "@netmesh/core/adapter";
+import { TransientError } from "@netmesh/core/adapter";
 import {
   API_CODES,
   type ApiErrorBody,
   StreamGoneError,
   UnavailableError,
   classifyApiError,
-  classifyClientError,
 } from "./classify.js";
 import { parseSequence } from "./cursor.js";
 import type { Entry } from "./record.js";
-import { IdleTimer, ReplyGroup, type ReplyMux } from "./reply-mux.js";
+import type { ReplyMux } from "./reply-mux.js";
+import { type WindowReplies, requestWindow } from "./window-gets.js";
 
 /** What {@link leaderWindow} needs. */
 export interface LeaderGetContext {
@@ -23,7 +23,6 @@ export interface LeaderGetContext {
 }
 
 const decoder = new TextDecoder();
-const encoder = new TextEncoder();
 /** The stored message's sequence, read from the reply's text: a JSON number above 2^53 would be rounded. */
 const SEQ = /"seq":\s*(\d+)/;
 
@@ -62,47 +61,11 @@ export function parseLeaderReply(msg: Msg, what: string): Entry | null {
   return { sequence, id: digits, msg: { headers, data } };
 }
 
-/**
- * Collects the replies of a window of leader gets; fails at the first reply that is an error. Like a
- * window of direct gets, it completes with what it has once no reply came for `patienceMs`: right after
- * a stream is created, or while it elects a leader, requests go unanswered (no leader yet), and a
- * request is not kept until there is one.
- */
-class LeaderGetGroup extends ReplyGroup {
-  readonly replies: (Entry | null | undefined)[];
-  private remaining: number;
-  private readonly idle: IdleTimer;
-
-  constructor(
-    readonly subject: string,
-    count: number,
-    private readonly what: string,
-    patienceMs: number,
-  ) {
-    super();
-    this.replies = new Array<Entry | null | undefined>(count);
-    this.remaining = count;
-    this.idle = new IdleTimer(patienceMs, () => this.complete());
-  }
-
-  protected override onSettled(): void {
-    this.idle.stop();
-  }
-
-  onReply(index: number, msg: Msg): void {
-    if (this.isSettled || index < 0 || index >= this.replies.length || this.replies[index] !== undefined)
-      return;
-    this.idle.progress++;
-    try {
-      this.replies[index] = parseLeaderReply(msg, this.what);
-    } catch (error) {
-      // "Not now" (no leader, JetStream starting) counts as no reply: the read asks again.
-      if (!(error instanceof UnavailableError)) this.fail(error as AdapterError);
-      return;
-    }
-    if (--this.remaining === 0) this.complete();
-  }
-}
+/** A leader get's reply: "not now" (no leader, JetStream starting) counts as no reply, so the read asks again. */
+const LEADER_REPLIES = (what: string): WindowReplies => ({
+  parse: (msg) => parseLeaderReply(msg, what),
+  isNoReply: (error) => error instanceof UnavailableError,
+});
 
 /**
  * Asks the stream's **leader**, for each sequence of `from`, for the first message of the shard's
@@ -112,27 +75,15 @@ class LeaderGetGroup extends ReplyGroup {
  * acknowledged before they were asked. Resolves the replies in request order (`null`: no message,
  * `undefined`: no reply within `patienceMs` of silence).
  */
-export async function leaderWindow(
+export function leaderWindow(
   context: LeaderGetContext,
   from: readonly bigint[],
   patienceMs: number,
 ): Promise<(Entry | null | undefined)[]> {
   const { stream } = context;
-  const api = `$JS.API.STREAM.MSG.GET.${stream}`;
   const what = `get messages of ${stream} from its leader`;
-  const group = new LeaderGetGroup(api, from.length, what, patienceMs);
-  context.mux.open(group, context.timeoutMs, `${from.length} leader gets on ${stream}`);
-  const suffix = `,"next_by_subj":${JSON.stringify(context.subject)}}`;
-  try {
-    for (let i = 0; i < from.length && !group.isSettled; i++) {
-      const body = encoder.encode(`{"seq":${from[i]!.toString()}${suffix}`);
-      context.connection.publish(api, body, { reply: group.replyPrefix + i });
-    }
-  } catch (error) {
-    group.fail(classifyClientError(error, what));
-  }
-  await group.done;
-  return group.replies;
+  const target = { ...context, api: `$JS.API.STREAM.MSG.GET.${stream}`, what };
+  return requestWindow(target, from, patienceMs, context.timeoutMs, LEADER_REPLIES(what));
 }
 
 /**

@@ -1,11 +1,5 @@
 import type { Msg, NatsConnection } from "@nats-io/nats-core";
-import {
-  AdapterShutdownError,
-  FatalError,
-  type Logger,
-  TransientError,
-  isAdapterError,
-} from "@netmesh/core/adapter";
+import { type Logger, isAdapterError } from "@netmesh/core/adapter";
 import {
   API_CODES,
   type ApiErrorBody,
@@ -15,8 +9,15 @@ import {
   describe,
 } from "./classify.js";
 import type { Delivery } from "./delivery.js";
+import {
+  PullGroup,
+  SESSION_PATIENCE_MS,
+  SessionBroken,
+  SessionUnanswered,
+  takePullSerial,
+} from "./pull-group.js";
 import { type Entry, type StoredMessage, decodeRecord } from "./record.js";
-import { IdleTimer, ReplyGroup, type ReplyMux, muxRequest } from "./reply-mux.js";
+import { type ReplyMux, muxRequest } from "./reply-mux.js";
 
 /** The message of an entry decoded on arrival (see `ReadSession.deliver`). */
 const DECODED: StoredMessage = Object.freeze({ data: new Uint8Array(0) });
@@ -34,104 +35,13 @@ export interface SessionContext {
   readonly subject: string;
 }
 
-/** Smallest `limit` whose reads go through a consumer session (smaller pages use direct gets only). */
-export const SESSION_MIN_LIMIT = 64;
-/** Most sessions one adapter keeps open, over all shards; the least recently used is closed first. */
-const MAX_SESSIONS = 32;
-/** A session unused this long is closed at the next read (the server drops its consumer later anyway). */
-const SESSION_IDLE_MS = 20_000;
 /** The server deletes a session's consumer nobody pulled from for this long (a reader that vanished). */
 const INACTIVE_THRESHOLD_MS = 30_000;
-/** After a session failed (not refused), no new one for this long. */
-const SESSION_RETRY_MS = 1_000;
-/** After the server refused to create a consumer (an API error, e.g. a consumer limit), no new one for this long. */
-const SESSION_REFUSED_MS = 30_000;
 /** The smallest pull a session sends (even with a smaller `maxReadAhead`): a pull costs a round trip. */
 const MIN_PULL = 256;
-/** How long a stream whose replicas left requests unanswered is read from its leader only. */
-const LOSSY_MS = 10_000;
-/**
- * Bound on a session's consumer creation, and on the silence between the deliveries of a pull: a
- * healthy server answers a `no_wait` pull at once. Past it the read goes on with windows.
- */
-const SESSION_PATIENCE_MS = 1_000;
 const NANOS_PER_MS = 1_000_000;
 
 const decoder = new TextDecoder();
-/** Numbers every pull sent, so a read can tell a pull sent during it from an older read-ahead. */
-let pullSerial = 0;
-
-/** The serial the next pull will get: a pull with at least this serial was sent after now. */
-export function nextPullSerial(): number {
-  return pullSerial + 1;
-}
-
-/**
- * The session cannot serve the read (its consumer is gone, refused a pull, lost a delivery, or answered
- * nothing in time). Never reaches the caller: the read goes on with direct gets.
- */
-export class SessionBroken extends TransientError {}
-
-/** A session's consumer creation or pull went unanswered (its server may be stopped or cut off). */
-export class SessionUnanswered extends SessionBroken {}
-
-/**
- * True when a session's failure is better answered by reading on with direct gets than by failing the
- * read: anything but a lost connection (direct gets would fail the same way) and the shutdown.
- */
-export function isSessionFallback(error: unknown): boolean {
-  if (error instanceof AdapterShutdownError || error instanceof StreamGoneError) return false;
-  return !(isAdapterError(error) && error.kind === "connection");
-}
-
-/**
- * One `no_wait` pull request: its deliveries go to the session (routed by consumer name, see
- * `ReplyMux.routeDeliveries`), which counts them here; its status replies (the server has no more)
- * come to the pull's reply subject. Completes when `batch` messages came or the server said it has
- * no more.
- */
-class PullGroup extends ReplyGroup {
-  /** True once the server said it has nothing more for this pull (status 404 or 408). */
-  ended = false;
-  private received = 0;
-  private readonly idle: IdleTimer;
-
-  constructor(
-    readonly subject: string,
-    private readonly batch: number,
-    /** Orders the pulls: an "end" only counts for reads that started before the pull was sent. */
-    readonly serial: number,
-  ) {
-    super();
-    this.idle = new IdleTimer(SESSION_PATIENCE_MS, () => {
-      this.fail(new SessionUnanswered(`a pull on ${subject} went unanswered for ${SESSION_PATIENCE_MS} ms`));
-    });
-  }
-
-  protected override onSettled(): void {
-    this.idle.stop();
-  }
-
-  /** A message of this pull was delivered (to the session). */
-  counted(): void {
-    if (this.isSettled) return;
-    this.idle.progress++;
-    if (++this.received === this.batch) this.complete();
-  }
-
-  onReply(index: number, msg: Msg): void {
-    if (this.isSettled || index !== 0) return;
-    const code = msg.headers?.code ?? 0;
-    if (code === 100) return; // an idle heartbeat (none are asked for)
-    if (code === 404 || code === 408) {
-      this.ended = true;
-      this.complete();
-      return;
-    }
-    // 409: consumer deleted, too many pulls waiting, …; 503: no consumer listens (deleted).
-    this.fail(new SessionBroken(`pull on ${this.subject}: status ${code} ${msg.headers?.description ?? ""}`));
-  }
-}
 
 /**
  * A consumer that keeps reading a shard for a reader that pages through it: an ephemeral pull consumer
@@ -387,7 +297,7 @@ export class ReadSession {
     const { connection, mux, stream, timeoutMs, maxPull } = this.context;
     const batch = Math.max(1, Math.min(count, Math.max(maxPull, MIN_PULL)));
     const subject = `$JS.API.CONSUMER.MSG.NEXT.${stream}.${this.consumer}`;
-    const pull = new PullGroup(subject, batch, ++pullSerial);
+    const pull = new PullGroup(subject, batch, takePullSerial());
     mux.open(pull, timeoutMs, `a pull of ${batch} messages from ${stream}`);
     this.pull = pull;
     pull.done.then(
@@ -407,117 +317,5 @@ export class ReadSession {
       pull.fail(new SessionBroken(`pull on ${stream}: ${describe(error)}`));
     }
     return pull;
-  }
-}
-
-/**
- * The adapter's read sessions: at most {@link MAX_SESSIONS} (the least recently used is closed first),
- * several per shard when readers page through it at different places; and which streams' replicas
- * leave requests unanswered lately (see {@link ReadSessions.markLossy}).
- */
-export class ReadSessions {
-  private readonly sessions: ReadSession[] = [];
-  /** Streams whose replicas left requests unanswered lately, with when that mark expires. */
-  private readonly lossy = new Map<string, number>();
-  private pausedUntil = 0;
-  private permanentlyOff = false;
-
-  constructor(private readonly logger: Logger) {}
-
-  /**
-   * A session to read `shard` after `after`, marked busy: an open one that holds or can deliver what
-   * follows `after`, else a new one for a page of at least {@link SESSION_MIN_LIMIT}. `undefined` when
-   * the read should use direct gets: a smaller page with no open session there, sessions refused or
-   * paused, or a stream marked lossy.
-   */
-  acquire(context: SessionContext, shard: number, after: bigint, limit: number): ReadSession | undefined {
-    const now = Date.now();
-    for (let i = this.sessions.length - 1; i >= 0; i--) {
-      const session = this.sessions[i]!;
-      if (session.busy) continue;
-      if (session.broken !== undefined || now - session.lastUsed > SESSION_IDLE_MS) {
-        this.sessions.splice(i, 1);
-        session.close();
-      }
-    }
-    const open = this.sessions.find((s) => s.shard === shard && !s.busy && s.covers(after));
-    if (open !== undefined) {
-      this.touch(open);
-      open.busy = true;
-      return open;
-    }
-    if (limit < SESSION_MIN_LIMIT || this.permanentlyOff || now < this.pausedUntil) return undefined;
-    if (this.isLossy(context.stream)) return undefined;
-    const session = new ReadSession(context, shard, after);
-    session.busy = true;
-    this.sessions.push(session);
-    if (this.sessions.length > MAX_SESSIONS) {
-      const oldest = this.sessions.findIndex((s) => !s.busy);
-      if (oldest !== -1) this.sessions.splice(oldest, 1)[0]!.close();
-    }
-    return session;
-  }
-
-  /** The read is done with the session. */
-  release(session: ReadSession): void {
-    session.busy = false;
-    session.lastUsed = Date.now();
-  }
-
-  /**
-   * The session failed (`error`): it is closed, and the read goes on with direct gets. A refusal
-   * (permissions: the account may not create consumers) turns sessions off for good; other failures
-   * pause them briefly.
-   */
-  discard(session: ReadSession, error: unknown): void {
-    const i = this.sessions.indexOf(session);
-    if (i !== -1) this.sessions.splice(i, 1);
-    session.busy = false;
-    session.close();
-    if (error instanceof FatalError && /permission/i.test(error.message)) {
-      if (!this.permanentlyOff) {
-        this.permanentlyOff = true;
-        this.logger.warn(
-          { adapter: "jetstream", shard: session.shard, error: describe(error) },
-          "reads may not use consumers (permissions); reading with direct gets only",
-        );
-      }
-      return;
-    }
-    this.pausedUntil = Date.now() + (error instanceof FatalError ? SESSION_REFUSED_MS : SESSION_RETRY_MS);
-    this.logger.debug(
-      { adapter: "jetstream", shard: session.shard, error: describe(error) },
-      "read session dropped; reading on with direct gets",
-    );
-  }
-
-  /**
-   * Replicas of `stream` left requests unanswered (a stopped or partitioned replica): for
-   * {@link LOSSY_MS}, its reads ask the stream leader and use no sessions.
-   */
-  markLossy(stream: string): void {
-    this.lossy.set(stream, Date.now() + LOSSY_MS);
-  }
-
-  /** True while `stream` is marked by {@link ReadSessions.markLossy}. */
-  isLossy(stream: string): boolean {
-    const until = this.lossy.get(stream);
-    if (until === undefined) return false;
-    if (Date.now() < until) return true;
-    this.lossy.delete(stream);
-    return false;
-  }
-
-  /** Closes every session (shutdown). */
-  closeAll(): void {
-    for (const session of this.sessions.splice(0)) session.close();
-  }
-
-  private touch(session: ReadSession): void {
-    const i = this.sessions.indexOf(session);
-    if (i !== -1 && i !== this.sessions.length - 1) {
-      this.sessions.splice(i, 1);
-      this.sessions.push(session);
-    }
   }
 }

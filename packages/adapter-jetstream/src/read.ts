@@ -6,22 +6,17 @@ import {
   type StoredEvent,
   TransientError,
 } from "@netmesh/core/adapter";
-import { classifyClientError } from "./classify.js";
 import { MAX_SEQUENCE, parseSequence } from "./cursor.js";
 import { leaderNext, leaderWindow } from "./leader-get.js";
 import { SEQUENCE_HEADER } from "./naming.js";
 import { NoRespondersReply } from "./publish.js";
-import {
-  type ReadSession,
-  type ReadSessions,
-  type SessionContext,
-  SessionUnanswered,
-  isSessionFallback,
-  nextPullSerial,
-} from "./read-session.js";
+import { SessionUnanswered, isSessionFallback, nextPullSerial } from "./pull-group.js";
+import type { ReadSession, SessionContext } from "./read-session.js";
+import type { ReadSessions } from "./read-sessions.js";
 import { headersOf } from "./raw-headers.js";
 import { type Entry, decodeRecord } from "./record.js";
-import { IdleTimer, ReplyGroup, type ReplyMux } from "./reply-mux.js";
+import type { ReplyMux } from "./reply-mux.js";
+import { type WindowReplies, requestWindow, sequencesFrom } from "./window-gets.js";
 
 /** The first window of direct gets a read sends; each full window makes the next 8 times larger. */
 const FIRST_WINDOW = 64;
@@ -31,63 +26,28 @@ const FIRST_WINDOW = 64;
  */
 const PATIENCE_MS = 200;
 
-/**
- * Collects the replies of a window of direct gets: an entry, `null` for "no message at or after", and
- * `undefined` while a reply is missing. Completes when every reply came, or once no reply came for
- * `patienceMs` (a replica can leave a direct get unanswered, e.g. on a stream created a moment ago):
- * the read keeps the replies up to the first missing one and asks again for the rest.
- */
-class DirectGetGroup extends ReplyGroup {
-  readonly replies: (Entry | null | undefined)[];
-  private remaining: number;
-  private readonly idle: IdleTimer;
-
-  constructor(
-    readonly subject: string,
-    count: number,
-    patienceMs: number,
-  ) {
-    super();
-    this.replies = new Array<Entry | null | undefined>(count);
-    this.remaining = count;
-    this.idle = new IdleTimer(patienceMs, () => this.complete());
-  }
-
-  protected override onSettled(): void {
-    this.idle.stop();
-  }
-
-  onReply(index: number, msg: Msg): void {
-    if (this.isSettled || index < 0 || index >= this.replies.length || this.replies[index] !== undefined)
-      return;
-    this.idle.progress++;
+/** A direct get's reply: the message, `null` for 404 ("no message at or after"), or the failure it tells. */
+const DIRECT_REPLIES = (subject: string): WindowReplies => ({
+  parse(msg: Msg): Entry | null {
     const headers = headersOf(msg);
     const code = headers?.code ?? 0;
-    if (code === 404) {
-      this.replies[index] = null;
-    } else if (code === 503) {
-      this.fail(new NoRespondersReply(`no responders for direct gets on ${this.subject}`));
-      return;
-    } else if (code !== 0) {
+    if (code === 404) return null;
+    if (code === 503) throw new NoRespondersReply(`no responders for direct gets on ${subject}`);
+    if (code !== 0) {
       const description = msg.headers?.description ?? "";
       // 408 is the server refusing the request itself ("bad request"): the same request fails again.
-      const error = `direct get on ${this.subject}: status ${code} ${description}`;
-      this.fail(code === 408 ? new FatalError(error) : new TransientError(error));
-      return;
-    } else {
-      const id = headers?.get(SEQUENCE_HEADER);
-      const sequence = parseSequence(id);
-      if (id === undefined || sequence === undefined) {
-        this.fail(
-          new TransientError(`direct get on ${this.subject}: a reply without a valid ${SEQUENCE_HEADER}`),
-        );
-        return;
-      }
-      this.replies[index] = { sequence, id, msg, headers };
+      const error = `direct get on ${subject}: status ${code} ${description}`;
+      throw code === 408 ? new FatalError(error) : new TransientError(error);
     }
-    if (--this.remaining === 0) this.complete();
-  }
-}
+    const id = headers?.get(SEQUENCE_HEADER);
+    const sequence = parseSequence(id);
+    if (id === undefined || sequence === undefined) {
+      throw new TransientError(`direct get on ${subject}: a reply without a valid ${SEQUENCE_HEADER}`);
+    }
+    return { sequence, id, msg, headers };
+  },
+  isNoReply: () => false,
+});
 
 /** What {@link readPage} needs. */
 export interface ReadContext {
@@ -109,13 +69,11 @@ export interface ReadContext {
   readonly sessions: ReadSessions;
 }
 
-const encoder = new TextEncoder();
-
 /**
  * Sends direct gets "next message of `subject` at or after sequence s" for s = `start` … `start +
  * count - 1` at once, and resolves their replies in request order (`undefined`: no reply in time).
  */
-async function directWindow(
+function directWindow(
   context: ReadContext,
   start: bigint,
   count: number,
@@ -123,20 +81,8 @@ async function directWindow(
   timeoutMs: number,
 ): Promise<(Entry | null | undefined)[]> {
   const api = `$JS.API.DIRECT.GET.${context.stream}`;
-  const group = new DirectGetGroup(api, count, patienceMs);
-  context.mux.open(group, timeoutMs, `${count} direct gets on ${context.stream}`);
-  const suffix = `,"next_by_subj":${JSON.stringify(context.subject)}}`;
-  try {
-    for (let i = 0; i < count && !group.isSettled; i++) {
-      // The sequence is written from the bigint's digits: a JSON number above 2^53 would be rounded.
-      const body = encoder.encode(`{"seq":${(start + BigInt(i)).toString()}${suffix}`);
-      context.connection.publish(api, body, { reply: group.replyPrefix + i });
-    }
-  } catch (error) {
-    group.fail(classifyClientError(error, `direct get on ${context.stream}`));
-  }
-  await group.done;
-  return group.replies;
+  const target = { ...context, api, what: `direct gets on ${context.stream}` };
+  return requestWindow(target, sequencesFrom(start, count), patienceMs, timeoutMs, DIRECT_REPLIES(api));
 }
 
 /**
@@ -156,8 +102,7 @@ async function getWindow(
   const replicated = context.replicas > 1;
   const sequences = (indices: readonly number[]) => indices.map((i) => start + BigInt(i));
   if (replicated && context.sessions.isLossy(context.stream)) {
-    const all = Array.from({ length: count }, (_, i) => i);
-    const replies = await leaderWindow({ ...context, timeoutMs }, sequences(all), patienceMs);
+    const replies = await leaderWindow({ ...context, timeoutMs }, sequencesFrom(start, count), patienceMs);
     return { replies, authoritative: true };
   }
   const replies = await directWindow(context, start, count, patienceMs, timeoutMs);
@@ -283,7 +228,9 @@ async function scan(
     // "Nothing more" from a replica, or from a consumer: the stream itself tells whether it ends here
     // (on one replica a direct get, which reads the stream's store; on several, the leader).
     const next =
-      context.replicas > 1 ? await leaderNext(context, last + 1n, patience) : await storeNext(context, last + 1n);
+      context.replicas > 1
+        ? await leaderNext(context, last + 1n, patience)
+        : await storeNext(context, last + 1n);
     if (next === undefined) break;
     context.logger.debug(
       { adapter: "jetstream", stream: context.stream, after: last.toString(), next: next.id },
@@ -309,7 +256,9 @@ async function storeNext(context: ReadContext, from: bigint): Promise<Entry | un
   for (let patience = Math.min(PATIENCE_MS, context.timeoutMs); ; patience *= 2) {
     const left = context.timeoutMs - (Date.now() - started);
     if (left <= 0) {
-      throw new TransientError(`a direct get on ${context.stream} went unanswered for ${context.timeoutMs} ms`);
+      throw new TransientError(
+        `a direct get on ${context.stream} went unanswered for ${context.timeoutMs} ms`,
+      );
     }
     const [reply] = await directWindow(context, from, 1, Math.min(patience, left), left);
     if (reply !== undefined) return reply ?? undefined;

@@ -20,7 +20,7 @@ import type { ResolvedOptions } from "./options.js";
 import { type PayloadEncoder, prepareBatch } from "./payloads.js";
 import { NoRespondersReply, type WindowResult, publishWindow } from "./publish.js";
 import type { ReplyMux } from "./reply-mux.js";
-import type { ReadSessions } from "./read-session.js";
+import type { ReadSessions } from "./read-sessions.js";
 import { scrubbedCopy } from "./redaction.js";
 import type { StreamRegistry } from "./streams.js";
 

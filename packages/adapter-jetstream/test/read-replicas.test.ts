@@ -1,7 +1,7 @@
 import { type StoredEvent, isAdapterError, silentLogger } from "@netmesh/core/adapter";
 import { describe, expect, it } from "vitest";
 import { type ReadContext, readPage } from "../src/read.js";
-import { ReadSessions } from "../src/read-session.js";
+import { ReadSessions } from "../src/read-sessions.js";
 import { ReplyMux } from "../src/reply-mux.js";
 import { FakeReplicatedStream, prng } from "./support/fake-replicas.js";
 

@@ -37,16 +37,33 @@ describe("subscribe() on JetStream", () => {
         if (++delivered === 2 * perProducer) controller.abort();
       }
     })();
+    // The producers write half their events, wait while the server goes down, and write the other half
+    // while it is down and once it is back: the restart falls in the middle of the stream.
+    let halfWritten = 0;
+    let releaseProducers!: () => void;
+    const restarting = new Promise<void>((resolve) => {
+      releaseProducers = resolve;
+    });
     const produce = async (bus: EventBus, p: number) => {
       for (let n = 0; n < perProducer; n++) {
+        if (n === perProducer / 2) {
+          halfWritten++;
+          await restarting;
+        }
         await bus.ingestOrWait({ p, k: n % 40, n }, { key: `key-${n % 40}` });
         if (n % 400 === 0) await sleep(5);
       }
       await bus.flush();
     };
     const producing = Promise.all([produce(first, 1), produce(second, 2)]);
-    await sleep(300);
+    const waitUntil = async (done: () => boolean) => {
+      const until = Date.now() + 20_000;
+      while (!done() && Date.now() < until) await sleep(5);
+    };
+    await waitUntil(() => halfWritten === 2 && delivered > 0);
+    const deliveredBeforeRestart = delivered;
     await server.kill();
+    releaseProducers(); // they write while the server is down (the bus holds and retries)
     await sleep(1_000);
     await server.restart();
     await producing;
@@ -55,6 +72,8 @@ describe("subscribe() on JetStream", () => {
     controller.abort();
     await consuming;
     for (const bus of [first, second]) expect(bus.stats()).toMatchObject({ dropped: 0, dispatched: perProducer });
+    expect(deliveredBeforeRestart).toBeGreaterThan(0);
+    expect(deliveredBeforeRestart).toBeLessThanOrEqual(perProducer); // at most the halves written before
     expect(delivered).toBe(2 * perProducer);
     for (const [key, sequence] of seen) {
       expect(sequence, `order of ${key}`).toEqual([...sequence].sort((a, b) => a - b));

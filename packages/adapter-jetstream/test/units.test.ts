@@ -4,11 +4,10 @@ import { MsgImpl } from "@nats-io/nats-core/internal";
 import { describe, expect, it } from "vitest";
 import { scrub } from "../src/classify.js";
 import { parseServers, secretsOf } from "../src/connection.js";
-import { isJsonText, scanJson } from "../src/json-check.js";
+import { isJsonText } from "../src/json-check.js";
 import { headersOf } from "../src/raw-headers.js";
 import { shardOfMessageId } from "../src/record.js";
 import { Redactor } from "../src/redaction.js";
-import { prng } from "./support/fake-replicas.js";
 import { TestProducer } from "@netmesh/adapter-testkit";
 import { FatalError, MAX_SHARD_ID, formatMessageId } from "@netmesh/core/adapter";
 import { parseDelivery } from "../src/follow.js";
@@ -152,55 +151,14 @@ describe("shardOfStream", () => {
   });
 });
 
-describe("scanJson", () => {
-  it("agrees with JSON.parse on valid and broken JSON (fuzzed from a fixed seed), and on deep nesting", () => {
-    const random = prng(11);
-    const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
-    const scalars = [
-      "0",
-      "-0",
-      "1.5",
-      "-12e+3",
-      "1E5",
-      "true",
-      "false",
-      "null",
-      '"a\\u00e9\\n"',
-      '""',
-      '"\\ud800"',
-      '"é😀"',
-    ];
-    const value = (depth: number): string => {
-      const r = random();
-      if (depth > 4 || r < 0.3) return pick(scalars);
-      const n = Math.floor(random() * 4);
-      if (r < 0.65)
-        return `[${Array.from({ length: n }, () => value(depth + 1)).join(pick([",", " , ", ",\n"]))}]`;
-      return `{${Array.from({ length: n }, () => `${pick(['"k"', '"a b"', '" \\" "'])}${pick([":", " : "])}${value(depth + 1)}`).join(",")}}`;
-    };
-    const alphabet = [...'{}[],:"\\ \t\n\r0123456789.-+eEtrufalsn\u0000\u001fxé'];
-    for (let t = 0; t < 30_000; t++) {
-      let text = value(0);
-      for (let m = Math.floor(random() * 4); m > 0; m--) {
-        const at = Math.floor(random() * (text.length + 1));
-        const op = random();
-        if (op < 0.33) text = text.slice(0, at) + pick(alphabet) + text.slice(at);
-        else if (op < 0.66) text = text.slice(0, at) + text.slice(at + 1);
-        else text = text.slice(0, at) + pick(alphabet) + text.slice(at + 1);
-      }
-      let valid = true;
-      try {
-        JSON.parse(text);
-      } catch {
-        valid = false;
-      }
-      expect(scanJson(text), JSON.stringify(text)).toBe(valid);
-      expect(isJsonText(text)).toBe(valid);
+describe("isJsonText", () => {
+  it("accepts exactly what JSON.parse accepts", () => {
+    for (const text of ["{}", "[]", '{"a":[1,2,{"b":null}]}', '"x"', "0", " true "]) {
+      expect(isJsonText(text), text).toBe(true);
     }
-    const deep = `${"[".repeat(100_000)}${"]".repeat(100_000)}`;
-    expect(scanJson(deep)).toBe(true);
-    expect(scanJson(`${"{".repeat(10)}`)).toBe(false);
-    expect(scanJson("")).toBe(false);
+    for (const text of ["", "not json", "{", '{"a":}', "[1,]", "\u0000"]) {
+      expect(isJsonText(text), JSON.stringify(text)).toBe(false);
+    }
   });
 });
 

@@ -207,6 +207,7 @@ export class RedisAdapter extends AdapterBase {
       afterId,
       ...options,
       read: (after, limit) => this.read(shard, after, limit),
+      toPage: (entries, limit) => toPage(shard, entries, limit, this.logger, this.keys.of(shard).stream),
       redactor: this.connection.redactor,
     });
   }

@@ -1,6 +1,7 @@
 import type { ShardPage } from "@netmesh/core/adapter";
 import type { Cluster, Redis } from "ioredis";
 import { classify } from "./classify.js";
+import type { StreamEntry } from "./read-page.js";
 import type { Redactor } from "./redaction.js";
 
 /** How long one `XREAD BLOCK` waits before the loop looks again, ms. Any wait is cut short by new entries. */
@@ -21,6 +22,8 @@ export interface FollowPlan {
   readonly limit: number;
   /** The adapter's page read (`XRANGE`), shared with `pollShard`. */
   readonly read: (afterId: string | undefined, limit: number) => Promise<ShardPage>;
+  /** Turns entries of the stream (as `XRANGE` and `XREAD` return them) into a page, as `read` does. */
+  readonly toPage: (entries: readonly StreamEntry[], limit: number) => ShardPage;
   readonly redactor: Redactor;
 }
 
@@ -28,18 +31,22 @@ export interface FollowPlan {
  * Follows a stream: pages with `XRANGE` while entries are there, and when caught up waits in
  * `XREAD BLOCK` for the next entry after the cursor, on a connection of its own (a blocking command
  * would stall every write queued behind it on the shared one). `XREAD` returns at once when an entry
- * after the cursor already exists, so nothing written between the two reads is missed. Aborting the
+ * after the cursor already exists, so nothing written between the two reads is missed; the entries it
+ * returns are the next page (no second round trip to read what woke it). Aborting the
  * signal disconnects the blocking connection, which ends the iteration at once.
  */
 export async function* followStream(plan: FollowPlan): AsyncIterable<ShardPage> {
   const { signal } = plan;
   let cursor = plan.afterId;
   let blocking: Redis | Cluster | undefined;
+  /** A page `XREAD` returned, yielded before the next `XRANGE`. */
+  let woken: ShardPage | undefined;
   const cut = () => blocking?.disconnect();
   signal.addEventListener("abort", cut, { once: true });
   try {
     while (!signal.aborted) {
-      const page = await plan.read(cursor, plan.limit);
+      const page = woken ?? (await plan.read(cursor, plan.limit));
+      woken = undefined;
       if (page.nextId !== undefined) {
         cursor = page.nextId;
         yield page;
@@ -51,7 +58,18 @@ export async function* followStream(plan: FollowPlan): AsyncIterable<ShardPage> 
         // Its failures reach us as the rejected XREAD below; the event would only be noise.
         blocking.on("error", () => {});
       }
-      await blocking.xread("COUNT", 1, "BLOCK", BLOCK_MS, "STREAMS", plan.stream, cursor ?? "0-0");
+      // COUNT limit + 1, as XRANGE reads it: the extra entry only tells that more follow.
+      const reply = (await blocking.xread(
+        "COUNT",
+        plan.limit >= Number.MAX_SAFE_INTEGER ? plan.limit : plan.limit + 1,
+        "BLOCK",
+        BLOCK_MS,
+        "STREAMS",
+        plan.stream,
+        cursor ?? "0-0",
+      )) as [stream: string, entries: StreamEntry[]][] | null;
+      const entries = reply?.[0]?.[1];
+      if (entries !== undefined && entries.length > 0) woken = plan.toPage(entries, plan.limit);
     }
   } catch (error) {
     if (signal.aborted) return; // the cut connection's error is how the wait ends

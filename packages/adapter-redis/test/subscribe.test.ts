@@ -36,22 +36,42 @@ describe("subscribe() on Redis", () => {
         if (++delivered === 2 * perProducer) controller.abort();
       }
     })();
+    // The producers write half their events, wait while the server goes down, and write the other half
+    // while it is down and once it is back: the restart falls in the middle of the stream.
+    let halfWritten = 0;
+    let releaseProducers!: () => void;
+    const restarting = new Promise<void>((resolve) => {
+      releaseProducers = resolve;
+    });
     const produce = async (bus: EventBus, p: number) => {
       for (let n = 0; n < perProducer; n++) {
+        if (n === perProducer / 2) {
+          halfWritten++;
+          await restarting;
+        }
         await bus.ingestOrWait({ p, k: n % 40, n }, { key: `key-${n % 40}` });
         if (n % 500 === 0) await sleep(5);
       }
       await bus.flush();
     };
     const producing = Promise.all([produce(first, 1), produce(second, 2)]);
-    await sleep(300);
-    await server.restart(); // SIGKILL, then the same port and AOF: clients reconnect
+    const waitUntil = async (done: () => boolean) => {
+      const until = Date.now() + 20_000;
+      while (!done() && Date.now() < until) await sleep(5);
+    };
+    await waitUntil(() => halfWritten === 2 && delivered > 0);
+    const deliveredBeforeRestart = delivered;
+    const restart = server.restart(); // SIGKILL, then the same port and AOF: clients reconnect
+    releaseProducers();
+    await restart;
     await producing;
     const deadline = Date.now() + 30_000;
     while (delivered < 2 * perProducer && Date.now() < deadline) await sleep(20);
     controller.abort();
     await consuming;
     for (const bus of [first, second]) expect(bus.stats()).toMatchObject({ dropped: 0, dispatched: perProducer });
+    expect(deliveredBeforeRestart).toBeGreaterThan(0);
+    expect(deliveredBeforeRestart).toBeLessThanOrEqual(perProducer); // at most the halves written before
     expect(delivered).toBe(2 * perProducer);
     for (const [key, sequence] of seen) {
       const sorted = [...sequence].sort((a, b) => a - b);

@@ -5,6 +5,7 @@ import { InvalidPollRequestError } from "../errors.js";
 import { CompositeCursor } from "./cursor.js";
 import { type CompiledFilter, type Filter, compileFilter } from "./filter.js";
 import { compareIds } from "../contract/ids.js";
+import { readAheadOf } from "./read-ahead.js";
 
 /** `"none"`: shard by shard, each in its stored order. `"insertion"`: by insertion timestamp, ties by (shard, id). */
 export type PollOrder = "none" | "insertion";
@@ -203,6 +204,7 @@ export async function pollShards(
   // Insertion order must see past every shard's share to pick the earliest events, and a filter reads
   // at least a few hundred entries per shard so a rare match does not take thousands of polls.
   const topUp = order === "none" && filter === undefined;
+  const ahead = readAheadOf(adapter);
   const wanted = topUp ? fair : filter ? Math.max(fair * 3, MIN_FILTERED_FETCH) : fair * 2;
   const perShard = Math.min(wanted, MAX_PER_SHARD_FETCH);
   const failedShards: number[] = [];
@@ -215,7 +217,11 @@ export async function pollShards(
     limit: number,
   ) => {
     const settled = await Promise.allSettled(
-      targets.map((shard) => adapter.pollShard(shard, positions(shard), limit)),
+      targets.map((shard) =>
+        toppingUp
+          ? adapter.pollShard(shard, positions(shard), limit)
+          : ahead.read(adapter, shard, positions(shard), limit),
+      ),
     );
     const pages = new Map<number, ShardPage>();
     settled.forEach((outcome, i) => {
@@ -274,6 +280,14 @@ export async function pollShards(
         { shard: read.shard, from: input.get(read.shard), to: target },
         "poll: entry id format changed; keeping the old position",
       );
+    }
+  }
+  if (topUp) {
+    // A shard whose whole page was returned and that has more: its next page is read now, while the
+    // consumer works on this one (see ReadAhead).
+    for (const read of reads) {
+      const all = (taken.get(read.shard) ?? 0) === read.matches.length;
+      if (all && read.page.hasMore) ahead.start(adapter, read.shard, next.get(read.shard), perShard);
     }
   }
   const advanced = !next.equals(input);

@@ -13,16 +13,29 @@ const RETRY_MIN_MS = 50;
 const RETRY_MAX_MS = 2_000;
 
 /**
+ * Pages a follower may hold read but not yet delivered. Two let a shard's next read travel while the
+ * consumer works through its current page (one would leave the backend idle between pages: a read
+ * starts only once the page before was taken), and bound what a slow consumer piles up.
+ */
+const READ_AHEAD_PAGES = 2;
+
+/**
  * Follows shards with the adapter's streaming read (`readShard`), one follower per shard, and hands
- * their pages to one consumer in arrival order. Each follower holds at most one undelivered page, so a
- * slow consumer slows the reads down instead of piling pages up. A follower whose read fails logs it
- * and resumes from the last page it handed over, after a growing pause.
+ * their pages to one consumer in arrival order. Each follower holds at most {@link READ_AHEAD_PAGES}
+ * undelivered pages, so a slow consumer slows the reads down instead of piling pages up. A follower
+ * whose read fails logs it and resumes from the last page it handed over, after a growing pause.
  */
 export class ShardFollowers {
   private readonly followed = new Set<number>();
   private readonly ready: FollowedPage[] = [];
-  private readonly delivered = new Map<number, () => void>();
+  /** Per shard: its pages waiting in `ready`, and how to let its follower read on once one is taken. */
+  private readonly held = new Map<number, { pages: number; release: (() => void) | undefined }>();
   private wake: (() => void) | undefined;
+  private readonly wakeNow = () => {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  };
 
   constructor(
     private readonly adapter: Adapter,
@@ -31,13 +44,16 @@ export class ShardFollowers {
     private readonly pageSize: number,
     private readonly signal: AbortSignal,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    signal.addEventListener("abort", this.wakeNow, { once: true });
+  }
 
   /** Starts following every shard of `shards` not followed yet. */
   follow(shards: Iterable<number>): void {
     for (const shard of shards) {
       if (this.followed.has(shard)) continue;
       this.followed.add(shard);
+      this.held.set(shard, { pages: 0, release: undefined });
       void this.run(shard);
     }
   }
@@ -48,21 +64,20 @@ export class ShardFollowers {
    */
   async next(waitMs: number): Promise<FollowedPage | undefined> {
     if (this.ready.length === 0 && !this.signal.aborted) {
-      const arrived = new Promise<void>((resolve) => {
-        this.wake = resolve;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(this.wakeNow, waitMs);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
       });
-      const timeout = new AbortController();
-      const onAbort = () => timeout.abort();
-      this.signal.addEventListener("abort", onAbort, { once: true });
-      await Promise.race([arrived, sleep(waitMs, timeout.signal)]);
-      timeout.abort();
-      this.signal.removeEventListener("abort", onAbort);
-      this.wake = undefined;
     }
     const item = this.ready.shift();
     if (item !== undefined) {
-      const release = this.delivered.get(item.shard);
-      this.delivered.delete(item.shard);
+      const held = this.held.get(item.shard)!;
+      held.pages--;
+      const release = held.release;
+      held.release = undefined;
       release?.();
     }
     return item;
@@ -95,18 +110,19 @@ export class ShardFollowers {
     }
   }
 
-  /** Queues a page and resolves once the consumer took it. */
-  private handOver(item: FollowedPage): Promise<void> {
+  /** Queues a page; resolves at once while the follower holds fewer than the read-ahead, else once one is taken. */
+  private handOver(item: FollowedPage): Promise<void> | undefined {
+    const held = this.held.get(item.shard)!;
+    held.pages++;
+    this.ready.push(item);
+    this.wakeNow();
+    if (held.pages < READ_AHEAD_PAGES) return undefined;
     return new Promise((resolve) => {
       const done = () => {
         this.signal.removeEventListener("abort", done);
         resolve();
       };
-      this.delivered.set(item.shard, done);
-      this.ready.push(item);
-      const wake = this.wake;
-      this.wake = undefined;
-      wake?.();
+      held.release = done;
       this.signal.addEventListener("abort", done, { once: true });
     });
   }

@@ -75,7 +75,12 @@ class DeliveryTracker {
     for (const ids of this.order.values()) ids.sort(compareIds);
   }
 
-  delivered(event: StoredEvent): void {
+  /** Records that `events[from … to)` were handed over, in page order. */
+  deliveredRange(events: readonly StoredEvent[], from: number, to: number): void {
+    for (let i = from; i < to; i++) this.delivered(events[i]!);
+  }
+
+  private delivered(event: StoredEvent): void {
     const ids = this.order.get(event.shard)!;
     const done = this.done.get(event.shard) ?? new Set<string>();
     this.done.set(event.shard, done);
@@ -95,11 +100,15 @@ function positive(field: string, value: number | undefined, fallback: number, ma
   return chosen;
 }
 
-/** A page being handed to the consumer, with what to record as each event goes and when it is all out. */
+/**
+ * A page being handed to the consumer, with how to move the cursor over what was handed out. The
+ * cursor is settled lazily (when it is read, or the iteration stops mid-page), not per event: moving
+ * it compares entry ids, which would cost more than handing the event over.
+ */
 interface DeliveryPage {
   readonly events: readonly StoredEvent[];
-  /** Records that `events[index]` is being handed over (moves the cursor). */
-  delivered(index: number): void;
+  /** Records that `events[from … to)` were handed over (moves the cursor past them). */
+  settle(from: number, to: number): void;
   /** Records that every event of the page was handed over. */
   finished(): void;
 }
@@ -161,8 +170,8 @@ export function subscribe(source: SubscriptionSource, options: SubscribeOptions 
             : page.events.filter((event) => matches(filter, event, source.logger));
         yield {
           events,
-          // Moved before the event is handed over: a consumer that breaks on it has received it.
-          delivered: (index) => cursor.advance(shard, events[index]!.id),
+          // Events of one shard, in its order: the last one handed over is the position.
+          settle: (_from, to) => void cursor.advance(shard, events[to - 1]!.id),
           finished: () => {
             if (page.nextId !== undefined) cursor.advance(shard, page.nextId);
           },
@@ -187,8 +196,7 @@ export function subscribe(source: SubscriptionSource, options: SubscribeOptions 
       const tracker = new DeliveryTracker(page.events, cursor);
       yield {
         events: page.events,
-        // Counted before the event is handed over: a consumer that breaks on it has received it.
-        delivered: (index) => tracker.delivered(page.events[index]!),
+        settle: (from, to) => tracker.deliveredRange(page.events, from, to),
         finished: () => {
           cursor = CompositeCursor.decode(page.cursor);
         },
@@ -216,14 +224,26 @@ export function subscribe(source: SubscriptionSource, options: SubscribeOptions 
   }
 
   // Events are handed out by a plain iterator over the current page: a generator `yield` per event
-  // costs about twice as much, and a subscription reads as fast as the backend lets it.
+  // costs about twice as much, and a subscription reads as fast as the backend lets it. `handed`
+  // counts the page's events handed over (the one being delivered included: a consumer that breaks
+  // on it has received it); `settled` how many of them the cursor already covers.
+  let page: DeliveryPage | undefined;
+  let handed = 0;
+  let settled = 0;
+  const settle = () => {
+    if (page !== undefined && settled < handed) {
+      page.settle(settled, handed);
+      settled = handed;
+    }
+  };
+
   function iterate(): AsyncIterator<StoredEvent> {
     const feed = pages();
-    let page: DeliveryPage | undefined;
-    let index = 0;
     const advance = async (): Promise<IteratorResult<StoredEvent>> => {
       if (page !== undefined) {
-        page.finished();
+        // Stopped mid-page: the cursor covers what was handed over, not the rest of the page.
+        if (handed < page.events.length) settle();
+        else page.finished();
         page = undefined;
       }
       for (;;) {
@@ -238,21 +258,20 @@ export function subscribe(source: SubscriptionSource, options: SubscribeOptions 
           continue;
         }
         page = next.value;
-        index = 1;
-        page.delivered(0);
+        handed = 1;
+        settled = 0;
         return { value: page.events[0]!, done: false };
       }
     };
     return {
       next() {
-        if (page !== undefined && index < page.events.length && !stop.signal.aborted) {
-          const at = index++;
-          page.delivered(at);
-          return Promise.resolve({ value: page.events[at]!, done: false });
+        if (page !== undefined && handed < page.events.length && !stop.signal.aborted) {
+          return Promise.resolve({ value: page.events[handed++]!, done: false });
         }
         return advance();
       },
       async return() {
+        settle();
         page = undefined;
         await feed.return(undefined);
         return DONE;
@@ -262,6 +281,7 @@ export function subscribe(source: SubscriptionSource, options: SubscribeOptions 
 
   return {
     get cursor() {
+      settle();
       return cursor.encode();
     },
     close: () => stop.abort(),

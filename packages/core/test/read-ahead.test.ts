@@ -1,0 +1,106 @@
+import { describe, expect, it } from "vitest";
+import { createBus } from "../src/bus.js";
+import type { ShardPage } from "../src/contract/adapter.js";
+import { ReadAhead } from "../src/consumer/read-ahead.js";
+import { MemoryAdapter } from "../src/memory/memory-adapter.js";
+
+/** A memory adapter that counts its pollShard calls and can fail the next ones. */
+class CountingAdapter extends MemoryAdapter {
+  calls = 0;
+  failNext = 0;
+  override pollShard(shard: number, afterId: string | undefined, limit: number): Promise<ShardPage> {
+    this.calls++;
+    if (this.failNext > 0) {
+      this.failNext--;
+      return Promise.reject(new Error("read failed"));
+    }
+    return super.pollShard(shard, afterId, limit);
+  }
+}
+
+describe("poll read-ahead", () => {
+  it("serves a full page from a window read ahead at exactly its position, and reads afresh otherwise", async () => {
+    const adapter = new CountingAdapter();
+    const bus = await createBus({ adapter, shards: 1 });
+    for (let i = 0; i < 10; i++) bus.ingest({ i });
+    await bus.flush();
+    const ahead = new ReadAhead();
+    const numbers = (page: ShardPage) => page.events.map((e) => JSON.parse(e.json).i);
+    const first = await adapter.pollShard(0, undefined, 4);
+    adapter.calls = 0;
+
+    ahead.start(adapter, 0, first.nextId, 4); // one read of a 4-page window: events 4 … 9
+    const served = await ahead.read(adapter, 0, first.nextId, 4);
+    expect(numbers(served)).toEqual([4, 5, 6, 7]);
+    expect(served.hasMore).toBe(true);
+    expect(adapter.calls).toBe(1);
+
+    // Two left in the window, short of a page: read afresh, which sees what was written since.
+    for (let i = 10; i < 12; i++) bus.ingest({ i });
+    await bus.flush();
+    const grown = await ahead.read(adapter, 0, served.nextId, 4);
+    expect(numbers(grown)).toEqual([8, 9, 10, 11]);
+    expect(adapter.calls).toBe(2);
+
+    ahead.start(adapter, 0, first.nextId, 4); // a window at another position than asked: read afresh
+    const other = await ahead.read(adapter, 0, served.nextId, 2);
+    expect(numbers(other)).toEqual([8, 9]);
+    expect(adapter.calls).toBe(4);
+
+    adapter.failNext = 1; // a failed window read: read afresh
+    ahead.start(adapter, 0, first.nextId, 4);
+    const retried = await ahead.read(adapter, 0, first.nextId, 4);
+    expect(numbers(retried)).toEqual([4, 5, 6, 7]);
+    expect(adapter.calls).toBe(6);
+    await bus.shutdown();
+  });
+
+  it("a window serves page after page while the shard has more, with far fewer adapter reads", async () => {
+    const adapter = new CountingAdapter();
+    const bus = await createBus({ adapter, shards: 1 });
+    for (let i = 0; i < 1_000; i++) bus.ingest({ i });
+    await bus.flush();
+    adapter.calls = 0;
+    const seen: number[] = [];
+    let cursor: string | undefined;
+    for (let polls = 0; polls < 100; polls++) {
+      const page = await bus.poll({ limit: 50, ...(cursor !== undefined && { cursor }) });
+      for (const event of page.events) seen.push(JSON.parse(event.json).i);
+      cursor = page.cursor;
+      if (!page.hasMore) break;
+    }
+    expect(seen).toEqual(Array.from({ length: 1_000 }, (_, i) => i));
+    expect(adapter.calls).toBeLessThan(10); // a read per 4 pages (plus the first and the last), not 20
+    await bus.shutdown();
+  });
+
+  it("a poll loop under concurrent producers reads every event exactly once, in per-key order", async () => {
+    const bus = await createBus({ adapter: new MemoryAdapter(), shards: 4, batch: { maxDelayMs: 1 } });
+    const TOTAL = 20_000;
+    const producing = (async () => {
+      for (let n = 0; n < TOTAL; n++) {
+        bus.ingest({ n, k: n % 7 }, { key: `k${n % 7}` });
+        if (n % 500 === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+    })();
+    const seen: number[] = [];
+    const last = new Map<number, number>();
+    let cursor: string | undefined;
+    const until = Date.now() + 15_000;
+    while (seen.length < TOTAL && Date.now() < until) {
+      const page = await bus.poll({ limit: 300, ...(cursor !== undefined && { cursor }) });
+      for (const event of page.events) {
+        const { n, k } = JSON.parse(event.json) as { n: number; k: number };
+        expect(n).toBeGreaterThan(last.get(k) ?? -1);
+        last.set(k, n);
+        seen.push(n);
+      }
+      cursor = page.cursor;
+      if (!page.hasMore) await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    await producing;
+    expect(seen.length).toBe(TOTAL);
+    expect(new Set(seen).size).toBe(TOTAL);
+    await bus.shutdown();
+  });
+});
