@@ -8,6 +8,7 @@ import {
   type BatchResult,
   ConnectionError,
   FatalError,
+  type GroupCoordinator,
   type Logger,
   type ReadShardOptions,
   type ShardPage,
@@ -17,6 +18,7 @@ import { StreamGoneError, classifyClientError, describe } from "./classify.js";
 import { LinkState, drainWithin, openConnection, secretsOf, watchStatus, within } from "./connection.js";
 import { MAX_SEQUENCE, parseCursor } from "./cursor.js";
 import { followShard } from "./follow.js";
+import { jetstreamCoordinator } from "./group-coordinator.js";
 import { MAX_HEADER_BYTES } from "./headers.js";
 import { allShardsFilter, shardOfStream, shardSubject, streamName } from "./naming.js";
 import {
@@ -346,6 +348,13 @@ export class JetStreamAdapter extends AdapterBase {
     }
     return shards;
   }
+
+  /** Consumer-group coordination in the KV bucket `{prefix}_groups` (see `group-coordinator.ts`). */
+  coordination(): GroupCoordinator {
+    this.groups ??= jetstreamCoordinator({ ...this.options, session: () => this.live() });
+    return this.groups;
+  }
+  private groups: GroupCoordinator | undefined;
 
   /** True while connected and the server answers a ping within `requestTimeoutMs`. */
   protected override async ping(): Promise<boolean> {
