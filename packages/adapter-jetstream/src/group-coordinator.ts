@@ -90,31 +90,48 @@ export function jetstreamCoordinator(host: BucketHost): GroupCoordinator {
     return lease;
   };
 
-  /**
-   * Writes `value` over what this process holds; a conflict re-reads once, since a write of ours whose
-   * ack was lost moved the revision too. False when the lease is someone else's now.
-   */
-  const rewrite = async (key: string, lease: Held, value: LeaseValue, what: string): Promise<boolean> => {
-    const sentAt = performance.now();
-    let revision = await bucket.put(key, value, what, lease.revision);
-    if (revision === undefined) {
-      const current = await bucket.get<LeaseValue>(key, what);
-      if (current === undefined || current.value.t !== lease.token) {
-        held.delete(key);
-        return false;
-      }
-      lease.revision = current.revision;
-      revision = await bucket.put(key, value, what, current.revision);
-      if (revision === undefined) {
-        held.delete(key);
-        return false;
-      }
-    }
-    lease.revision = revision;
-    lease.value = value;
-    lease.sentAt = sentAt;
-    return true;
+  /** Per key, one write at a time: a renewal and a checkpoint of one lease never race each other. */
+  const queues = new Map<string, Promise<unknown>>();
+  const exclusive = <T>(key: string, work: () => Promise<T>): Promise<T> => {
+    const run = (queues.get(key) ?? Promise.resolve()).then(work, work);
+    const tail = run.catch(() => {});
+    queues.set(key, tail);
+    void tail.then(() => {
+      if (queues.get(key) === tail) queues.delete(key);
+    });
+    return run;
   };
+
+  /**
+   * Applies `change` to the lease this process holds with `token` and writes it; a conflict re-reads
+   * once, since a write of ours whose ack was lost moved the revision too (the change is then applied
+   * to what is stored). False when the lease is not ours (any more).
+   */
+  const rewrite = (key: string, token: string, change: (value: LeaseValue) => LeaseValue, what: string) =>
+    exclusive(key, async (): Promise<boolean> => {
+      const lease = mine(key, token);
+      if (lease === undefined) return false;
+      const sentAt = performance.now();
+      let value = change(lease.value);
+      let revision = await bucket.put(key, value, what, lease.revision);
+      if (revision === undefined) {
+        const current = await bucket.get<LeaseValue>(key, what);
+        if (current === undefined || current.value.t !== token) {
+          held.delete(key);
+          return false;
+        }
+        value = change(current.value);
+        revision = await bucket.put(key, value, what, current.revision);
+        if (revision === undefined) {
+          held.delete(key);
+          return false;
+        }
+      }
+      lease.revision = revision;
+      lease.value = value;
+      lease.sentAt = sentAt;
+      return true;
+    });
 
   const listed = async <T>(group: string, kind: string, what: string) => {
     const keys = await bucket.keys(`${token(group, "group")}.${kind}.*`, what);
@@ -156,13 +173,18 @@ export function jetstreamCoordinator(host: BucketHost): GroupCoordinator {
     async acquire(group, shard, member, token, ttlMs) {
       const ttl = checkTtl(ttlMs);
       const key = leaseKey(group, shard);
-      const own = mine(key, token);
-      if (own !== undefined) return rewrite(key, own, { ...own.value, ttl }, "acquire");
+      if (mine(key, token) !== undefined)
+        return rewrite(key, token, (value) => ({ ...value, ttl }), "acquire");
       const current = await bucket.get<LeaseValue>(key, "acquire");
       if (current !== undefined && current.value.t !== null) {
         if (current.value.t !== token && !stale(key, current.revision, current.value.ttl)) return false;
       }
-      const value: LeaseValue = { m: member, t: token, ttl, ...(current?.value.c ? { c: current.value.c } : {}) };
+      const value: LeaseValue = {
+        m: member,
+        t: token,
+        ttl,
+        ...(current?.value.c ? { c: current.value.c } : {}),
+      };
       const sentAt = performance.now();
       const revision = await bucket.put(key, value, "acquire", current?.revision ?? 0);
       if (revision === undefined) return false;
@@ -172,16 +194,17 @@ export function jetstreamCoordinator(host: BucketHost): GroupCoordinator {
     async renew(group, shard, token, ttlMs) {
       const ttl = checkTtl(ttlMs);
       const key = leaseKey(group, shard);
-      const own = mine(key, token);
-      return own !== undefined && rewrite(key, own, { ...own.value, ttl }, "renew");
+      return rewrite(key, token, (value) => ({ ...value, ttl }), "renew");
     },
     async release(group, shard, token) {
       const key = leaseKey(group, shard);
-      const own = mine(key, token);
-      if (own === undefined) return;
-      held.delete(key);
-      const value: LeaseValue = { m: null, t: null, ttl: 0, ...(own.value.c ? { c: own.value.c } : {}) };
-      await bucket.put(key, value, "release", own.revision); // a conflict: it was not ours any more
+      await exclusive(key, async () => {
+        const own = mine(key, token);
+        if (own === undefined) return;
+        held.delete(key);
+        const value: LeaseValue = { m: null, t: null, ttl: 0, ...(own.value.c ? { c: own.value.c } : {}) };
+        await bucket.put(key, value, "release", own.revision); // a conflict: it was not ours any more
+      });
     },
     async readCheckpoint(group, shard) {
       const entry = await bucket.get<LeaseValue>(leaseKey(group, shard), "readCheckpoint");
@@ -190,13 +213,10 @@ export function jetstreamCoordinator(host: BucketHost): GroupCoordinator {
     async writeCheckpoint(group, shard, token, id) {
       if (typeof id !== "string" || id.length === 0)
         throw new FatalError("jetstream: a checkpoint must be an entry id");
-      const key = leaseKey(group, shard);
-      const own = mine(key, token);
-      if (own === undefined) return false;
       // Written even when the position would not move: the write is what proves the lease still held.
-      const stored = own.value.c;
-      const c = stored !== undefined && compareIds(id, stored) <= 0 ? stored : id;
-      return rewrite(key, own, { ...own.value, c }, "checkpoint");
+      const forward = (value: LeaseValue): LeaseValue =>
+        value.c !== undefined && compareIds(id, value.c) <= 0 ? value : { ...value, c: id };
+      return rewrite(leaseKey(group, shard), token, forward, "checkpoint");
     },
   };
 }

@@ -23,3 +23,7 @@ export type {
 export { runAdapterConformance } from "./run.js";
 export { TestBatch, TestProducer, randomProducer } from "./test-batch.js";
 export type { ExpectedEvent } from "./test-batch.js";
+export { runGroupConformance } from "./groups/suite.js";
+export type { GroupConformanceOptions } from "./groups/suite.js";
+export { GroupHarness, balanced, duplicates, tally, waitFor } from "./groups/harness.js";
+export type { GroupTimings, TestMember } from "./groups/harness.js";

@@ -108,23 +108,28 @@ export class LeaseUpkeep {
   /** Heartbeat, renew, rebalance. True when this member holds fewer shards than its share. */
   private async tick(): Promise<boolean> {
     const { group, member, ttl, owned, signal } = this.host;
-    await this.renew();
-    await this.call("heartbeat", (c) => c.heartbeat(group, member, ttl));
-    const members = [...(await this.call("members", (c) => c.members(group)))];
+    // Independent calls go out together: a tick is a few round trips, whatever the shard count.
+    await Promise.all([this.renew(), this.call("heartbeat", (c) => c.heartbeat(group, member, ttl))]);
+    // Leases are asked every tick, even when this member has its share: a coordinator that judges
+    // expiry by watching revisions (JetStream) must have watched a dead member's leases for a TTL.
+    const [listed, shards, leases] = await Promise.all([
+      this.call("members", (c) => c.members(group)),
+      this.host.source.shardIds(),
+      this.call("leases", (c) => c.leases(group)),
+    ]);
+    const members = [...listed];
     if (!members.includes(member)) members.push(member);
     members.sort();
-    const shards = await this.host.source.shardIds();
     const index = members.indexOf(member);
     const target =
       Math.floor(shards.length / members.length) + (index < shards.length % members.length ? 1 : 0);
     const held = [...owned.values()].filter((shard) => !shard.gone && !shard.revoking);
     if (held.length > target) {
       held.sort((a, b) => b.shard - a.shard);
-      for (const shard of held.slice(0, held.length - target)) await this.host.revoke(shard);
+      await Promise.all(held.slice(0, held.length - target).map((shard) => this.host.revoke(shard)));
       return false;
     }
     if (held.length === target || signal.aborted) return false;
-    const leases = await this.call("leases", (c) => c.leases(group));
     let count = held.length;
     // Start at a different shard per member, so members rarely race for the same lease.
     const free = shards.filter((shard) => !leases.has(shard) && !owned.has(shard));
@@ -152,8 +157,7 @@ export class LeaseUpkeep {
   /** Renews every lease held; one refused, or not renewed for a whole TTL, stops its shard. */
   private async renew(): Promise<void> {
     const { group, ttl, owned, source } = this.host;
-    for (const shard of [...owned.values()]) {
-      if (shard.gone) continue;
+    const renewOne = async (shard: Owned): Promise<void> => {
       // The backend counts the TTL from when it applies the renewal, never earlier than this.
       const sentAt = performance.now();
       let held: boolean | undefined;
@@ -164,7 +168,9 @@ export class LeaseUpkeep {
       }
       if (held === true) shard.renewedAt = sentAt;
       else if (held === false) this.host.lose(shard, "the lease was lost: renewal refused");
-      else if (performance.now() - shard.renewedAt >= ttl) this.host.lose(shard, "the lease expired unrenewed");
-    }
+      else if (performance.now() - shard.renewedAt >= ttl)
+        this.host.lose(shard, "the lease expired unrenewed");
+    };
+    await Promise.all([...owned.values()].filter((shard) => !shard.gone).map(renewOne));
   }
 }
