@@ -133,13 +133,38 @@ export function jetstreamCoordinator(host: BucketHost): GroupCoordinator {
       return true;
     });
 
-  const listed = async <T>(group: string, kind: string, what: string) => {
-    const keys = await bucket.keys(`${token(group, "group")}.${kind}.*`, what);
-    const entries = await Promise.all(keys.map((key) => bucket.get<T>(key, what)));
-    return keys
-      .map((key, i) => [key, entries[i]] as const)
-      .filter((pair): pair is readonly [string, BucketEntry<T>] => pair[1] !== undefined);
+  /**
+   * Every key of a group with its value, in one listing plus pipelined gets. A listing under way is
+   * shared: the members and leases calls of one rebalance tick, sent together, make one.
+   */
+  const snapshots = new Map<string, Promise<(readonly [string, BucketEntry<unknown>])[]>>();
+  const snapshot = (group: string, what: string) => {
+    const prefix = token(group, "group");
+    const pending = snapshots.get(prefix);
+    if (pending !== undefined) return pending;
+    const entries = (async () => {
+      const keys = await bucket.keys(`${prefix}.*.*`, what);
+      const values = await Promise.all(keys.map((key) => bucket.get<unknown>(key, what)));
+      return keys
+        .map((key, i) => [key, values[i]] as const)
+        .filter((pair): pair is readonly [string, BucketEntry<unknown>] => pair[1] !== undefined);
+    })();
+    snapshots.set(prefix, entries);
+    const settled = () => {
+      if (snapshots.get(prefix) === entries) snapshots.delete(prefix);
+    };
+    entries.then(settled, settled);
+    return entries;
   };
+  const listed = async <T>(group: string, kind: string, what: string) => {
+    const marker = `.${kind}.`;
+    return (await snapshot(group, what)).filter(([key]) => key.includes(marker)) as (readonly [
+      string,
+      BucketEntry<T>,
+    ])[];
+  };
+  /** The lease entries the last listing read: an acquisition right after compares-and-sets on them. */
+  const recent = new Map<string, BucketEntry<LeaseValue>>();
 
   return {
     async heartbeat(group, member, ttlMs) {
@@ -162,6 +187,7 @@ export function jetstreamCoordinator(host: BucketHost): GroupCoordinator {
     async leases(group) {
       const owners = new Map<number, string>();
       for (const [key, entry] of await listed<LeaseValue>(group, "lease", "leases")) {
+        recent.set(key, entry);
         const { m, t, ttl } = entry.value;
         if (m === null || t === null) continue;
         const own = held.get(key);
@@ -175,10 +201,20 @@ export function jetstreamCoordinator(host: BucketHost): GroupCoordinator {
       const key = leaseKey(group, shard);
       if (mine(key, token) !== undefined)
         return rewrite(key, token, (value) => ({ ...value, ttl }), "acquire");
-      const current = await bucket.get<LeaseValue>(key, "acquire");
-      if (current !== undefined && current.value.t !== null) {
-        if (current.value.t !== token && !stale(key, current.revision, current.value.ttl)) return false;
-      }
+      const takeable = (entry: BucketEntry<LeaseValue> | undefined) =>
+        entry === undefined ||
+        entry.value.t === null ||
+        entry.value.t === token ||
+        stale(key, entry.revision, entry.value.ttl);
+      // A listed entry that showed the lease free or expired saves a read: if the key changed since,
+      // the compare-and-set below fails. One that showed it held is read again (it may be free now).
+      const listedEntry = recent.get(key);
+      recent.delete(key);
+      const current =
+        listedEntry !== undefined && takeable(listedEntry)
+          ? listedEntry
+          : await bucket.get<LeaseValue>(key, "acquire");
+      if (!takeable(current)) return false;
       const value: LeaseValue = {
         m: member,
         t: token,
@@ -207,7 +243,11 @@ export function jetstreamCoordinator(host: BucketHost): GroupCoordinator {
       });
     },
     async readCheckpoint(group, shard) {
-      const entry = await bucket.get<LeaseValue>(leaseKey(group, shard), "readCheckpoint");
+      const key = leaseKey(group, shard);
+      // Held here: the value this process wrote last is the stored one (it holds the only pen).
+      const own = held.get(key);
+      if (own !== undefined && mine(key, own.token) !== undefined) return own.value.c;
+      const entry = await bucket.get<LeaseValue>(key, "readCheckpoint");
       return entry?.value.c;
     },
     async writeCheckpoint(group, shard, token, id) {

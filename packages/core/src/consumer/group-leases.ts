@@ -130,28 +130,41 @@ export class LeaseUpkeep {
       return false;
     }
     if (held.length === target || signal.aborted) return false;
-    let count = held.length;
-    // Start at a different shard per member, so members rarely race for the same lease.
+    // Start at a different shard per member, so members rarely race for the same lease; the shards
+    // missing from the share are asked for together (one refused is retried at the next, short, tick).
     const free = shards.filter((shard) => !leases.has(shard) && !owned.has(shard));
     const offset = free.length === 0 ? 0 : (index * Math.ceil(free.length / members.length)) % free.length;
-    for (const shard of [...free.slice(offset), ...free.slice(0, offset)]) {
-      if (count >= target || signal.aborted) break;
-      const token = `${member}/${randomUUID()}`;
-      const acquiredAt = performance.now();
-      if (!(await this.call("acquire", (c) => c.acquire(group, shard, member, token, ttl)))) continue;
-      if (signal.aborted) {
-        await this.call("release", (c) => c.release(group, shard, token));
-        break;
-      }
-      try {
-        await this.host.start(shard, token, acquiredAt);
-      } catch (error) {
-        await this.call("release", (c) => c.release(group, shard, token)).catch(() => {});
-        throw error;
-      }
-      count++;
-    }
+    const wanted = [...free.slice(offset), ...free.slice(0, offset)].slice(0, target - held.length);
+    const taken = await Promise.all(
+      wanted.map((shard) =>
+        this.take(shard).catch((error: unknown) => {
+          this.host.source.logger.warn({ group, member, shard, err: error }, "group: taking a shard failed");
+          return false;
+        }),
+      ),
+    );
+    const count = held.length + taken.filter(Boolean).length;
     return count < target;
+  }
+
+  /** Takes the lease of `shard` and starts reading it; false when another member has it. */
+  private async take(shard: number): Promise<boolean> {
+    const { group, member, ttl, signal } = this.host;
+    if (signal.aborted) return false;
+    const token = `${member}/${randomUUID()}`;
+    const acquiredAt = performance.now();
+    if (!(await this.call("acquire", (c) => c.acquire(group, shard, member, token, ttl)))) return false;
+    if (signal.aborted) {
+      await this.call("release", (c) => c.release(group, shard, token));
+      return false;
+    }
+    try {
+      await this.host.start(shard, token, acquiredAt);
+    } catch (error) {
+      await this.call("release", (c) => c.release(group, shard, token)).catch(() => {});
+      throw error;
+    }
+    return true;
   }
 
   /** Renews every lease held; one refused, or not renewed for a whole TTL, stops its shard. */

@@ -290,7 +290,12 @@ class GroupMember implements GroupSubscription {
     if (owned.gone) return;
     owned.gone = true;
     if (this.owned.get(owned.shard) === owned) this.owned.delete(owned.shard);
-    await this.call("release", (c) => c.release(this.group, owned.shard, owned.token)).catch(
+    await this.call("release", (c) => c.release(this.group, owned.shard, owned.token)).then(
+      () =>
+        this.source.logger.info(
+          { group: this.group, member: this.member, shard: owned.shard, position: owned.checkpointed },
+          "group: shard released",
+        ),
       (error: unknown) =>
         this.source.logger.warn(
           { group: this.group, shard: owned.shard, err: error },
