@@ -177,11 +177,20 @@ export function jetstreamCoordinator(host: BucketHost): GroupCoordinator {
     },
     async members(group) {
       const live: string[] = [];
+      const dead: Promise<unknown>[] = [];
       for (const [key, entry] of await listed<MemberValue>(group, "member", "members")) {
-        if (entry.value.left === true || stale(key, entry.revision, entry.value.ttl)) continue;
+        if (entry.value.left === true) continue;
+        if (stale(key, entry.revision, entry.value.ttl)) {
+          // Written down (compare-and-set on the revision judged stale), so that a member that starts
+          // watching now does not count the dead one for a whole TTL; a heartbeat revives it.
+          const gone: MemberValue = { ttl: 0, left: true };
+          dead.push(bucket.put(key, gone, "members", entry.revision).catch(() => undefined));
+          continue;
+        }
         const name = key.slice(key.lastIndexOf(".") + 1);
         live.push(Buffer.from(name, "base64url").toString("utf8"));
       }
+      await Promise.all(dead);
       return live.sort();
     },
     async leases(group) {

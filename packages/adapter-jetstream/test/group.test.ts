@@ -80,6 +80,13 @@ describe("consumer groups on JetStream: the KV coordinator", () => {
       expect(await o.acquire("g", 0, "o", "to", 400)).toBe(false); // 200 ms of a 400 ms TTL seen
       await pause(250);
       expect(await o.members("g")).toEqual([]);
+      // Judged dead, it is written down: a member that starts watching now does not count it.
+      const fresh = await ready(prefix);
+      try {
+        expect(await fresh.coordination().members("g")).toEqual([]);
+      } finally {
+        await fresh.shutdown();
+      }
       expect(await o.acquire("g", 0, "o", "to", 400)).toBe(true);
       // The holder's own view: its TTL ran out since its last renewal, so it holds nothing.
       expect(await h.renew("g", 0, "th", 400)).toBe(false);

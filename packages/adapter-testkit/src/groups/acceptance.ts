@@ -109,7 +109,10 @@ export async function runGroupAcceptance(options: GroupAcceptanceOptions): Promi
     child.process.on("message", (message: Record<string, unknown>) => {
       if (message.type === "shards") child.shards = message.shards as number[];
       else if (message.type === "count") child.delivered = message.delivered as number;
-      else child.messages.push(message);
+      else {
+        if (message.type === "closed") child.delivered = message.delivered as number; // the final count
+        child.messages.push(message);
+      }
     });
     children.push(child);
     return child;
