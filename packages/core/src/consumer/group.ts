@@ -127,7 +127,6 @@ class GroupMember implements GroupSubscription {
       if (this.stop.signal.aborted) return DONE;
       const item = await this.take();
       if (item === undefined) continue;
-      item.owned.busy = true;
       this.current = { item, index: 0 };
     }
   }
@@ -158,7 +157,12 @@ class GroupMember implements GroupSubscription {
       this.stop.signal.removeEventListener("abort", onAbort);
       this.wake = undefined;
     }
-    return this.ready.shift();
+    // Busy from the moment it leaves the queue, in the same step: a revoke that ran between the take
+    // and the first delivery would otherwise hand the shard over (checkpoint, release) while this page
+    // still gets delivered — a duplicate for the next owner.
+    const item = this.ready.shift();
+    if (item !== undefined) item.owned.busy = true;
+    return item;
   }
 
   /** Writes the shard's position if it moved; a lost lease stops the shard at once. */
