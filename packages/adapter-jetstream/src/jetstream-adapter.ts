@@ -8,6 +8,7 @@ import {
   type BatchResult,
   ConnectionError,
   FatalError,
+  type GroupCoordinator,
   type Logger,
   type ReadShardOptions,
   type ShardPage,
@@ -15,6 +16,7 @@ import {
 } from "@netmesh/core/adapter";
 import { classifyClientError, describe } from "./classify.js";
 import { LinkState, drainWithin, openConnection, secretsOf, watchStatus, within } from "./connection.js";
+import { jetstreamCoordinator } from "./group-coordinator.js";
 import { MAX_HEADER_BYTES } from "./headers.js";
 import { streamName } from "./naming.js";
 import {
@@ -289,6 +291,13 @@ export class JetStreamAdapter extends AdapterBase {
       shutdownSignal: this.shutdownSignal,
     };
   }
+
+  /** Consumer-group coordination in the KV bucket `{prefix}_groups` (see `group-coordinator.ts`). */
+  coordination(): GroupCoordinator {
+    this.groups ??= jetstreamCoordinator({ ...this.options, session: () => this.live() });
+    return this.groups;
+  }
+  private groups: GroupCoordinator | undefined;
 
   /** True while connected and the server answers a ping within `requestTimeoutMs`. */
   protected override async ping(): Promise<boolean> {

@@ -23,3 +23,15 @@ export type {
 export { runAdapterConformance } from "./run.js";
 export { TestBatch, TestProducer, randomProducer } from "./test-batch.js";
 export type { ExpectedEvent } from "./test-batch.js";
+export { runGroupConformance } from "./groups/suite.js";
+export type { GroupConformanceOptions } from "./groups/suite.js";
+export { GroupHarness, balanced, duplicates, tally, waitFor } from "./groups/harness.js";
+export type { GroupTimings, TestMember } from "./groups/harness.js";
+export { describeGroupAcceptance, runGroupAcceptance, runScaledReader } from "./groups/acceptance.js";
+export type {
+  GroupAcceptanceFigures,
+  GroupAcceptanceOptions,
+  GroupAcceptanceSuiteOptions,
+} from "./groups/acceptance.js";
+export { runAcceptanceChild } from "./groups/acceptance-child.js";
+export type { AcceptanceRole, ProducerReport } from "./groups/acceptance-child.js";

@@ -1,8 +1,7 @@
-import { randomUUID } from "node:crypto";
 import { setMaxListeners } from "node:events";
 import type { ShardPage, StoredEvent } from "../contract/adapter.js";
 import type { GroupCoordinator } from "../contract/group.js";
-import { sleep, withTimeout } from "../lifecycle/timers.js";
+import { sleep } from "../lifecycle/timers.js";
 
 import {
   type AckMode,
@@ -11,30 +10,9 @@ import {
   type GroupSubscription,
   groupSettings,
 } from "./group-options.js";
+import { LeaseUpkeep, type Owned, type Ready, coordinate } from "./group-leases.js";
 
 export type { AckMode, GroupSource, GroupSubscribeOptions, GroupSubscription } from "./group-options.js";
-
-/** One shard whose lease this member holds. */
-interface Owned {
-  readonly shard: number;
-  readonly token: string;
-  readonly stop: AbortController;
-  /** The last position checkpointed (or read from the checkpoint). */
-  checkpointed: string | undefined;
-  /** The position of the last event handed over (or of the end of the last finished page). */
-  position: string | undefined;
-  renewedAt: number;
-  /** A page of this shard is being delivered or finished: a release waits for it. */
-  busy: boolean;
-  revoking: boolean;
-  gone: boolean;
-}
-
-interface Ready {
-  readonly owned: Owned;
-  readonly page: ShardPage;
-  readonly done: () => void;
-}
 
 const DONE: IteratorResult<StoredEvent> = Object.freeze({ value: undefined, done: true });
 
@@ -59,9 +37,7 @@ class GroupMember implements GroupSubscription {
   private current: { item: Ready; index: number } | undefined;
   private wake: (() => void) | undefined;
   private readonly stop = new AbortController();
-  private readonly tickMs: number;
-  private timer: NodeJS.Timeout | undefined;
-  private ticking: Promise<void> | undefined;
+  private readonly leases: LeaseUpkeep;
   private closing: Promise<void> | undefined;
   private started = false;
 
@@ -70,13 +46,26 @@ class GroupMember implements GroupSubscription {
     readonly group: string,
     readonly member: string,
     private readonly ack: AckMode,
-    private readonly ttl: number,
+    ttl: number,
     rebalanceMs: number,
     private readonly pageSize: number,
     signal: AbortSignal | undefined,
   ) {
     setMaxListeners(0, this.stop.signal);
-    this.tickMs = Math.min(rebalanceMs, ttl / 3);
+    this.leases = new LeaseUpkeep(
+      {
+        source,
+        group,
+        member,
+        ttl,
+        owned: this.owned,
+        signal: this.stop.signal,
+        start: (shard, token, acquiredAt) => this.start(shard, token, acquiredAt),
+        revoke: (owned) => this.revoke(owned),
+        lose: (owned, why) => this.lose(owned, why),
+      },
+      Math.min(rebalanceMs, ttl / 3),
+    );
     for (const outer of [signal, source.signal]) {
       if (outer === undefined) continue;
       if (outer.aborted) void this.close();
@@ -103,7 +92,7 @@ class GroupMember implements GroupSubscription {
   [Symbol.asyncIterator](): AsyncIterator<StoredEvent> {
     if (!this.started) {
       this.started = true;
-      this.schedule(0);
+      this.leases.start();
     }
     return {
       next: () => this.next(),
@@ -115,9 +104,7 @@ class GroupMember implements GroupSubscription {
   }
 
   private call<T>(what: string, run: (coordinator: GroupCoordinator) => Promise<T>): Promise<T> {
-    return withTimeout(`${this.source.adapter.name}.coordination.${what}`, this.source.timeoutMs, () =>
-      run(this.source.coordinator),
-    );
+    return coordinate(this.source, what, run);
   }
 
   // ---- delivery -------------------------------------------------------------------------------
@@ -140,7 +127,6 @@ class GroupMember implements GroupSubscription {
       if (this.stop.signal.aborted) return DONE;
       const item = await this.take();
       if (item === undefined) continue;
-      item.owned.busy = true;
       this.current = { item, index: 0 };
     }
   }
@@ -171,7 +157,12 @@ class GroupMember implements GroupSubscription {
       this.stop.signal.removeEventListener("abort", onAbort);
       this.wake = undefined;
     }
-    return this.ready.shift();
+    // Busy from the moment it leaves the queue, in the same step: a revoke that ran between the take
+    // and the first delivery would otherwise hand the shard over (checkpoint, release) while this page
+    // still gets delivered — a duplicate for the next owner.
+    const item = this.ready.shift();
+    if (item !== undefined) item.owned.busy = true;
+    return item;
   }
 
   /** Writes the shard's position if it moved; a lost lease stops the shard at once. */
@@ -196,7 +187,7 @@ class GroupMember implements GroupSubscription {
 
   // ---- shards ---------------------------------------------------------------------------------
 
-  private async start(shard: number, token: string): Promise<void> {
+  private async start(shard: number, token: string, acquiredAt: number): Promise<void> {
     const checkpoint = await this.call("readCheckpoint", (c) => c.readCheckpoint(this.group, shard));
     const stop = new AbortController();
     setMaxListeners(0, stop.signal);
@@ -206,7 +197,7 @@ class GroupMember implements GroupSubscription {
       stop,
       checkpointed: checkpoint,
       position: checkpoint,
-      renewedAt: performance.now(),
+      renewedAt: acquiredAt,
       busy: false,
       revoking: false,
       gone: false,
@@ -303,7 +294,12 @@ class GroupMember implements GroupSubscription {
     if (owned.gone) return;
     owned.gone = true;
     if (this.owned.get(owned.shard) === owned) this.owned.delete(owned.shard);
-    await this.call("release", (c) => c.release(this.group, owned.shard, owned.token)).catch(
+    await this.call("release", (c) => c.release(this.group, owned.shard, owned.token)).then(
+      () =>
+        this.source.logger.info(
+          { group: this.group, member: this.member, shard: owned.shard, position: owned.checkpointed },
+          "group: shard released",
+        ),
       (error: unknown) =>
         this.source.logger.warn(
           { group: this.group, shard: owned.shard, err: error },
@@ -312,91 +308,9 @@ class GroupMember implements GroupSubscription {
     );
   }
 
-  // ---- membership and leases ------------------------------------------------------------------
-
-  private schedule(ms: number): void {
-    if (this.stop.signal.aborted) return;
-    this.timer = setTimeout(() => {
-      this.ticking = this.tick()
-        .catch((error: unknown) => {
-          this.source.logger.warn(
-            { group: this.group, member: this.member, err: error },
-            "group: rebalance failed",
-          );
-          return false;
-        })
-        .then((short) => {
-          this.ticking = undefined;
-          this.schedule(short ? Math.max(10, this.tickMs / 5) : this.tickMs);
-        });
-    }, ms);
-    this.timer.unref();
-  }
-
-  /** Heartbeat, renew, rebalance. True when this member holds fewer shards than its share. */
-  private async tick(): Promise<boolean> {
-    const { group, member, ttl } = this;
-    await this.renew();
-    await this.call("heartbeat", (c) => c.heartbeat(group, member, ttl));
-    const members = [...(await this.call("members", (c) => c.members(group)))];
-    if (!members.includes(member)) members.push(member);
-    members.sort();
-    const shards = await this.source.shardIds();
-    const index = members.indexOf(member);
-    const target =
-      Math.floor(shards.length / members.length) + (index < shards.length % members.length ? 1 : 0);
-    const held = [...this.owned.values()].filter((owned) => !owned.gone && !owned.revoking);
-    if (held.length > target) {
-      held.sort((a, b) => b.shard - a.shard);
-      for (const owned of held.slice(0, held.length - target)) await this.revoke(owned);
-      return false;
-    }
-    if (held.length === target || this.stop.signal.aborted) return false;
-    const leases = await this.call("leases", (c) => c.leases(group));
-    let count = held.length;
-    // Start at a different shard per member, so members rarely race for the same lease.
-    const free = shards.filter((shard) => !leases.has(shard) && !this.owned.has(shard));
-    const offset = free.length === 0 ? 0 : (index * Math.ceil(free.length / members.length)) % free.length;
-    for (const shard of [...free.slice(offset), ...free.slice(0, offset)]) {
-      if (count >= target || this.stop.signal.aborted) break;
-      const token = `${member}/${randomUUID()}`;
-      if (!(await this.call("acquire", (c) => c.acquire(group, shard, member, token, ttl)))) continue;
-      if (this.stop.signal.aborted) {
-        await this.call("release", (c) => c.release(group, shard, token));
-        break;
-      }
-      try {
-        await this.start(shard, token);
-      } catch (error) {
-        await this.call("release", (c) => c.release(group, shard, token)).catch(() => {});
-        throw error;
-      }
-      count++;
-    }
-    return count < target;
-  }
-
-  /** Renews every lease held; one refused, or not renewed for a whole TTL, stops its shard. */
-  private async renew(): Promise<void> {
-    for (const owned of [...this.owned.values()]) {
-      if (owned.gone) continue;
-      let held: boolean | undefined;
-      try {
-        held = await this.call("renew", (c) => c.renew(this.group, owned.shard, owned.token, this.ttl));
-      } catch (error) {
-        this.source.logger.warn({ group: this.group, shard: owned.shard, err: error }, "group: renew failed");
-      }
-      if (held === true) owned.renewedAt = performance.now();
-      else if (held === false) this.lose(owned, "the lease was lost: renewal refused");
-      else if (performance.now() - owned.renewedAt >= this.ttl)
-        this.lose(owned, "the lease expired unrenewed");
-    }
-  }
-
   private async shutdown(): Promise<void> {
     this.stop.abort();
-    clearTimeout(this.timer);
-    await this.ticking;
+    await this.leases.stop();
     const wake = this.wake;
     this.wake = undefined;
     wake?.();

@@ -5,6 +5,12 @@
  *
  * Every method is async, bounded (settles within the adapter's own command timeout) and rejects only
  * with an `AdapterError` subclass. A lost lease is not an error: it is the `false` of the call.
+ *
+ * Expiry may be judged by the backend's clock (Redis) or by watching renewals (JetStream: a key whose
+ * revision stayed unchanged for its TTL, on this process's monotonic clock). In the second case a
+ * coordinator that just started may count a dead member or lease as live for up to one TTL; none may
+ * ever count a live one as expired, nor let a holder renew or checkpoint once its lease was taken.
+ * Members call one coordinator object for their whole life (an adapter returns the same one).
  */
 export interface GroupCoordinator {
   /**

@@ -1,0 +1,163 @@
+import {
+  DiscardPolicy,
+  type JetStreamClient,
+  type JetStreamManager,
+  RetentionPolicy,
+  StorageType,
+  type StreamConfig,
+  jetstream,
+} from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/nats-core";
+import { AdapterShutdownError } from "@netmesh/core/adapter";
+import { API_CODES, apiErrorOf, classifyClientError, isStreamNotFound } from "./classify.js";
+
+const NANOS_PER_MS = 1_000_000;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** One key of the bucket as read: its JSON value and its revision (the stream sequence). */
+export interface BucketEntry<T> {
+  readonly value: T;
+  readonly revision: number;
+}
+
+/** What the bucket needs from its adapter. */
+export interface BucketHost {
+  /** Names the bucket `{prefix}_groups`. */
+  readonly prefix: string;
+  readonly replicas: number;
+  readonly requestTimeoutMs: number;
+  /** The live connection and manager; throws `AdapterShutdownError` when the adapter is not ready. */
+  session(): { readonly connection: NatsConnection; readonly manager: JetStreamManager };
+}
+
+/**
+ * The consumer groups' JetStream KV bucket, in the standard KV layout (stream `KV_{prefix}_groups`,
+ * subjects `$KV.{prefix}_groups.>`, one message kept per key), so `nats kv` can inspect it. Only what
+ * nats-server 2.9 offers is used: per-key compare-and-set through `Nats-Expected-Last-Subject-Sequence`
+ * (a key's revision is the stream sequence of its last message), "last message of a subject" gets, and
+ * the stream info's per-subject listing. No per-key TTL (2.11): expiry is judged by the coordinator.
+ */
+export class GroupBucket {
+  readonly bucket: string;
+  readonly stream: string;
+  private ensured: Promise<void> | undefined;
+  private client: { connection: NatsConnection; js: JetStreamClient } | undefined;
+
+  constructor(private readonly host: BucketHost) {
+    this.bucket = `${host.prefix}_groups`;
+    this.stream = `KV_${this.bucket}`;
+  }
+
+  /** The subject of `key` (dot-separated tokens of `[A-Za-z0-9_-]`). */
+  subject(key: string): string {
+    return `$KV.${this.bucket}.${key}`;
+  }
+
+  /** The last value of `key`, or undefined when it has none. */
+  async get<T>(key: string, what: string): Promise<BucketEntry<T> | undefined> {
+    return this.call(what, async (manager) => {
+      let stored: Awaited<ReturnType<JetStreamManager["streams"]["getMessage"]>>;
+      try {
+        stored = await manager.streams.getMessage(this.stream, { last_by_subj: this.subject(key) });
+      } catch (error) {
+        if (apiErrorOf(error)?.err_code === API_CODES.messageNotFound) return undefined;
+        throw error;
+      }
+      if (stored === null || stored.data.length === 0) return undefined;
+      return { value: JSON.parse(decoder.decode(stored.data)) as T, revision: stored.seq };
+    });
+  }
+
+  /**
+   * Writes `value` to `key` if its revision is still `revision` (0: the key has no message yet).
+   * The new revision, or undefined when another write came first. Without `revision`, writes anyway.
+   */
+  async put(key: string, value: unknown, what: string, revision?: number): Promise<number | undefined> {
+    return this.call(what, async () => {
+      const js = this.jetstream();
+      try {
+        const ack = await js.publish(this.subject(key), encoder.encode(JSON.stringify(value)), {
+          timeout: this.host.requestTimeoutMs,
+          ...(revision === undefined ? {} : { expect: { lastSubjectSequence: revision } }),
+        });
+        return ack.seq;
+      } catch (error) {
+        if (apiErrorOf(error)?.err_code === API_CODES.wrongLastSequence) return undefined;
+        throw error;
+      }
+    });
+  }
+
+  /** The keys present under `pattern` (a key with `*` wildcards), from the stream's subject counts. */
+  async keys(pattern: string, what: string): Promise<string[]> {
+    return this.call(what, async (manager) => {
+      const info = await manager.streams.info(this.stream, { subjects_filter: this.subject(pattern) });
+      const head = `$KV.${this.bucket}.`.length;
+      return Object.keys(info.state.subjects ?? {}).map((subject) => subject.slice(head));
+    });
+  }
+
+  /** Creates the bucket once (a concurrent or earlier creation by another process is fine). */
+  private ensure(manager: JetStreamManager): Promise<void> {
+    this.ensured ??= (async () => {
+      try {
+        await manager.streams.info(this.stream);
+        return;
+      } catch (error) {
+        if (!isStreamNotFound(error)) throw error;
+      }
+      const config: Partial<StreamConfig> & { name: string } = {
+        name: this.stream,
+        subjects: [`$KV.${this.bucket}.>`],
+        retention: RetentionPolicy.Limits,
+        storage: StorageType.File,
+        discard: DiscardPolicy.New,
+        max_msgs_per_subject: 1,
+        num_replicas: this.host.replicas,
+        allow_rollup_hdrs: true,
+        deny_delete: true,
+        allow_direct: true,
+        duplicate_window: 120_000 * NANOS_PER_MS,
+      };
+      try {
+        await manager.streams.add(config);
+      } catch (error) {
+        if (apiErrorOf(error)?.err_code !== API_CODES.streamNameInUse) throw error;
+      }
+    })().catch((error: unknown) => {
+      this.ensured = undefined;
+      throw error;
+    });
+    return this.ensured;
+  }
+
+  private jetstream(): JetStreamClient {
+    const { connection } = this.host.session();
+    if (this.client?.connection !== connection) {
+      this.client = { connection, js: jetstream(connection, { timeout: this.host.requestTimeoutMs }) };
+    }
+    return this.client.js;
+  }
+
+  /** Runs one bucket operation, bounded by `requestTimeoutMs` (twice: a first use creates the bucket). */
+  private async call<T>(what: string, run: (manager: JetStreamManager) => Promise<T>): Promise<T> {
+    const { manager } = this.host.session();
+    const bound = 2 * this.host.requestTimeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(Object.assign(new Error(`no answer within ${bound} ms`), { name: "TimeoutError" })),
+        bound,
+      );
+    });
+    try {
+      return await Promise.race([this.ensure(manager).then(() => run(manager)), expired]);
+    } catch (error) {
+      if (error instanceof AdapterShutdownError) throw error;
+      throw classifyClientError(error, `group ${what} (bucket ${this.bucket})`);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

@@ -1,0 +1,124 @@
+import { jetstreamManager } from "@nats-io/jetstream";
+import { runGroupConformance } from "@netmesh/adapter-testkit";
+import { silentLogger } from "@netmesh/core/adapter";
+import { afterAll, describe, expect, it } from "vitest";
+import { JetStreamAdapter } from "../src/index.js";
+import { NATS_URL, deleteStreams, uniquePrefix, withConnection } from "./support/nats.js";
+
+const prefixes: string[] = [];
+function newPrefix(tag: string): string {
+  const prefix = uniquePrefix(tag);
+  prefixes.push(prefix);
+  return prefix;
+}
+
+/** Deletes the shard streams and the group bucket of each prefix. */
+async function cleanup(list: readonly string[]): Promise<void> {
+  for (const prefix of list) {
+    await deleteStreams(prefix);
+    await withConnection(NATS_URL, async (nc) => {
+      const jsm = await jetstreamManager(nc);
+      await jsm.streams.delete(`KV_${prefix}_groups`).catch(() => false);
+    });
+  }
+}
+afterAll(() => cleanup(prefixes));
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function ready(prefix: string): Promise<JetStreamAdapter> {
+  const adapter = new JetStreamAdapter({ url: NATS_URL, prefix });
+  await adapter.init({ logger: silentLogger });
+  return adapter;
+}
+
+describe("consumer groups on JetStream: the KV coordinator", () => {
+  it("keeps leases, checkpoints and members in a KV bucket `KV_{prefix}_groups` in the standard layout", async () => {
+    const prefix = newPrefix("gkv");
+    const adapter = await ready(prefix);
+    try {
+      const c = adapter.coordination();
+      expect(adapter.coordination()).toBe(c); // one coordinator: it remembers what it saw and holds
+      expect(await c.acquire("bill/ing?", 2, "w/1", "t1", 5_000)).toBe(true); // any printable name
+      expect(await c.writeCheckpoint("bill/ing?", 2, "t1", "41")).toBe(true);
+      await c.heartbeat("bill/ing?", "w/1", 5_000);
+      const info = await withConnection(NATS_URL, async (nc) =>
+        (await jetstreamManager(nc)).streams.info(`KV_${prefix}_groups`, { subjects_filter: ">" }),
+      );
+      expect(info.config.subjects).toEqual([`$KV.${prefix}_groups.>`]);
+      expect(info.config.max_msgs_per_subject).toBe(1);
+      expect(info.config.allow_rollup_hdrs).toBe(true);
+      const group = Buffer.from("bill/ing?").toString("base64url");
+      expect(Object.keys(info.state.subjects ?? {}).sort()).toEqual([
+        `$KV.${prefix}_groups.${group}.lease.2`,
+        `$KV.${prefix}_groups.${group}.member.${Buffer.from("w/1").toString("base64url")}`,
+      ]);
+      expect(await c.members("bill/ing?")).toEqual(["w/1"]);
+      expect(Object.fromEntries(await c.leases("bill/ing?"))).toEqual({ 2: "w/1" });
+      await expect(c.members("bad{name}")).rejects.toMatchObject({ code: "ADAPTER_FATAL" });
+      await expect(c.writeCheckpoint("g", 2, "t1", "")).rejects.toMatchObject({ code: "ADAPTER_FATAL" });
+    } finally {
+      await adapter.shutdown();
+    }
+    await expect(adapter.coordination().members("g")).rejects.toMatchObject({ code: "ADAPTER_SHUTDOWN" });
+  });
+
+  it("expiry is judged on the observer's own clock: a late observer waits a whole TTL from its first look", async () => {
+    const prefix = newPrefix("gexp");
+    const holder = await ready(prefix);
+    const late = await ready(prefix);
+    try {
+      const h = holder.coordination();
+      const o = late.coordination();
+      expect(await h.acquire("g", 0, "h", "th", 400)).toBe(true);
+      await h.heartbeat("g", "h", 400);
+      await pause(600); // the holder is dead by now, but this observer has never looked
+      expect(await o.members("g")).toEqual(["h"]);
+      expect(Object.fromEntries(await o.leases("g"))).toEqual({ 0: "h" });
+      expect(await o.acquire("g", 0, "o", "to", 400)).toBe(false);
+      await pause(200);
+      expect(await o.acquire("g", 0, "o", "to", 400)).toBe(false); // 200 ms of a 400 ms TTL seen
+      await pause(250);
+      expect(await o.members("g")).toEqual([]);
+      // Judged dead, it is written down: a member that starts watching now does not count it.
+      const fresh = await ready(prefix);
+      try {
+        expect(await fresh.coordination().members("g")).toEqual([]);
+      } finally {
+        await fresh.shutdown();
+      }
+      expect(await o.acquire("g", 0, "o", "to", 400)).toBe(true);
+      // The holder's own view: its TTL ran out since its last renewal, so it holds nothing.
+      expect(await h.renew("g", 0, "th", 400)).toBe(false);
+    } finally {
+      await holder.shutdown();
+      await late.shutdown();
+    }
+  });
+
+  it("a renewal keeps the lease alive for an observer past many TTLs", async () => {
+    const prefix = newPrefix("gren");
+    const holder = await ready(prefix);
+    const other = await ready(prefix);
+    try {
+      const h = holder.coordination();
+      const o = other.coordination();
+      expect(await h.acquire("g", 1, "h", "th", 300)).toBe(true);
+      for (let i = 0; i < 8; i++) {
+        expect(await o.acquire("g", 1, "o", "to", 300)).toBe(false);
+        await pause(100);
+        expect(await h.renew("g", 1, "th", 300)).toBe(true);
+      }
+      expect(Object.fromEntries(await o.leases("g"))).toEqual({ 1: "h" });
+    } finally {
+      await holder.shutdown();
+      await other.shutdown();
+    }
+  });
+});
+
+runGroupConformance({
+  name: "jetstream",
+  namespace: newPrefix,
+  create: (prefix) => new JetStreamAdapter({ url: NATS_URL, prefix }),
+});
