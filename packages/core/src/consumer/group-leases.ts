@@ -108,11 +108,14 @@ export class LeaseUpkeep {
   /** Heartbeat, renew, rebalance. True when this member holds fewer shards than its share. */
   private async tick(): Promise<boolean> {
     const { group, member, ttl, owned, signal } = this.host;
-    // Independent calls go out together: a tick is a few round trips, whatever the shard count.
-    await Promise.all([this.renew(), this.call("heartbeat", (c) => c.heartbeat(group, member, ttl))]);
-    // Leases are asked every tick, even when this member has its share: a coordinator that judges
-    // expiry by watching revisions (JetStream) must have watched a dead member's leases for a TTL.
-    const [listed, shards, leases] = await Promise.all([
+    // Every call of a tick is independent, so they go out together: one round trip before the
+    // rebalance decision, whatever the shard count (this member counts itself in whatever the list
+    // says, so the heartbeat need not land first). Leases are asked every tick, even when this member
+    // has its share: a coordinator that judges expiry by watching revisions (JetStream) must have
+    // watched a dead member's leases for a TTL.
+    const [, , listed, shards, leases] = await Promise.all([
+      this.renew(),
+      this.call("heartbeat", (c) => c.heartbeat(group, member, ttl)),
       this.call("members", (c) => c.members(group)),
       this.host.source.shardIds(),
       this.call("leases", (c) => c.leases(group)),
