@@ -45,6 +45,8 @@ export class ShardPump {
   private idle = false;
   private wakeUp: (() => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
+  /** The delay timer of the pending batch fired (see {@link onDeadline}); cleared when a batch leaves. */
+  private deadlineFired = false;
   /** Lower bound of the time (performance.now) since which the oldest queued event has waited. */
   private pendingSince = 0;
   private flushTarget = 0;
@@ -160,7 +162,8 @@ export class ShardPump {
     const size = Math.min(queued, this.context.config.batch.maxSize);
     if (this.stopping || this.flushTarget > this.shard.oldestUnsettled) return size;
     if (queued >= Math.min(this.shard.sizer.target, this.sizeCap)) return size;
-    if (performance.now() - this.pendingSince >= this.context.config.batch.maxDelayMs) return size;
+    if (this.deadlineFired || performance.now() - this.pendingSince >= this.context.config.batch.maxDelayMs)
+      return size;
     return 0;
   }
 
@@ -177,13 +180,25 @@ export class ShardPump {
       shard.wakeAt = Math.min(shard.sizer.target, this.sizeCap);
       const waited = performance.now() - this.pendingSince;
       const remaining = Math.max(0, this.context.config.batch.maxDelayMs - waited);
-      this.timer = setTimeout(this.wake, Math.ceil(remaining));
+      this.timer = setTimeout(this.onDeadline, Math.ceil(remaining));
     });
   }
+
+  /**
+   * The batch's delay timer fired: the batch is due. libuv measures timers against the loop time it
+   * cached when the iteration began, so a timer can fire up to a millisecond before `performance.now()`
+   * says the delay is over; asking the clock again would sleep one more millisecond.
+   */
+  private readonly onDeadline = (): void => {
+    this.timer = undefined;
+    this.deadlineFired = true;
+    this.wake();
+  };
 
   private async send(size: number): Promise<void> {
     const { shard, context } = this;
     const startedAt = performance.now();
+    this.deadlineFired = false;
     shard.sizer.observe(shard.accepted, startedAt);
     shard.inFlightStart = shard.accepted - shard.ring.length;
     const { texts, timestamps } = shard.ring.take(size);
