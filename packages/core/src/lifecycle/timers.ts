@@ -8,7 +8,9 @@ import { TransientError } from "../contract/adapter-errors.js";
  */
 export function withTimeout<T>(what: string, ms: number, call: () => Promise<T>): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new TransientError(`${what} timed out after ${ms} ms`)), ms);
+    // A deadline's remainder is fractional: the message names whole milliseconds.
+    const shown = Math.ceil(ms);
+    const timer = setTimeout(() => reject(new TransientError(`${what} timed out after ${shown} ms`)), ms);
     let pending: Promise<T>;
     try {
       pending = call();
