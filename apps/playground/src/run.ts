@@ -216,7 +216,9 @@ export async function runPlayground(options: PlaygroundOptions): Promise<Playgro
     await bus.flush();
     if (scaling) await settleScaling(bus, options.shards);
     const flushMs = performance.now() - ingestStart - ingestMs;
+    // One instant for both: the scaling monitor can still change the topology during the read-back.
     const stats = bus.stats();
+    const totalsAtStats = tap.totals();
     tap.note("phase", `flushed: ${stats.dispatched} events stored`);
 
     phase = group === undefined ? "read-back" : "consume";
@@ -278,6 +280,7 @@ export async function runPlayground(options: PlaygroundOptions): Promise<Playgro
       backend,
       backpressure,
       stats,
+      totalsAtStats,
       workload,
       sender,
       verification: { ...verification, pages },

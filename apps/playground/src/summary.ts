@@ -113,6 +113,8 @@ export interface RunFacts {
   readonly backpressure: BackpressureOption;
   /** Taken after the flush: quiescent. */
   readonly stats: BusStats;
+  /** The diagnostics totals taken in the same instant as {@link RunFacts.stats}, so the two agree. */
+  readonly totalsAtStats: TapTotals;
   readonly workload: Workload;
   readonly sender: Sender;
   readonly verification: Verification & { readonly pages: number };
@@ -203,7 +205,7 @@ export function buildSummary(facts: RunFacts): PlaygroundSummary {
   const verdict = ok
     ? `OK: every accepted event ${what} (${formatCount(verification.readBack)} events)`
     : describeFailure(verification, facts.shutdown.errors);
-  const totals = tap.totals();
+  const totals = facts.totalsAtStats;
   const live = new Map(stats.shards.map((shard) => [shard.id, shard]));
   const ids = new Set<number>([
     ...live.keys(),
