@@ -5,10 +5,6 @@ const SLAB_BYTES = 256 * 1024;
 /** Texts longer than this go into a buffer of their own. */
 const LARGE_TEXT_BYTES = SLAB_BYTES / 4;
 
-interface WellFormed {
-  isWellFormed(): boolean;
-}
-
 /** What one batch publishes: its UTF-8 bytes, and which of its events go out. */
 export interface PreparedBatch {
   /** The batch's bytes (`batch.bytes()`, encoded once by the bus): payload `i` is a view into them. */
@@ -31,24 +27,26 @@ export interface PreparedBatch {
  * - `tooLarge`: more UTF-8 bytes than `maxEventBytes` (the declared limit, which leaves room for the
  *   headers within the server's `max_payload`).
  * - `invalidText`: a lone surrogate, which UTF-8 cannot carry (`batch.bytes()` holds U+FFFD in its
- *   place, so the event would not read back as written). Only a text whose byte length differs from
- *   its length (not pure ASCII) can hold one, so the scan runs only for those.
+ *   place and lists the event in `replaced`, so the event would not read back as written). The texts
+ *   are never read: the bus's batches hold bytes, and decoding them would be wasted work.
  */
 export function prepareBatch(batch: Batch, maxEventBytes: number): PreparedBatch {
   const bytes = batch.bytes();
-  const { offsets } = bytes;
-  const events = batch.events;
+  const { offsets, replaced } = bytes;
   const size = batch.size;
   const rejected: EventRejection[] = [];
+  let nextReplaced = 0;
   for (let i = 0; i < size; i++) {
     const length = offsets[i + 1]! - offsets[i]!;
+    const isReplaced = replaced[nextReplaced] === i;
+    if (isReplaced) nextReplaced++;
     if (length > maxEventBytes) {
       rejected.push({
         index: i,
         reason: "tooLarge",
         message: `${length} bytes; this server stores events of at most ${maxEventBytes}`,
       });
-    } else if (length !== events[i]!.length && !(events[i] as unknown as WellFormed).isWellFormed()) {
+    } else if (isReplaced) {
       rejected.push({
         index: i,
         reason: "invalidText",

@@ -45,10 +45,6 @@ export interface WriteCounters {
   partialFailures: number;
 }
 
-// A text holding a lone surrogate cannot be stored as UTF-8 exactly (String.prototype.isWellFormed,
-// Node 20+, is not in the ES2023 lib the build targets).
-const wellFormed = (text: string): boolean => (text as unknown as { isWellFormed(): boolean }).isWellFormed();
-
 /**
  * Writes batches with `PutRecords`: at most 500 records and 5 MiB per call, every record of a bus
  * shard with that shard's `ExplicitHashKey`. Calls of one batch go one after another, each only once
@@ -124,16 +120,22 @@ export class Writer {
     const max = this.context.maxEventBytes;
     const sendable = new Uint32Array(batch.size);
     const rejected: EventRejection[] = [];
+    // `replaced` lists the texts UTF-8 could not carry (always none in the bus's batches), so the texts
+    // themselves are never read.
+    const { replaced } = bytes;
+    let nextReplaced = 0;
     let count = 0;
     for (let i = 0; i < batch.size; i++) {
       const size = bytes.offsets[i + 1]! - bytes.offsets[i]!;
+      const isReplaced = replaced[nextReplaced] === i;
+      if (isReplaced) nextReplaced++;
       if (size > max) {
         rejected.push({
           index: i,
           reason: "tooLarge",
           message: `${size} bytes > ${max} (stream record limit)`,
         });
-      } else if (!wellFormed(batch.events[i]!)) {
+      } else if (isReplaced) {
         rejected.push({
           index: i,
           reason: "invalidText",

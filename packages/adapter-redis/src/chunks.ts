@@ -15,46 +15,13 @@ export interface ChunkPlan {
   readonly maxEventBytes: number;
 }
 
+/** One argument of a script call: a plain string, or an event's UTF-8 bytes. */
+export type ScriptArgument = string | Buffer;
+
 /** The script calls of a batch, and the events refused one by one (never sent). */
 export interface ChunkedBatch {
-  readonly calls: string[][];
+  readonly calls: ScriptArgument[][];
   readonly rejected: EventRejection[];
-}
-
-/**
- * Why an event cannot be stored, or undefined. The 3-bytes-per-unit bound keeps the byte count off
- * the hot path for ordinary events; `isWellFormed` is a native scan.
- */
-function refusal(text: string, maxEventBytes: number): EventRejection["reason"] | undefined {
-  if (text.length * 3 > maxEventBytes && Buffer.byteLength(text, "utf8") > maxEventBytes) return "tooLarge";
-  // A lone surrogate would be stored as U+FFFD and read back different.
-  if (!text.isWellFormed()) return "invalidText";
-  return undefined;
-}
-
-/**
- * Where the chunk starting at `start` ends: after `maxEvents` events, before `stop` (a refused event),
- * or before the event that would take it past `maxBytes` UTF-8 bytes (but never empty). Counting bytes
- * costs a scan of every text, so first the cheap bound of 3 bytes per UTF-16 unit is tried: when a full
- * chunk fits under it, as with ordinary events and the default 4 MiB, no text is scanned.
- */
-function chunkEnd(
-  events: readonly string[],
-  start: number,
-  stop: number,
-  maxEvents: number,
-  maxBytes: number,
-): number {
-  const last = Math.min(stop, start + maxEvents);
-  let units = 0;
-  for (let i = start; i < last; i++) units += events[i]!.length;
-  if (units * 3 <= maxBytes) return last;
-  let bytes = 0;
-  for (let end = start; end < last; end++) {
-    bytes += Buffer.byteLength(events[end]!, "utf8");
-    if (end > start && bytes > maxBytes) return end;
-  }
-  return last;
 }
 
 function timestampText(batch: Batch, index: number): string {
@@ -68,26 +35,43 @@ function timestampText(batch: Batch, index: number): string {
   return String(timestamp);
 }
 
+/** The batch's bytes as a Buffer (a view, no copy): ioredis sends Buffer arguments as they are. */
+function bufferOf(data: Uint8Array): Buffer {
+  return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.length);
+}
+
 /**
  * The key and argument lists of the script calls that append `batch`, in order: chunks of at most
  * `maxEventsPerCall` events and `maxBytesPerCall` bytes of JSON (an event larger than that goes alone),
- * and the events refused one by one (too large, or text UTF-8 cannot carry), which split the chunks.
- * Every event adds three plain strings (timestamp, message id, JSON): ioredis writes string arguments
- * straight into one request string, and Redis hands them to the script as ARGV with no decoding in Lua,
- * which measured faster than one packed buffer split by `struct.unpack` in the script.
+ * and the events refused one by one (too large, or text UTF-8 cannot carry: `bytes().replaced`), which
+ * split the chunks. Every event adds three arguments: its timestamp and message id as strings and its
+ * JSON as a view of the batch's bytes (`batch.bytes()`, free for the bus's batches), which ioredis
+ * copies into the request as they are, so no text is decoded or encoded on the way; Redis hands them
+ * to the script as ARGV with no decoding in Lua.
  */
 export function buildChunks(batch: Batch, plan: ChunkPlan): ChunkedBatch {
-  const { events } = batch;
+  const { data, offsets, replaced } = batch.bytes();
+  const bytes = bufferOf(data);
+  const size = batch.size;
   const { maxEventsPerCall, maxBytesPerCall, dedupWindowMs, trim } = plan.settings;
   const ttl = String(dedupWindowMs);
   const strategy = trim?.strategy ?? "";
-  const calls: string[][] = [];
+  const calls: ScriptArgument[][] = [];
   const rejected: EventRejection[] = [];
+  let nextReplaced = 0;
+  /** Why event `i` cannot be stored, or undefined. Calls come with `i` never decreasing. */
+  const refusal = (i: number): EventRejection["reason"] | undefined => {
+    while (nextReplaced < replaced.length && replaced[nextReplaced]! < i) nextReplaced++;
+    // A lone surrogate would be stored as U+FFFD and read back different.
+    if (replaced[nextReplaced] === i) return "invalidText";
+    if (offsets[i + 1]! - offsets[i]! > plan.maxEventBytes) return "tooLarge";
+    return undefined;
+  };
   // The sequence the previous chunk of this batch ends at: a later chunk requires the mark to be there.
   let need = 0;
   let start = 0;
-  while (start < events.length) {
-    const reason = refusal(events[start]!, plan.maxEventBytes);
+  while (start < size) {
+    const reason = refusal(start);
     if (reason !== undefined) {
       rejected.push({
         index: start,
@@ -97,12 +81,19 @@ export function buildChunks(batch: Batch, plan: ChunkPlan): ChunkedBatch {
       start++;
       continue;
     }
-    let stop = start + 1;
-    const limit = Math.min(events.length, start + maxEventsPerCall);
-    while (stop < limit && refusal(events[stop]!, plan.maxEventBytes) === undefined) stop++;
-    const end = chunkEnd(events, start, stop, maxEventsPerCall, maxBytesPerCall);
+    // The chunk ends before a refused event, after `maxEventsPerCall` events, or before the event that
+    // would take it past `maxBytesPerCall` bytes (an event larger than that goes alone).
+    let end = start + 1;
+    const limit = Math.min(size, start + maxEventsPerCall);
+    while (
+      end < limit &&
+      offsets[end + 1]! - offsets[start]! <= maxBytesPerCall &&
+      refusal(end) === undefined
+    ) {
+      end++;
+    }
     const count = end - start;
-    const args = new Array<string>(HEADER + 3 * count);
+    const args = new Array<ScriptArgument>(HEADER + 3 * count);
     args[0] = plan.stream;
     args[1] = plan.mark;
     args[2] = String(batch.firstSequence + start);
@@ -117,7 +108,7 @@ export function buildChunks(batch: Batch, plan: ChunkPlan): ChunkedBatch {
     for (let i = start; i < end; i++) {
       args[at++] = timestampText(batch, i);
       args[at++] = batch.messageId(i);
-      args[at++] = events[i]!;
+      args[at++] = bytes.subarray(offsets[i]!, offsets[i + 1]!);
     }
     calls.push(args);
     need = batch.firstSequence + end;

@@ -39,7 +39,7 @@ export class Script {
    * reach the server in that order, and so do their NOSCRIPT fallbacks: each fallback is sent from the
    * rejection handler of its own call, and ioredis settles replies in order.
    */
-  run(client: Redis | Cluster, keyCount: number, keysAndArgs: string[]): Promise<unknown> {
+  run(client: Redis | Cluster, keyCount: number, keysAndArgs: (string | Buffer)[]): Promise<unknown> {
     return client.evalsha(this.sha, keyCount, keysAndArgs).catch((error: unknown) => {
       if (replyCode(error) !== "NOSCRIPT") throw error;
       this.reloads++;

@@ -12,11 +12,21 @@ const plan = (settings: Parameters<typeof resolveSettings>[0] = {}, trimValue = 
   maxEventBytes: resolveSettings(settings).maxEventBytes,
 });
 
-/** The script calls of a batch (no event refused). */
+/** Script calls with the events' bytes read as text, and the events' arguments checked to be bytes. */
+const asText = (calls: ReturnType<typeof buildChunks>["calls"]) =>
+  calls.map((call) =>
+    call.map((arg, i) => {
+      const isJson = i >= 8 && (i - 8) % 3 === 2;
+      expect(Buffer.isBuffer(arg)).toBe(isJson);
+      return typeof arg === "string" ? arg : arg.toString("utf8");
+    }),
+  );
+
+/** The script calls of a batch (no event refused), events as text. */
 const callsOf = (...args: Parameters<typeof buildChunks>) => {
   const { calls, rejected } = buildChunks(...args);
   expect(rejected).toEqual([]);
-  return calls;
+  return asText(calls);
 };
 
 describe("buildChunks", () => {
@@ -81,7 +91,8 @@ describe("buildChunks", () => {
     producer.batch(0, ["0"]); // the next batch starts at sequence 1
     const big = `"${"x".repeat(98)}"`; // 100 bytes
     const batch = producer.batch(0, ['"a"', '"\ud800"', '"b"', big, '"c"']);
-    const { calls, rejected } = buildChunks(batch, { ...plan(), maxEventBytes: 99 });
+    const { calls: bytes, rejected } = buildChunks(batch, { ...plan(), maxEventBytes: 99 });
+    const calls = asText(bytes);
     expect(rejected).toEqual([
       { index: 1, reason: "invalidText", message: "lone UTF-16 surrogate" },
       { index: 3, reason: "tooLarge", message: "over 99 bytes" },

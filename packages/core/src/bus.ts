@@ -11,6 +11,7 @@ import { BusClosedError, type InvalidEventError, ScalingError } from "./errors.j
 import { EventInput } from "./ingest/event-input.js";
 import { type RoutingHasher, loadRoutingHasher } from "./ingest/hashing.js";
 import { IngestPath } from "./ingest/ingest-path.js";
+import { PreparedEvent } from "./ingest/prepared-event.js";
 import { MemoryAdapter } from "./memory/memory-adapter.js";
 import {
   type ProducerState,
@@ -173,9 +174,7 @@ export class EventBus implements AsyncDisposable {
 
   /** Serializes and hashes an event once, for repeated or deferred ingest with {@link ingestRaw}. */
   prepare(value: unknown, options?: IngestOptions): RawEvent {
-    const json = this.input.serialize(value);
-    const key = options?.key;
-    return { json, hash: this.input.hashOf(json, key), keyed: key !== undefined };
+    return this.input.prepare(value, options?.key);
   }
 
   /** The shard a partition key routes to now (with dynamic scaling, until its slot moves). */
@@ -188,15 +187,19 @@ export class EventBus implements AsyncDisposable {
     if (this.path.closed) return this.path.refuseClosed(1, "closed");
     const json = this.input.serialize(value);
     const key = options?.key;
-    return this.path.offer(json, this.input.hashOf(json, key), key !== undefined);
+    return this.path.offer(json, this.input.hashOf(json, key), key !== undefined, false);
   }
 
-  /** Ingests a pre-serialized event: no serialization, no hashing. The fastest path. */
+  /**
+   * Ingests a pre-serialized event: no serialization, no hashing, and no encoding either for an event
+   * from {@link prepare} (its bytes are copied). The fastest path. A text with a lone surrogate is
+   * refused (`"invalidText"`).
+   */
   ingestRaw(event: RawEvent): IngestStatus {
     if (this.path.closed) return this.path.refuseClosed(1, "closed");
     const json = event.json;
     if (typeof json !== "string") throw this.input.invalid("RawEvent.json must be a string");
-    return this.path.offer(json, event.hash, event.keyed !== false);
+    return this.path.offer(PreparedEvent.of(event) ?? json, event.hash, event.keyed !== false, true);
   }
 
   /**
@@ -208,14 +211,14 @@ export class EventBus implements AsyncDisposable {
   ingestMany(values: readonly unknown[], options?: IngestManyOptions): number {
     if (this.path.closed) return this.path.refuseClosed(values.length, 0);
     const { texts, hashes, keyed } = this.input.serializeAll(values, options);
-    return this.path.offerAll(texts, hashes, keyed);
+    return this.path.offerAll(texts, hashes, keyed, false);
   }
 
   /** Ingests many pre-serialized events; same rules as {@link ingestMany}. */
   ingestRawMany(events: readonly RawEvent[]): number {
     if (this.path.closed) return this.path.refuseClosed(events.length, 0);
     const { texts, hashes, keyed } = this.input.unpackRaw(events);
-    return this.path.offerAll(texts, hashes, keyed);
+    return this.path.offerAll(texts, hashes, keyed, true);
   }
 
   /**
@@ -227,28 +230,29 @@ export class EventBus implements AsyncDisposable {
     if (this.path.closed) return Promise.resolve(this.path.refuseClosed(1, "closed"));
     const json = this.input.serialize(value);
     const key = options?.key;
-    return this.path.offerWaiting(json, this.input.hashOf(json, key), key !== undefined);
+    return this.path.offerWaiting(json, this.input.hashOf(json, key), key !== undefined, false);
   }
 
   /** {@link ingestOrWait} for a pre-serialized event. */
   ingestRawOrWait(event: RawEvent): Promise<IngestStatus> {
     if (this.path.closed) return Promise.resolve(this.path.refuseClosed(1, "closed"));
     if (typeof event?.json !== "string") throw this.input.invalid("RawEvent.json must be a string");
-    return this.path.offerWaiting(event.json, event.hash, event.keyed !== false);
+    const source = PreparedEvent.of(event) ?? event.json;
+    return this.path.offerWaiting(source, event.hash, event.keyed !== false, true);
   }
 
   /** Ingests many values in order, waiting for room whenever a ring is full; resolves the accepted count. */
   async ingestManyOrWait(values: readonly unknown[], options?: IngestManyOptions): Promise<number> {
     if (this.path.closed) return this.path.refuseClosed(values.length, 0);
     const { texts, hashes, keyed } = this.input.serializeAll(values, options);
-    return this.path.offerAllWaiting(texts, hashes, keyed);
+    return this.path.offerAllWaiting(texts, hashes, keyed, false);
   }
 
   /** {@link ingestManyOrWait} for pre-serialized events. */
   async ingestRawManyOrWait(events: readonly RawEvent[]): Promise<number> {
     if (this.path.closed) return this.path.refuseClosed(events.length, 0);
     const { texts, hashes, keyed } = this.input.unpackRaw(events);
-    return this.path.offerAllWaiting(texts, hashes, keyed);
+    return this.path.offerAllWaiting(texts, hashes, keyed, true);
   }
 
   /**

@@ -64,6 +64,14 @@ export interface BusOptions {
   readonly shards?: number;
   /** Capacity of each shard's ring of pending events, a power of two in [2, 2^26]. Default 65,536. */
   readonly ringCapacity?: number;
+  /**
+   * Bound of each shard's ring in bytes: the UTF-8 bytes of its queued events, an integer in
+   * [1,024, 2^31]. A ring is full when it reaches either bound (`ringCapacity` events or `ringBytes`
+   * bytes) and backpressure then applies as for a full ring; an event larger than `ringBytes` is
+   * refused at ingest (`"tooLarge"`). Queued events live in byte slabs outside the JS heap, allocated as
+   * they fill (chunks of an eighth of `ringBytes`, at most 4 MiB) and reused. Default 32 MiB.
+   */
+  readonly ringBytes?: number;
   /** Behaviour when a ring is full. Default `"drop-oldest"`. */
   readonly backpressure?: BackpressureOption;
   /** Batching per shard. */
@@ -100,6 +108,7 @@ export type ResolvedBackpressure =
 export interface ResolvedConfig {
   readonly shards: number;
   readonly ringCapacity: number;
+  readonly ringBytes: number;
   readonly backpressure: ResolvedBackpressure;
   readonly batch: Required<BatchOptions>;
   readonly adapterTimeoutMs: number;
@@ -116,6 +125,7 @@ export interface ResolvedConfig {
 export const DEFAULTS = Object.freeze({
   shards: 4,
   ringCapacity: 65_536,
+  ringBytes: 32 * 1024 * 1024,
   backpressure: "drop-oldest" as const,
   batch: Object.freeze({
     minSize: 1_000,
@@ -134,6 +144,8 @@ export const DEFAULTS = Object.freeze({
 /** Largest batch the bus will assemble. */
 export const MAX_BATCH_SIZE = 1_000_000;
 const MAX_RING_CAPACITY = 2 ** 26;
+const MIN_RING_BYTES = 1024;
+const MAX_RING_BYTES = 2 ** 31;
 const MAX_SHARDS = 65_535;
 const MAX_RETRIES = 100;
 const MAX_DURATION_MS = 2 ** 31 - 1; // setTimeout's limit
@@ -202,6 +214,12 @@ export function resolveConfig(options: BusOptions): ResolvedConfig {
   if ((ringCapacity & (ringCapacity - 1)) !== 0) {
     throw new ConfigError("ringCapacity", `must be a power of two, got ${ringCapacity}`);
   }
+  const ringBytes = integerIn(
+    "ringBytes",
+    options.ringBytes ?? DEFAULTS.ringBytes,
+    MIN_RING_BYTES,
+    MAX_RING_BYTES,
+  );
   const given = options.batch ?? {};
   if (typeof given !== "object" || given === null) throw new ConfigError("batch", "must be an object");
   const maxSize = integerIn("batch.maxSize", given.maxSize ?? DEFAULTS.batch.maxSize, 1, MAX_BATCH_SIZE);
@@ -253,6 +271,7 @@ export function resolveConfig(options: BusOptions): ResolvedConfig {
   return {
     shards,
     ringCapacity,
+    ringBytes,
     backpressure: resolveBackpressure(options.backpressure ?? DEFAULTS.backpressure),
     batch,
     adapterTimeoutMs: durationMs("adapterTimeoutMs", options.adapterTimeoutMs ?? DEFAULTS.adapterTimeoutMs),

@@ -6,12 +6,28 @@
  * - `"closed"`: the bus is shutting down or shut down.
  * - `"unrouted"`: no shard can take the event right now (only with dynamic scaling).
  * - `"tooLarge"`: its JSON text is larger, in UTF-8 bytes, than the adapter's
- *   `capabilities.maxEventBytes`: the backend could never store it.
+ *   `capabilities.maxEventBytes` (the backend could never store it) or than the ring's `ringBytes`.
+ * - `"invalidText"`: its text holds a lone UTF-16 surrogate (only possible with `ingestRaw`, since
+ *   `JSON.stringify` escapes them): UTF-8 cannot carry it, so it could not be stored as given.
  */
-export type IngestStatus = "accepted" | "full" | "sampled" | "closed" | "unrouted" | "tooLarge";
+export type IngestStatus =
+  | "accepted"
+  | "full"
+  | "sampled"
+  | "closed"
+  | "unrouted"
+  | "tooLarge"
+  | "invalidText";
 
 /** Why an event was refused before it was accepted (the producer was told synchronously). */
-export type RejectReason = "full" | "sampled" | "closed" | "unrouted" | "invalid" | "tooLarge";
+export type RejectReason =
+  | "full"
+  | "sampled"
+  | "closed"
+  | "unrouted"
+  | "invalid"
+  | "tooLarge"
+  | "invalidText";
 
 /**
  * Why an accepted event was dropped.
@@ -61,7 +77,7 @@ export function zeroDropCounts(): DropCounts {
 
 /** Creates a zeroed {@link RejectCounts}. */
 export function zeroRejectCounts(): RejectCounts {
-  return { full: 0, sampled: 0, closed: 0, unrouted: 0, invalid: 0, tooLarge: 0 };
+  return { full: 0, sampled: 0, closed: 0, unrouted: 0, invalid: 0, tooLarge: 0, invalidText: 0 };
 }
 
 /**
@@ -86,11 +102,15 @@ export interface ShardStats {
   readonly batches: number;
   /** Events waiting in the ring. */
   readonly queued: number;
+  /** UTF-8 bytes of the events waiting in the ring. */
+  readonly bytesQueued: number;
   /** Events in the batch being dispatched right now. */
   readonly inFlight: number;
-  /** Ring capacity. */
+  /** Ring capacity, in events (`ringCapacity`). */
   readonly capacity: number;
-  /** `queued / capacity`. */
+  /** Ring capacity, in bytes (`ringBytes`). */
+  readonly byteCapacity: number;
+  /** How full the ring is by whichever bound is closer: `max(queued / capacity, bytesQueued / byteCapacity)`. */
   readonly fill: number;
   /** Sequence number the shard's next batch starts at. */
   readonly nextSequence: number;
@@ -126,6 +146,8 @@ export interface BusStats {
   readonly batches: number;
   /** Accepted events neither dispatched nor dropped yet (queued or in flight). */
   readonly pending: number;
+  /** UTF-8 bytes of the events waiting in the rings (the sum of the shards' `bytesQueued`). */
+  readonly bytesQueued: number;
   /** Per-shard counters of the live shards, by ascending id (removed shards count in the totals). */
   readonly shards: readonly ShardStats[];
   /** Shard counts: active, draining, and removed so far. */
@@ -171,6 +193,9 @@ export function collectStats(
   let dispatched = retired.dispatched;
   let batches = retired.batches;
   let pending = 0;
+  let bytesQueued = 0;
+  const shards = live.map((shard) => shard.stats());
+  for (const shard of shards) bytesQueued += shard.bytesQueued;
   for (const shard of live) {
     ingested += shard.accepted;
     dispatched += shard.dispatched;
@@ -188,7 +213,8 @@ export function collectStats(
     rejectedBy: { ...rejects },
     batches,
     pending,
-    shards: live.map((shard) => shard.stats()),
+    bytesQueued,
+    shards,
     scaling: {
       active: topology.active().length,
       draining: live.filter((s) => s.state === "draining").length,

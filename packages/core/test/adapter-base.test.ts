@@ -14,7 +14,7 @@ import { OutgoingBatch } from "../src/dispatch/outgoing-batch.js";
 
 const EMPTY: ShardPage = { events: [], nextId: undefined, hasMore: false };
 const batch = (events: string[] = ['{"a":1}']) =>
-  new OutgoingBatch(
+  OutgoingBatch.fromTexts(
     0,
     "0123456789abcdef",
     0,
@@ -208,7 +208,7 @@ describe("MemoryAdapter streaming read", () => {
     await new Promise((resolve) => setTimeout(resolve, 5));
     const started = performance.now();
     await adapter.onBatch(
-      new OutgoingBatch(3, "0123456789abcdef", 0, ['{"x":1}'], Float64Array.of(1)),
+      OutgoingBatch.fromTexts(3, "0123456789abcdef", 0, ['{"x":1}'], Float64Array.of(1)),
       liveSignal,
     );
     while (pages.length === 0) await new Promise((resolve) => setImmediate(resolve));

@@ -9,7 +9,7 @@ const producer = "00000000000000aa";
 function batch(shard: number, first: number, count: number) {
   const texts = Array.from({ length: count }, (_, i) => JSON.stringify({ n: first + i }));
   const stamps = Float64Array.from({ length: count }, (_, i) => 1_000 + first + i);
-  return new OutgoingBatch(shard, producer, first, texts, stamps);
+  return OutgoingBatch.fromTexts(shard, producer, first, texts, stamps);
 }
 const signal = new AbortController().signal;
 

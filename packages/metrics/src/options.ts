@@ -16,9 +16,8 @@ export interface CommonMetricsOptions {
   /** Histogram bucket upper bounds (ascending, finite). Default {@link DEFAULT_BUCKETS}. */
   readonly buckets?: HistogramBuckets;
   /**
-   * Observe `batch_bytes`. For an adapter that writes bytes (JetStream, Kinesis) the size is known for
-   * free; for one that writes text (memory, Redis) it costs one pass over each batch's texts, which
-   * shows only at millions of events per second. `false` leaves the histogram empty. Default true.
+   * Observe `batch_bytes`. Free: the bus holds each batch as one run of UTF-8 bytes, whose length the
+   * `batch:dispatched` message carries. `false` leaves the histogram empty. Default true.
    */
   readonly batchBytes?: boolean;
 }

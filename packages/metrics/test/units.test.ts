@@ -12,8 +12,10 @@ function shard(id: number, queued: number, inFlight = 0, capacity = 16): ShardSt
     dropped: 0,
     batches: 0,
     queued,
+    bytesQueued: queued * 100,
     inFlight,
     capacity,
+    byteCapacity: capacity * 100,
     fill: queued / capacity,
     nextSequence: 0,
   };

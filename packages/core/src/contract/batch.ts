@@ -4,10 +4,18 @@
  * this instead of encoding every text again.
  */
 export interface BatchBytes {
-  /** The events' UTF-8 bytes, back to back, with nothing between them. */
+  /** The events' UTF-8 bytes, back to back, with nothing between them. Read it; never write into it. */
   readonly data: Uint8Array;
   /** Start of each event in {@link BatchBytes.data}, plus the end of the last one. */
   readonly offsets: Uint32Array;
+  /**
+   * Indices (ascending) of the events whose text holds a lone surrogate, which UTF-8 cannot carry:
+   * their bytes have U+FFFD in its place, so they would not read back as written. Report them as
+   * `invalidText` (see {@link EventRejection}) if your backend stores bytes. Always empty in the bus's
+   * batches, which never carry such an event (ingest refuses it with status `"invalidText"`); a batch
+   * built elsewhere (the testkit's) may list some.
+   */
+  readonly replaced: readonly number[];
 }
 
 /**
@@ -17,8 +25,9 @@ export interface BatchBytes {
  * the next batch of the shard starts where this one ends, also when a batch is retried or dropped.
  * A retry hands over the very same batch object, so message ids are stable across retries.
  *
- * Read the events either as text ({@link Batch.events}) or as bytes ({@link Batch.bytes}); both are
- * produced at most once per batch, so call whichever your backend wants and do not convert again.
+ * Read the events either as bytes ({@link Batch.bytes}) or as text ({@link Batch.events}). The bus
+ * holds events as UTF-8 bytes, written once at ingest: `bytes()` costs nothing, and `events` is decoded
+ * on first access, once per batch. Call whichever your backend wants and do not convert again.
  */
 export interface Batch {
   /** The shard the events were routed to. */
@@ -29,7 +38,7 @@ export interface Batch {
   readonly firstSequence: number;
   /** Number of events in the batch. */
   readonly size: number;
-  /** The events' JSON texts, exactly as ingested. */
+  /** The events' JSON texts, exactly as ingested (decoded from the bytes on first access). */
   readonly events: readonly string[];
   /**
    * Insertion timestamps, integer microseconds since the Unix epoch, strictly increasing within the
@@ -40,9 +49,10 @@ export interface Batch {
   /** The dedup id of `events[index]`: see {@link formatMessageId}. */
   messageId(index: number): string;
   /**
-   * The events as UTF-8 bytes. A text holding a lone surrogate (which UTF-8 cannot carry) has it
-   * replaced by U+FFFD here; report such an event as `invalidText` (see {@link EventRejection}) if
-   * your backend must store it byte-exact. Computed on first call, then cached.
+   * The events as UTF-8 bytes: for the bus's batches a view of the shard's byte slab, so it is valid
+   * only until `onBatch` settles (an abandoned attempt included: the bus reuses the memory once every
+   * call has settled). Copy what you keep (rule 8). Decoding event `i` gives `events[i]` exactly,
+   * except for the events listed in {@link BatchBytes.replaced}.
    */
   bytes(): BatchBytes;
 }
@@ -106,16 +116,27 @@ export function parseMessageId(id: string): MessageIdParts | undefined {
 
 /**
  * Encodes texts as one {@link BatchBytes}: the helper behind {@link Batch.bytes} for any batch held as
- * strings (the bus's, the testkit's). Lone surrogates become U+FFFD, as in every UTF-8 encoder.
+ * strings (the testkit's, an adapter's own). Lone surrogates become U+FFFD, as in every UTF-8 encoder,
+ * and their events are listed in `replaced`.
  */
 export function encodeBatchTexts(texts: readonly string[]): BatchBytes {
   const offsets = new Uint32Array(texts.length + 1);
+  const replaced: number[] = [];
   let total = 0;
   for (let i = 0; i < texts.length; i++) {
-    total += Buffer.byteLength(texts[i]!, "utf8");
+    const text = texts[i]!;
+    const length = Buffer.byteLength(text, "utf8");
+    // Only a text that is not pure ASCII can hold a surrogate; isWellFormed is a native scan.
+    if (length !== text.length && !(text as unknown as WellFormed).isWellFormed()) replaced.push(i);
+    total += length;
     offsets[i + 1] = total;
   }
   const data = Buffer.allocUnsafe(total);
   for (let i = 0; i < texts.length; i++) data.write(texts[i]!, offsets[i]!, "utf8");
-  return { data, offsets };
+  return { data, offsets, replaced };
+}
+
+/** `String.prototype.isWellFormed` (Node 20; not yet in the ES2022 lib this package compiles against). */
+interface WellFormed {
+  isWellFormed(): boolean;
 }

@@ -45,7 +45,7 @@ export interface BatchDispatchedMessage extends DiagnosticsMessage {
   readonly events: number;
   /** Events the adapter refused alone (see `EventRejection`). */
   readonly refused: number;
-  /** UTF-8 bytes of the batch's JSON texts, counted when first read (a pass over the batch). */
+  /** UTF-8 bytes of the batch's JSON texts (the length of its slab view: free to read). */
   readonly bytes: number;
   /** Which attempt succeeded (1 for the first). */
   readonly attempt: number;

@@ -5,6 +5,7 @@ import type { Logger } from "../contract/logger.js";
 import { type BatchDispatchedMessage, channels } from "../diagnostics/channels.js";
 import { sleep } from "../lifecycle/timers.js";
 import { retryDelayMs } from "./backoff.js";
+import type { OutgoingBatch } from "./outgoing-batch.js";
 import type { DropReason } from "../stats.js";
 
 /** What {@link dispatchWithRetry} needs besides the batch. */
@@ -71,8 +72,11 @@ function readResult(result: unknown, size: number): RejectedEvents | "dispatched
   return { rejected: rejected as EventRejection[] };
 }
 
-/** One bounded `onBatch` call. Never rejects; a late settlement of an abandoned call is ignored. */
-function attempt(batch: Batch, context: DispatchContext): Promise<Attempt> {
+/**
+ * One bounded `onBatch` call. Never rejects; a late settlement of an abandoned call is ignored, but the
+ * batch counts the call as running until it settles (its bytes stay reserved for it).
+ */
+function attempt(batch: OutgoingBatch, context: DispatchContext): Promise<Attempt> {
   const controller = new AbortController();
   return new Promise<Attempt>((resolve) => {
     let settled = false;
@@ -93,54 +97,24 @@ function attempt(batch: Batch, context: DispatchContext): Promise<Attempt> {
     };
     if (context.stop.aborted) return onStop();
     context.stop.addEventListener("abort", onStop, { once: true });
+    batch.enter();
     try {
       // Promise.resolve: a plain-JS adapter whose onBatch returns nothing still counts as done.
       Promise.resolve(context.adapter.onBatch(batch, controller.signal)).then(
-        (result) => finish({ ok: true, result }),
-        (error: unknown) => finish({ ok: false, error, timedOut: false, stopped: false }),
+        (result) => {
+          batch.leave();
+          finish({ ok: true, result });
+        },
+        (error: unknown) => {
+          batch.leave();
+          finish({ ok: false, error, timedOut: false, stopped: false });
+        },
       );
     } catch (error) {
+      batch.leave();
       finish({ ok: false, error, timedOut: false, stopped: false });
     }
   });
-}
-
-/**
- * A {@link BatchDispatchedMessage} whose `bytes` are counted only when a subscriber reads them: counting
- * is a pass over every event, which a subscriber that only wants timings must not pay for.
- */
-class DispatchedMessage implements BatchDispatchedMessage {
-  readonly shard: number;
-  readonly events: number;
-  readonly #batch: Batch;
-  #bytes: number | undefined;
-
-  constructor(
-    readonly producer: string,
-    readonly adapter: string,
-    batch: Batch,
-    readonly refused: number,
-    readonly attempt: number,
-    readonly adapterMs: number,
-    readonly queueDelayMs: number,
-  ) {
-    this.#batch = batch;
-    this.shard = batch.shard;
-    this.events = batch.size - refused;
-  }
-
-  get bytes(): number {
-    if (this.#bytes === undefined) {
-      // An adapter that wrote bytes already measured them; otherwise count the texts once.
-      let bytes = (this.#batch as { encodedLength?: number }).encodedLength;
-      if (bytes === undefined) {
-        bytes = 0;
-        for (const text of this.#batch.events) bytes += Buffer.byteLength(text, "utf8");
-      }
-      this.#bytes = bytes;
-    }
-    return this.#bytes;
-  }
 }
 
 function logRejections(batch: Batch, rejected: readonly EventRejection[], context: DispatchContext): void {
@@ -166,7 +140,7 @@ function logRejections(batch: Batch, rejected: readonly EventRejection[], contex
  * object, so message ids stay stable. Resolves with the outcome; never rejects.
  */
 export async function dispatchWithRetry(
-  batch: Batch,
+  batch: OutgoingBatch,
   context: DispatchContext,
   queueDelayMs = 0,
 ): Promise<DispatchOutcome> {
@@ -194,17 +168,19 @@ export async function dispatchWithRetry(
         if (outcome !== "dispatched") logRejections(batch, outcome.rejected, context);
         if (channels.batchDispatched.hasSubscribers) {
           const refused = outcome === "dispatched" ? 0 : outcome.rejected.length;
-          channels.batchDispatched.publish(
-            new DispatchedMessage(
-              context.producer,
-              context.adapter.name,
-              batch,
-              refused,
-              attemptNo + 1,
-              performance.now() - startedAt,
-              queueDelayMs,
-            ),
-          );
+          const message: BatchDispatchedMessage = {
+            producer: context.producer,
+            adapter: context.adapter.name,
+            shard: batch.shard,
+            events: batch.size - refused,
+            refused,
+            // The batch's bytes are its slab view: their length is known, no pass over the events.
+            bytes: batch.byteLength,
+            attempt: attemptNo + 1,
+            adapterMs: performance.now() - startedAt,
+            queueDelayMs,
+          };
+          channels.batchDispatched.publish(message);
         }
         return outcome;
       }

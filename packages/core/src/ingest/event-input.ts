@@ -1,5 +1,7 @@
 import { InvalidEventError } from "../errors.js";
 import type { RoutingHasher } from "./hashing.js";
+import type { EventSource } from "./ingest-path.js";
+import { PreparedEvent } from "./prepared-event.js";
 import type { IngestManyOptions, RawEvent } from "./raw-event.js";
 import type { RejectCounts } from "../stats.js";
 
@@ -63,16 +65,25 @@ export class EventInput {
     return { texts, hashes, keyed };
   }
 
-  /** Texts and hashes of a batch of raw events, checked before anything is admitted. */
-  unpackRaw(events: readonly RawEvent[]): { texts: string[]; hashes: number[]; keyed: boolean[] } {
+  /** A prepared event: serialized, hashed and encoded to UTF-8 once. */
+  prepare(value: unknown, key: string | undefined): PreparedEvent {
+    const json = this.serialize(value);
+    return new PreparedEvent(json, this.hashOf(json, key), key !== undefined);
+  }
+
+  /**
+   * Texts (or, for prepared events, bytes) and hashes of a batch of raw events, checked before anything
+   * is admitted.
+   */
+  unpackRaw(events: readonly RawEvent[]): { texts: EventSource[]; hashes: number[]; keyed: boolean[] } {
     if (!Array.isArray(events)) throw this.invalid("expected an array of raw events");
-    const texts = new Array<string>(events.length);
+    const texts = new Array<EventSource>(events.length);
     const hashes = new Array<number>(events.length);
     const keyed = new Array<boolean>(events.length);
     for (let i = 0; i < events.length; i++) {
       const event = events[i];
       if (typeof event?.json !== "string") throw this.invalid(`events[${i}].json must be a string`);
-      texts[i] = event.json;
+      texts[i] = PreparedEvent.of(event) ?? event.json;
       hashes[i] = event.hash;
       keyed[i] = event.keyed !== false;
     }

@@ -4,10 +4,11 @@ import type { ResolvedConfig } from "../config.js";
 import type { Shard } from "../shard/shard.js";
 import type { DropCounts, IngestStatus, RejectCounts } from "../stats.js";
 import type { Topology } from "../shard/topology.js";
+import type { PreparedEvent } from "./prepared-event.js";
 
 /**
- * The ingest hot path: route an event, apply sampling and backpressure, stamp it, push it, wake the
- * pump. No allocation, promise, timer or clock read per event (the clock is read every 128 pushes).
+ * The ingest hot path: route an event, apply sampling and backpressure, write its bytes into the
+ * shard's slab, stamp it, push it, wake the pump. No allocation, promise, timer or clock read per event (the clock is read every 128 pushes).
  * Every refusal is counted here, so the bus's public calls only serialize and hash.
  */
 export class IngestPath {
@@ -16,7 +17,9 @@ export class IngestPath {
   private readonly evictWhenFull: boolean;
   private readonly stopAtFirstRejection: boolean;
   private readonly sampleRate: number;
-  /** Texts up to this many UTF-16 units fit `maxEventBytes` for sure (at most 3 UTF-8 bytes per unit). */
+  /** The largest event: the adapter's `maxEventBytes`, or the ring's `ringBytes` if smaller. */
+  private readonly maxBytes: number;
+  /** Texts up to this many UTF-16 units fit `maxBytes` for sure (at most 3 UTF-8 bytes per unit). */
   private readonly surelyFits: number;
 
   constructor(
@@ -26,23 +29,28 @@ export class IngestPath {
     private readonly drops: DropCounts,
     private readonly rejects: RejectCounts,
     /** The adapter's `capabilities.maxEventBytes`: larger events are refused as `"tooLarge"`. */
-    private readonly maxEventBytes: number,
+    maxEventBytes: number,
     /** The bus's producer nonce, for diagnostics messages. */
     private readonly producer: string,
   ) {
-    this.surelyFits = Math.floor(maxEventBytes / 3);
+    this.maxBytes = Math.min(maxEventBytes, config.ringBytes);
+    this.surelyFits = Math.floor(this.maxBytes / 3);
     const bp = config.backpressure;
     this.evictWhenFull = bp.mode === "drop-oldest";
     this.stopAtFirstRejection = bp.mode === "fail-producer" || bp.mode === "block";
     this.sampleRate = bp.mode === "sample" ? bp.rate : 1;
   }
 
-  /** Offers one event; returns its status. */
-  offer(json: string, hash: number, keyed: boolean): IngestStatus {
-    if (json.length > this.surelyFits && this.tooLarge(json)) return "tooLarge";
+  /**
+   * Offers one event; returns its status. `event` is its JSON text, or a prepared event.
+   * `untrusted`: a text from the caller, checked for lone surrogates (a `JSON.stringify` text has none).
+   */
+  offer(event: EventSource, hash: number, keyed: boolean, untrusted: boolean): IngestStatus {
+    const refusal = this.check(event, untrusted);
+    if (refusal !== undefined) return refusal;
     const shard = this.destination(hash, keyed);
     if (typeof shard === "string") return shard;
-    const status = this.admit(shard, json);
+    const status = this.admit(shard, event);
     if (status === "full") this.rejects.full++;
     return status;
   }
@@ -51,11 +59,16 @@ export class IngestPath {
    * Offers events in order; returns how many were accepted. With fail-producer and block it stops at the
    * first full ring (the accepted events are then a prefix).
    */
-  offerAll(texts: readonly string[], hashes: readonly number[], keyed: readonly boolean[]): number {
-    if (this.closed) return this.refuseClosed(texts.length, 0);
+  offerAll(
+    events: readonly EventSource[],
+    hashes: readonly number[],
+    keyed: readonly boolean[],
+    untrusted: boolean,
+  ): number {
+    if (this.closed) return this.refuseClosed(events.length, 0);
     let accepted = 0;
-    for (let i = 0; i < texts.length; i++) {
-      const status = this.offer(texts[i]!, hashes[i]!, keyed[i]!);
+    for (let i = 0; i < events.length; i++) {
+      const status = this.offer(events[i]!, hashes[i]!, keyed[i]!, untrusted);
       if (status === "accepted") accepted++;
       else if (status === "full" && this.stopAtFirstRejection) break;
     }
@@ -63,12 +76,18 @@ export class IngestPath {
   }
 
   /** Offers one event, waiting for room while its ring is full. Routed again after each wait. */
-  async offerWaiting(json: string, hash: number, keyed: boolean): Promise<IngestStatus> {
-    if (json.length > this.surelyFits && this.tooLarge(json)) return "tooLarge";
+  async offerWaiting(
+    event: EventSource,
+    hash: number,
+    keyed: boolean,
+    untrusted: boolean,
+  ): Promise<IngestStatus> {
+    const refusal = this.check(event, untrusted);
+    if (refusal !== undefined) return refusal;
     for (;;) {
       const shard = this.destination(hash, keyed);
       if (typeof shard === "string") return shard;
-      const status = this.admit(shard, json);
+      const status = this.admit(shard, event);
       if (status !== "full") return status;
       await shard.pump.whenRoom();
     }
@@ -76,16 +95,17 @@ export class IngestPath {
 
   /** Offers events in order, waiting for room whenever a ring is full; resolves the accepted count. */
   async offerAllWaiting(
-    texts: readonly string[],
+    events: readonly EventSource[],
     hashes: readonly number[],
     keyed: readonly boolean[],
+    untrusted: boolean,
   ): Promise<number> {
     let accepted = 0;
-    for (let i = 0; i < texts.length; i++) {
-      if (this.closed) return this.refuseClosed(texts.length - i, accepted);
-      const status = await this.offerWaiting(texts[i]!, hashes[i]!, keyed[i]!);
+    for (let i = 0; i < events.length; i++) {
+      if (this.closed) return this.refuseClosed(events.length - i, accepted);
+      const status = await this.offerWaiting(events[i]!, hashes[i]!, keyed[i]!, untrusted);
       if (status === "accepted") accepted++;
-      else if (status === "closed") return this.refuseClosed(texts.length - i - 1, accepted);
+      else if (status === "closed") return this.refuseClosed(events.length - i - 1, accepted);
     }
     return accepted;
   }
@@ -96,10 +116,24 @@ export class IngestPath {
     return result;
   }
 
-  /** Counts and reports an event larger than the adapter stores; only called for long texts. */
+  /** Refuses (and counts) an event that could never be stored: too large, or text UTF-8 cannot carry. */
+  private check(event: EventSource, untrusted: boolean): "tooLarge" | "invalidText" | undefined {
+    if (typeof event === "string") {
+      if (event.length > this.surelyFits && this.tooLarge(event)) return "tooLarge";
+      if (untrusted && !(event as unknown as WellFormed).isWellFormed()) {
+        this.rejects.invalidText++;
+        return "invalidText";
+      }
+    } else if (event.byteLength > this.maxBytes) {
+      this.rejects.tooLarge++;
+      return "tooLarge";
+    }
+    return undefined;
+  }
+
+  /** Counts and reports an event larger than the adapter or the ring stores; only called for long texts. */
   private tooLarge(json: string): boolean {
-    if (json.length <= this.maxEventBytes && Buffer.byteLength(json, "utf8") <= this.maxEventBytes)
-      return false;
+    if (json.length <= this.maxBytes && Buffer.byteLength(json, "utf8") <= this.maxBytes) return false;
     this.rejects.tooLarge++;
     return true;
   }
@@ -113,34 +147,52 @@ export class IngestPath {
     return "unrouted";
   }
 
-  /** Sampling, backpressure, timestamp, push, wake. Counts every outcome but `"full"`. */
-  private admit(shard: Shard, json: string): IngestStatus {
+  /**
+   * Sampling, backpressure, encoding into the shard's slab, timestamp, push, wake. Counts every outcome
+   * but `"full"`. The ring is full at either bound: `ringCapacity` events or `ringBytes` bytes.
+   */
+  private admit(shard: Shard, event: EventSource): IngestStatus {
     const ring = shard.ring;
     if (ring.length === 0) this.clock.refresh();
     else this.clock.tick();
-    if (ring.length >= shard.sampleFrom) {
+    if (ring.length >= shard.sampleFrom || ring.bytes >= shard.sampleFromBytes) {
       if (++shard.sampleCounter < this.sampleRate) {
         this.rejects.sampled++;
         return "sampled";
       }
       shard.sampleCounter = 0;
     }
-    if (ring.length === ring.capacity) {
+    // Written once, here (a refused event's bytes are overwritten by the next one); a prepared event
+    // was encoded by prepare() and is queued by reference.
+    const text = typeof event === "string";
+    const length = text ? ring.stage(event) : event.byteLength;
+    if (!ring.hasRoom(length)) {
       if (!shard.backpressured) {
         shard.backpressured = true;
         publishBackpressure(this.producer, shard, "engaged");
       }
       if (!this.evictWhenFull) return "full";
-      ring.evictOldest();
-      shard.dropped++;
-      this.drops.evicted++;
-      publishDrop(this.producer, shard.id, "evicted", 1, false, "event");
+      // An event fits an empty ring (check() refused larger ones), so this ends.
+      let evicted = 0;
+      while (!ring.hasRoom(length) && ring.evictOldest()) evicted++;
+      shard.dropped += evicted;
+      this.drops.evicted += evicted;
+      publishDrop(this.producer, shard.id, "evicted", evicted, false, "event");
     }
     const timestamp = nextTimestamp(shard.lastTimestamp, this.clock.now);
     shard.lastTimestamp = timestamp;
-    ring.push(json, timestamp);
+    if (text) ring.commit(length, timestamp);
+    else ring.commitPrepared(event, timestamp);
     shard.accepted++;
-    if (ring.length >= shard.wakeAt) shard.pump.wake();
+    if (ring.length >= shard.wakeAt || ring.bytes >= shard.wakeBytes) shard.pump.wake();
     return "accepted";
   }
+}
+
+/** An event as the ingest path takes it: its JSON text, or a prepared event (text and bytes). */
+export type EventSource = string | PreparedEvent;
+
+/** `String.prototype.isWellFormed` (Node 20; not yet in the ES2023 lib this package compiles against). */
+interface WellFormed {
+  isWellFormed(): boolean;
 }

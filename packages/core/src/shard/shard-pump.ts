@@ -71,6 +71,7 @@ export class ShardPump {
     if (resolve === undefined) return;
     this.wakeUp = undefined;
     this.shard.wakeAt = Number.POSITIVE_INFINITY;
+    this.shard.wakeBytes = Number.POSITIVE_INFINITY;
     if (this.timer !== undefined) {
       clearTimeout(this.timer);
       this.timer = undefined;
@@ -162,6 +163,7 @@ export class ShardPump {
     const size = Math.min(queued, this.context.config.batch.maxSize);
     if (this.stopping || this.flushTarget > this.shard.oldestUnsettled) return size;
     if (queued >= Math.min(this.shard.sizer.target, this.sizeCap)) return size;
+    if (this.shard.ring.bytes >= this.shard.wakeBytesAt) return size;
     if (this.deadlineFired || performance.now() - this.pendingSince >= this.context.config.batch.maxDelayMs)
       return size;
     return 0;
@@ -178,6 +180,7 @@ export class ShardPump {
       }
       if (this.dispatchable() === 0) return; // gated: the gate's release wakes the pump
       shard.wakeAt = Math.min(shard.sizer.target, this.sizeCap);
+      shard.wakeBytes = shard.wakeBytesAt;
       const waited = performance.now() - this.pendingSince;
       const remaining = Math.max(0, this.context.config.batch.maxDelayMs - waited);
       this.timer = setTimeout(this.onDeadline, Math.ceil(remaining));
@@ -195,13 +198,16 @@ export class ShardPump {
     this.wake();
   };
 
-  private async send(size: number): Promise<void> {
+  private async send(wanted: number): Promise<void> {
     const { shard, context } = this;
     const startedAt = performance.now();
     this.deadlineFired = false;
     shard.sizer.observe(shard.accepted, startedAt);
     shard.inFlightStart = shard.accepted - shard.ring.length;
-    const { texts, timestamps } = shard.ring.take(size);
+    // A batch is one run of the slab: it may stop short of `wanted` where the oldest events' chunk ends.
+    const run = shard.ring.take(wanted)!;
+    const { timestamps } = run;
+    const size = timestamps.length;
     shard.inFlight = size;
     shard.inFlightSince = timestamps[0]!;
     const hadLeftovers = shard.ring.length > 0;
@@ -211,10 +217,14 @@ export class ShardPump {
 
     // The mean wait of the batch's events, from its oldest and newest timestamps (µs, epoch-based).
     const waitedMs = (nowMicrosFrom(startedAt) - (timestamps[0]! + timestamps[size - 1]!) / 2) / 1000;
+    const producer = context.producer.producer;
+    const batch =
+      run.chunk === undefined
+        ? OutgoingBatch.fromPrepared(shard.id, producer, firstSequence, run)
+        : new OutgoingBatch(shard.id, producer, firstSequence, run.data, run.offsets, timestamps);
     let outcome: DispatchOutcome;
     try {
       await context.producer.reserve(shard.id, firstSequence + size);
-      const batch = new OutgoingBatch(shard.id, context.producer.producer, firstSequence, texts, timestamps);
       const dispatchedAt = performance.now();
       outcome = await dispatchWithRetry(batch, context.dispatch, Math.max(0, waitedMs));
       shard.flushSum += performance.now() - dispatchedAt;
@@ -226,6 +236,8 @@ export class ShardPump {
       );
       outcome = { drop: "producerState", uncertain: false };
     }
+    // The slab memory is reused once no adapter call can read it, an abandoned one included.
+    batch.onIdle(() => shard.ring.release(run));
     shard.inFlight = 0;
     if (typeof outcome === "object" && "drop" in outcome) {
       this.recordDrop(outcome.drop, size, "batch", outcome.uncertain);
@@ -263,7 +275,8 @@ export class ShardPump {
 
   private freeRoom(): void {
     const { shard } = this;
-    if (shard.backpressured && shard.ring.length <= shard.ring.capacity >> 1) {
+    const { ring } = shard;
+    if (shard.backpressured && ring.length <= ring.capacity >> 1 && ring.bytes <= ring.byteCapacity / 2) {
       shard.backpressured = false;
       publishBackpressure(this.context.producer.producer, shard, "released");
     }

@@ -41,25 +41,36 @@ export class Shard {
   nextSequence: number;
   /** Ring length from which sampling applies (Infinity unless the sample mode is on). */
   readonly sampleFrom: number;
+  /** Queued bytes from which sampling applies (Infinity unless the sample mode is on). */
+  readonly sampleFromBytes: number;
   sampleCounter = 0;
   /**
    * Ring length at which a push must wake the pump: 1 while it idles on an empty ring, the batch
    * target while it waits for a batch to fill, Infinity while it is busy or already woken.
    */
   wakeAt = Number.POSITIVE_INFINITY;
+  /** Queued bytes at which a push must wake the pump (half the byte bound while it waits for a batch to fill). */
+  wakeBytes = Number.POSITIVE_INFINITY;
+  /** Half the byte bound: queued bytes that make a batch leave without waiting for more events. */
+  readonly wakeBytesAt: number;
 
   constructor(
     readonly id: number,
     config: ResolvedConfig,
     firstSequence: number,
   ) {
-    this.ring = new EventRing(config.ringCapacity);
+    this.ring = new EventRing(config.ringCapacity, config.ringBytes);
+    this.wakeBytesAt = Math.ceil(config.ringBytes / 2);
     this.sizer = new BatchSizer(config.batch);
     this.nextSequence = firstSequence;
     const bp = config.backpressure;
     this.sampleFrom =
       bp.mode === "sample"
         ? Math.max(1, Math.ceil(config.ringCapacity * bp.threshold))
+        : Number.POSITIVE_INFINITY;
+    this.sampleFromBytes =
+      bp.mode === "sample"
+        ? Math.max(1, Math.ceil(config.ringBytes * bp.threshold))
         : Number.POSITIVE_INFINITY;
   }
 
@@ -96,9 +107,11 @@ export class Shard {
       dropped: this.dropped,
       batches: this.batches,
       queued: this.ring.length,
+      bytesQueued: this.ring.bytes,
       inFlight: this.inFlight,
       capacity: this.ring.capacity,
-      fill: this.ring.length / this.ring.capacity,
+      byteCapacity: this.ring.byteCapacity,
+      fill: Math.max(this.ring.length / this.ring.capacity, this.ring.bytes / this.ring.byteCapacity),
       nextSequence: this.nextSequence,
     };
   }
