@@ -7,7 +7,8 @@
  * With `NETMESH_BASELINE_CORE` set to a build of another revision of @netmesh/core (made by
  * `scripts/build-baseline-core.sh main`), every bus path also runs on that build, interleaved with ours
  * round by round, and a second table prints ours / that revision: the side-by-side check that a change
- * of the ingest path is a gain. The `bytes()` rows use an adapter that reads every batch as UTF-8, as
+ * of the ingest path is a gain. The noop adapter takes text (`payload: "text"`: the rings queue the
+ * strings themselves). The `bytes()` rows use an adapter that reads every batch as UTF-8, as
  * the JetStream and Kinesis adapters do. Last, the memory per queued event (see queued-memory.ts).
  */
 import { NoopAdapter } from "@netmesh/adapter-noop";
@@ -45,10 +46,14 @@ const baselineCreate: CreateBus | undefined = baselinePath
   ? ((await import(baselinePath)) as { createBus: CreateBus }).createBus
   : undefined;
 
-/** Counts what it is given, like the noop adapter, after reading every batch as bytes (`batch.bytes()`). */
+/**
+ * Counts what it is given, like the noop adapter, after reading every batch as bytes (`batch.bytes()`),
+ * and says so (`payload: "bytes"`), as the Redis, JetStream and Kinesis adapters do: the bus then holds
+ * events in its byte slabs.
+ */
 class BytesSink extends AdapterBase {
   readonly name = "bytes-sink";
-  readonly capabilities: AdapterCapabilities = new NoopAdapter().capabilities;
+  readonly capabilities: AdapterCapabilities = { ...new NoopAdapter().capabilities, payload: "bytes" };
   events = 0;
   bytes = 0;
   protected async open(): Promise<void> {}

@@ -59,6 +59,8 @@ function capabilitiesFor(options: ResolvedOptions, maxPayload: number): AdapterC
     maxEventBytes: maxPayload - MAX_HEADER_BYTES,
     streamingReads: true,
     listsShards: true,
+    // Payloads are published as views of the batch's bytes.
+    payload: "bytes",
   });
 }
 

@@ -38,6 +38,8 @@ function capabilitiesFor(recordLimitBytes: number, dedupWindowMs: number): Adapt
     maxEventBytes: recordLimitBytes - RECORD_OVERHEAD_BYTES,
     streamingReads: true,
     listsShards: false,
+    // Record data are views of the batch's bytes.
+    payload: "bytes",
   });
 }
 

@@ -12,6 +12,8 @@ const CAPABILITIES: AdapterCapabilities = Object.freeze({
   maxEventBytes: Number.POSITIVE_INFINITY,
   streamingReads: false,
   listsShards: false,
+  // It reads neither form: texts queued by reference cost nothing to drop.
+  payload: "text",
 });
 
 /**

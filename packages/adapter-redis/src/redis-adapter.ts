@@ -94,6 +94,8 @@ export class RedisAdapter extends AdapterBase {
       maxEventBytes: this.maxEventBytes,
       streamingReads: true,
       listsShards: true,
+      // Events are sent as Buffers cut from the batch's bytes.
+      payload: "bytes",
     };
   }
 

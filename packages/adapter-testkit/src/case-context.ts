@@ -28,6 +28,7 @@ const CAPABILITY_FIELDS = [
   "maxEventBytes",
   "streamingReads",
   "listsShards",
+  "payload",
 ] as const satisfies readonly (keyof AdapterCapabilities)[];
 
 /** How long the clean-up waits for one adapter's `shutdown` before moving on, in ms. */

@@ -36,7 +36,7 @@ export type {
   MessageIdParts,
 } from "./contract/batch.js";
 export { capabilityProblems, describeCapabilities } from "./contract/capabilities.js";
-export type { AdapterCapabilities, DedupMode } from "./contract/capabilities.js";
+export type { AdapterCapabilities, DedupMode, PayloadForm } from "./contract/capabilities.js";
 export { compareIds, idFormat } from "./contract/ids.js";
 export type { IdFormat } from "./contract/ids.js";
 export { silentLogger } from "./contract/logger.js";

@@ -106,8 +106,9 @@ export class EventBus implements AsyncDisposable {
       uncertain: this.uncertain,
       logger: config.logger,
     };
+    const payload = capabilities.payload ?? "text";
     const createShard = (id: number) => {
-      const shard = new Shard(id, config, producerState.startSequence(id));
+      const shard = new Shard(id, config, producerState.startSequence(id), payload);
       new ShardPump(shard, context); // the pump attaches itself to the shard and starts
       return shard;
     };
@@ -120,6 +121,7 @@ export class EventBus implements AsyncDisposable {
       this.rejects,
       capabilities.maxEventBytes,
       producerState.producer,
+      payload,
     );
     this.topology.onChange((event) => {
       if (channels.topologyChanged.hasSubscribers) {
@@ -197,9 +199,13 @@ export class EventBus implements AsyncDisposable {
    */
   ingestRaw(event: RawEvent): IngestStatus {
     if (this.path.closed) return this.path.refuseClosed(1, "closed");
+    // A prepared event holds a string by construction, so its text is never touched on the way: a
+    // pool of prepared events is read as small objects, not as their (cold) texts.
+    const prepared = PreparedEvent.of(event);
+    if (prepared !== undefined) return this.path.offer(prepared, prepared.hash, prepared.keyed, false);
     const json = event.json;
     if (typeof json !== "string") throw this.input.invalid("RawEvent.json must be a string");
-    return this.path.offer(PreparedEvent.of(event) ?? json, event.hash, event.keyed !== false, true);
+    return this.path.offer(json, event.hash, event.keyed !== false, true);
   }
 
   /**
@@ -236,9 +242,10 @@ export class EventBus implements AsyncDisposable {
   /** {@link ingestOrWait} for a pre-serialized event. */
   ingestRawOrWait(event: RawEvent): Promise<IngestStatus> {
     if (this.path.closed) return Promise.resolve(this.path.refuseClosed(1, "closed"));
+    const prepared = event === undefined || event === null ? undefined : PreparedEvent.of(event);
+    if (prepared !== undefined) return this.path.offerWaiting(prepared, prepared.hash, prepared.keyed, false);
     if (typeof event?.json !== "string") throw this.input.invalid("RawEvent.json must be a string");
-    const source = PreparedEvent.of(event) ?? event.json;
-    return this.path.offerWaiting(source, event.hash, event.keyed !== false, true);
+    return this.path.offerWaiting(event.json, event.hash, event.keyed !== false, true);
   }
 
   /** Ingests many values in order, waiting for room whenever a ring is full; resolves the accepted count. */

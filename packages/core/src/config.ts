@@ -65,11 +65,12 @@ export interface BusOptions {
   /** Capacity of each shard's ring of pending events, a power of two in [2, 2^26]. Default 65,536. */
   readonly ringCapacity?: number;
   /**
-   * Bound of each shard's ring in bytes: the UTF-8 bytes of its queued events, an integer in
-   * [1,024, 2^31]. A ring is full when it reaches either bound (`ringCapacity` events or `ringBytes`
-   * bytes) and backpressure then applies as for a full ring; an event larger than `ringBytes` is
-   * refused at ingest (`"tooLarge"`). Queued events live in byte slabs outside the JS heap, allocated as
-   * they fill (chunks of an eighth of `ringBytes`, at most 4 MiB) and reused. Default 32 MiB.
+   * Bound of each shard's ring in size, an integer in [1,024, 2^31]: the UTF-8 bytes of its queued
+   * events when the adapter takes bytes (`capabilities.payload: "bytes"`: the events wait in byte slabs
+   * outside the JS heap, allocated in chunks of an eighth of it, at most 4 MiB, and reused), their
+   * UTF-16 code units when it takes text (the strings themselves wait). A ring is full when it reaches
+   * either bound (`ringCapacity` events or `ringBytes`) and backpressure then applies as for a full
+   * ring; an event larger than `ringBytes` is refused at ingest (`"tooLarge"`). Default 32 MiB.
    */
   readonly ringBytes?: number;
   /** Behaviour when a ring is full. Default `"drop-oldest"`. */

@@ -102,7 +102,10 @@ export interface ShardStats {
   readonly batches: number;
   /** Events waiting in the ring. */
   readonly queued: number;
-  /** UTF-8 bytes of the events waiting in the ring. */
+  /**
+   * Size of the events waiting in the ring, in the unit of `ringBytes`: UTF-8 bytes when the adapter
+   * takes bytes (`capabilities.payload: "bytes"`), UTF-16 code units when it takes text.
+   */
   readonly bytesQueued: number;
   /** Events in the batch being dispatched right now. */
   readonly inFlight: number;
@@ -146,7 +149,7 @@ export interface BusStats {
   readonly batches: number;
   /** Accepted events neither dispatched nor dropped yet (queued or in flight). */
   readonly pending: number;
-  /** UTF-8 bytes of the events waiting in the rings (the sum of the shards' `bytesQueued`). */
+  /** Size of the events waiting in the rings (the sum of the shards' `bytesQueued`, in their unit). */
   readonly bytesQueued: number;
   /** Per-shard counters of the live shards, by ascending id (removed shards count in the totals). */
   readonly shards: readonly ShardStats[];

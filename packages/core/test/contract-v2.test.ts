@@ -59,6 +59,22 @@ describe("contract v2 at createBus", () => {
     expect(adapter.shutdownCalls).toBe(1);
   });
 
+  it("refuses a payload form other than bytes or text, and takes text when none is given", async () => {
+    const bad = new ScriptedAdapter(["ok"], new MemoryStore(), {
+      payload: "utf16" as unknown as "text",
+    });
+    await expect(createBus({ adapter: bad })).rejects.toThrow(
+      /capabilities.payload must be "bytes" or "text" when given, got "utf16" \(string\)/,
+    );
+    const plain = new ScriptedAdapter(["ok"], new MemoryStore(), {});
+    const { payload: _omitted, ...withoutPayload } = plain.capabilities;
+    Object.defineProperty(plain, "capabilities", { value: withoutPayload });
+    const bus = await createBus({ adapter: plain, shards: 1 });
+    bus.ingest({ a: "é" }); // 9 UTF-16 units, 10 UTF-8 bytes: the ring counts units
+    expect(bus.stats().bytesQueued).toBe(9);
+    await bus.shutdown();
+  });
+
   it("refuses a streaming capability without the method behind it", async () => {
     const adapter = new ScriptedAdapter(["ok"], new MemoryStore(), { streamingReads: true });
     await expect(createBus({ adapter })).rejects.toThrow(

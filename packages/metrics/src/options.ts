@@ -16,10 +16,13 @@ export interface CommonMetricsOptions {
   /** Histogram bucket upper bounds (ascending, finite). Default {@link DEFAULT_BUCKETS}. */
   readonly buckets?: HistogramBuckets;
   /**
-   * Observe `batch_bytes`. Free: the bus holds each batch as one run of UTF-8 bytes, whose length the
-   * `batch:dispatched` message carries. `false` leaves the histogram empty. Default true.
+   * Observe `batch_bytes`. `"free"` (the default) observes it when it costs nothing: for an adapter
+   * that takes bytes (`capabilities.payload: "bytes"`: Redis, JetStream, Kinesis), whose batches are one
+   * run of UTF-8 bytes of known length. For one that takes text (memory, noop) the histogram then stays
+   * empty, since filling it means counting the UTF-8 bytes of every event; `true` observes it anyway at
+   * that cost, `false` never.
    */
-  readonly batchBytes?: boolean;
+  readonly batchBytes?: boolean | "free";
 }
 
 /** The options after defaults and validation. */
@@ -31,7 +34,7 @@ export interface ResolvedMetricsOptions {
   /** Every histogram's bounds, defaults filled in. */
   readonly buckets: Readonly<Record<HistogramKey, readonly number[]>>;
   /** See {@link CommonMetricsOptions.batchBytes}. */
-  readonly batchBytes: boolean;
+  readonly batchBytes: boolean | "free";
 }
 
 /** Default prefix of every metric name. */
@@ -66,7 +69,17 @@ export function resolveOptions(options: CommonMetricsOptions, namePattern: RegEx
     }
     buckets[key as HistogramKey] = Object.freeze([...bounds]);
   }
-  const batchBytes = options.batchBytes ?? true;
-  if (typeof batchBytes !== "boolean") throw new TypeError("batchBytes must be a boolean");
+  const batchBytes = options.batchBytes ?? "free";
+  if (typeof batchBytes !== "boolean" && batchBytes !== "free") {
+    throw new TypeError('batchBytes must be a boolean or "free"');
+  }
   return { prefix, maxShardLabels, buckets, batchBytes };
+}
+
+/** Whether a collector of `bus` observes `batch_bytes` (see {@link CommonMetricsOptions.batchBytes}). */
+export function observesBatchBytes(
+  resolved: ResolvedMetricsOptions,
+  bus: { readonly capabilities?: { readonly payload?: "bytes" | "text" } },
+): boolean {
+  return resolved.batchBytes === "free" ? bus.capabilities?.payload === "bytes" : resolved.batchBytes;
 }

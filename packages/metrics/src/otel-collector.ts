@@ -8,7 +8,7 @@ import type {
 } from "@opentelemetry/api";
 import { type HistogramKey, METRIC_CATALOG, METRIC_KEYS, type MetricKey } from "./catalog.js";
 import { DiagnosticsTally } from "./diagnostics-tally.js";
-import { type CommonMetricsOptions, resolveOptions } from "./options.js";
+import { type CommonMetricsOptions, observesBatchBytes, resolveOptions } from "./options.js";
 import { type LabelledValue, type MeteredBus, readBus } from "./readings.js";
 
 /** Options of {@link collectBusMetricsOtel}. */
@@ -55,6 +55,7 @@ type ObservableKey = Exclude<MetricKey, HistogramKey>;
  */
 export function collectBusMetricsOtel(bus: MeteredBus, options: BusMetricsOtelOptions): BusMetricsOtel {
   const resolved = resolveOptions(options, OTEL_NAME);
+  const observeBytes = observesBatchBytes(resolved, bus);
   const { prefix, maxShardLabels, buckets } = resolved;
   const { meter } = options;
   const nameOf = (key: MetricKey) => prefix + METRIC_CATALOG[key].otelName;
@@ -92,7 +93,7 @@ export function collectBusMetricsOtel(bus: MeteredBus, options: BusMetricsOtelOp
 
   const tally = new DiagnosticsTally(bus.producer, (message) => {
     batchSize.record(message.events + message.refused);
-    if (resolved.batchBytes) batchBytes.record(message.bytes);
+    if (observeBytes) batchBytes.record(message.bytes);
     adapterDuration.record(message.adapterMs / 1000, { adapter: message.adapter });
     queueDelay.record(message.queueDelayMs / 1000);
   });

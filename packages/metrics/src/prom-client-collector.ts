@@ -10,7 +10,7 @@ import {
 import { METRIC_CATALOG, METRIC_KEYS, type MetricKey } from "./catalog.js";
 import { DiagnosticsTally } from "./diagnostics-tally.js";
 import { MetricNameConflictError } from "./errors.js";
-import { type CommonMetricsOptions, resolveOptions } from "./options.js";
+import { type CommonMetricsOptions, observesBatchBytes, resolveOptions } from "./options.js";
 import { type BusReadings, type LabelledValue, type MeteredBus, readBus } from "./readings.js";
 
 /** A prom-client registry of either exposition format. */
@@ -82,6 +82,7 @@ class ScrapeReadings {
  */
 export function collectBusMetrics(bus: MeteredBus, options: BusMetricsOptions): BusMetrics {
   const resolved = resolveOptions(options, PROMETHEUS_NAME);
+  const observeBytes = observesBatchBytes(resolved, bus);
   const { prefix, maxShardLabels, buckets } = resolved;
   const { registry } = options;
   const nameOf = (key: MetricKey) => prefix + METRIC_CATALOG[key].name;
@@ -139,7 +140,7 @@ export function collectBusMetrics(bus: MeteredBus, options: BusMetricsOptions): 
   adapterDuration.zero({ adapter: bus.adapter.name });
   const onDispatched = (message: BatchDispatchedMessage) => {
     batchSize.observe(message.events + message.refused);
-    if (resolved.batchBytes) batchBytes.observe(message.bytes);
+    if (observeBytes) batchBytes.observe(message.bytes);
     adapterDuration.observe({ adapter: message.adapter }, message.adapterMs / 1000);
     queueDelay.observe(message.queueDelayMs / 1000);
   };

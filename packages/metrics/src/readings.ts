@@ -11,6 +11,8 @@ export interface MeteredBus {
   readonly producer: string;
   /** The adapter, for the `adapter` label. */
   readonly adapter: { readonly name: string };
+  /** The adapter's capabilities: `payload` tells whether `batch_bytes` is free (see `batchBytes`). */
+  readonly capabilities?: { readonly payload?: "bytes" | "text" };
   /** The counters read at every scrape. */
   stats(): BusStats;
 }

@@ -21,7 +21,8 @@ describe("a live memory bus scraped through prom-client's text output", () => {
     // A small ring and drop-newest: a synchronous burst is partly refused ("full").
     const live = await bus({ shards: 4, ringCapacity: 64, backpressure: "drop-newest" });
     const registry = new Registry();
-    const metrics = collectBusMetrics(live, { registry });
+    // The memory adapter takes text: batch_bytes costs a count per event, so it is asked for here.
+    const metrics = collectBusMetrics(live, { registry, batchBytes: true });
     let acceptedBytes = 0;
     const statuses: IngestStatus[] = [];
     for (let i = 0; i < 1_000; i++) {
@@ -108,6 +109,23 @@ describe("a live memory bus scraped through prom-client's text output", () => {
     expect(sampleValue(families, "netmesh_shards", { state: "active" })).toBe(100);
     expectCountersEqualStats(families, stats);
     metrics.stop();
+  });
+
+  it('leaves batch_bytes empty by default ("free") for an adapter that takes text, and never with true', async () => {
+    const live = await bus({ shards: 2 });
+    const free = new Registry();
+    const never = new Registry();
+    collectBusMetrics(live, { registry: free });
+    collectBusMetrics(live, { registry: never, batchBytes: false });
+    for (let i = 0; i < 50; i++) live.ingest({ i });
+    await live.flush();
+    const batches = live.stats().batches;
+    expect(batches).toBeGreaterThan(0);
+    for (const registry of [free, never]) {
+      const families = await scrape(registry);
+      expect(histogram(families, "netmesh_batch_bytes")).toMatchObject({ count: 0, sum: 0 });
+      expect(histogram(families, "netmesh_batch_size_events").count).toBe(batches);
+    }
   });
 
   it("counts evictions and closed-bus refusals under their reasons, consistently within one scrape", async () => {

@@ -25,9 +25,11 @@ export interface BatchBytes {
  * the next batch of the shard starts where this one ends, also when a batch is retried or dropped.
  * A retry hands over the very same batch object, so message ids are stable across retries.
  *
- * Read the events either as bytes ({@link Batch.bytes}) or as text ({@link Batch.events}). The bus
- * holds events as UTF-8 bytes, written once at ingest: `bytes()` costs nothing, and `events` is decoded
- * on first access, once per batch. Call whichever your backend wants and do not convert again.
+ * Read the events either as bytes ({@link Batch.bytes}) or as text ({@link Batch.events}), and declare
+ * which in `capabilities.payload`: the bus holds queued events that way. For `"bytes"` they are UTF-8,
+ * written once at ingest, so `bytes()` costs nothing and `events` is decoded on first access; for
+ * `"text"` they are the JSON strings, so `events` costs nothing and `bytes()` encodes on first access.
+ * Either is computed once per batch. Call the one you declared and do not convert again.
  */
 export interface Batch {
   /** The shard the events were routed to. */
@@ -38,7 +40,7 @@ export interface Batch {
   readonly firstSequence: number;
   /** Number of events in the batch. */
   readonly size: number;
-  /** The events' JSON texts, exactly as ingested (decoded from the bytes on first access). */
+  /** The events' JSON texts, exactly as ingested (for a `"bytes"` adapter, decoded on first access). */
   readonly events: readonly string[];
   /**
    * Insertion timestamps, integer microseconds since the Unix epoch, strictly increasing within the
@@ -49,9 +51,9 @@ export interface Batch {
   /** The dedup id of `events[index]`: see {@link formatMessageId}. */
   messageId(index: number): string;
   /**
-   * The events as UTF-8 bytes: for the bus's batches a view of the shard's byte slab, so it is valid
-   * only until `onBatch` settles (an abandoned attempt included: the bus reuses the memory once every
-   * call has settled). Copy what you keep (rule 8). Decoding event `i` gives `events[i]` exactly,
+   * The events as UTF-8 bytes: for a `"bytes"` adapter a view of the shard's byte slab, valid only
+   * until `onBatch` settles (an abandoned attempt included: the bus reuses the memory once every call
+   * has settled); encoded on first access for a `"text"` one. Copy what you keep (rule 8). Decoding event `i` gives `events[i]` exactly,
    * except for the events listed in {@link BatchBytes.replaced}.
    */
   bytes(): BatchBytes;

@@ -42,7 +42,22 @@ export interface AdapterCapabilities {
   readonly streamingReads: boolean;
   /** The adapter implements {@link Adapter.listShards}, discovery of the shards stored in the backend. */
   readonly listsShards: boolean;
+  /**
+   * How `onBatch` reads a batch's events, so the bus holds them that way from ingest on:
+   * - `"bytes"`: through {@link Batch.bytes} (a socket, record data). Each event is written once as
+   *   UTF-8 into a byte slab outside the JS heap; `bytes()` is free and `events` is decoded on demand.
+   * - `"text"` (the default when absent): through {@link Batch.events}. The JSON strings are queued as
+   *   they are, never encoded; `bytes()` encodes on demand. Also the choice for an adapter that reads
+   *   neither (a sink).
+   *
+   * Either way both views are exact; this only decides which one is free. It also sets the unit of the
+   * bus's `ringBytes` bound: UTF-8 bytes for `"bytes"`, UTF-16 code units for `"text"`.
+   */
+  readonly payload?: PayloadForm;
 }
+
+/** How an adapter reads a batch's events: see {@link AdapterCapabilities.payload}. */
+export type PayloadForm = "bytes" | "text";
 
 const DEDUP_MODES: ReadonlySet<unknown> = new Set(["write", "read", "none"]);
 
@@ -73,6 +88,9 @@ export function capabilityProblems(capabilities: unknown): string[] {
     problems.push(`capabilities.dedupWindowMs must be 0 with dedup "none", got ${window}`);
   } else if (c.dedup !== "none" && window === 0) {
     problems.push(`capabilities.dedupWindowMs must be > 0 with dedup ${describe(c.dedup)}`);
+  }
+  if (c.payload !== undefined && c.payload !== "bytes" && c.payload !== "text") {
+    problems.push(`capabilities.payload must be "bytes" or "text" when given, got ${describe(c.payload)}`);
   }
   if (c.ordering !== "shard" && c.ordering !== "none") {
     problems.push(`capabilities.ordering must be "shard" or "none", got ${describe(c.ordering)}`);
@@ -116,5 +134,6 @@ export function describeCapabilities(capabilities: AdapterCapabilities): string 
   );
   if (capabilities.streamingReads) parts.push("streaming reads");
   if (capabilities.listsShards) parts.push("lists shards");
+  if (capabilities.payload === "bytes") parts.push("takes bytes");
   return parts.join(", ");
 }

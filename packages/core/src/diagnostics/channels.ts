@@ -45,7 +45,10 @@ export interface BatchDispatchedMessage extends DiagnosticsMessage {
   readonly events: number;
   /** Events the adapter refused alone (see `EventRejection`). */
   readonly refused: number;
-  /** UTF-8 bytes of the batch's JSON texts (the length of its slab view: free to read). */
+  /**
+   * UTF-8 bytes of the batch's JSON texts: free to read when the adapter takes bytes (the length of the
+   * slab view); for one that takes text, counted when first read (a pass over the batch's texts).
+   */
   readonly bytes: number;
   /** Which attempt succeeded (1 for the first). */
   readonly attempt: number;

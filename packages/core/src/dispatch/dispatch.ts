@@ -174,8 +174,11 @@ export async function dispatchWithRetry(
             shard: batch.shard,
             events: batch.size - refused,
             refused,
-            // The batch's bytes are its slab view: their length is known, no pass over the events.
-            bytes: batch.byteLength,
+            // Free for a slab's batch (the length of its view); a text ring's batch counts its texts,
+            // which only a subscriber that reads the field pays for.
+            get bytes() {
+              return batch.byteLength;
+            },
             attempt: attemptNo + 1,
             adapterMs: performance.now() - startedAt,
             queueDelayMs,

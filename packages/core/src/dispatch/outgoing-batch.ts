@@ -1,6 +1,7 @@
 import { isAscii } from "node:buffer";
 import { type Batch, type BatchBytes, encodeBatchTexts, formatMessageId } from "../contract/batch.js";
 import type { PreparedEvent } from "../ingest/prepared-event.js";
+import type { TakenRun } from "../shard/shard-ring.js";
 
 const NONE: readonly number[] = Object.freeze([]);
 const EMPTY = new Uint8Array(0);
@@ -33,23 +34,23 @@ export class OutgoingBatch implements Batch {
   }
 
   /**
-   * A batch of prepared events (queued by reference): their texts are handed as they are, and their
-   * bytes gathered into one buffer only if an adapter asks for them.
+   * The batch of a run taken off a shard's ring. A slab run's bytes are handed as they are (texts decoded
+   * on demand); prepared events' and a text ring's texts as they are (bytes gathered or encoded on
+   * demand).
    */
-  static fromPrepared(
-    shard: number,
-    producer: string,
-    firstSequence: number,
-    run: {
-      readonly prepared: readonly PreparedEvent[];
-      readonly bytes: number;
-      readonly timestamps: Float64Array;
-    },
-  ): OutgoingBatch {
+  static fromRun(shard: number, producer: string, firstSequence: number, run: TakenRun): OutgoingBatch {
+    if (run.kind === "slab") {
+      return new OutgoingBatch(shard, producer, firstSequence, run.data, run.offsets, run.timestamps);
+    }
     const batch = new OutgoingBatch(shard, producer, firstSequence, EMPTY, ZERO, run.timestamps);
     batch.encoded = undefined;
-    batch.prepared = run.prepared;
-    batch.totalBytes = run.bytes;
+    if (run.kind === "prepared") {
+      batch.prepared = run.prepared;
+      batch.totalBytes = run.bytes;
+    } else {
+      batch.texts = run.texts;
+      batch.totalBytes = -1;
+    }
     return batch;
   }
 
@@ -71,8 +72,19 @@ export class OutgoingBatch implements Batch {
     return this.timestamps.length;
   }
 
-  /** UTF-8 bytes of the whole batch: free to read. */
+  /**
+   * UTF-8 bytes of the whole batch: free to read, but for a text ring's batch whose bytes nobody asked
+   * for, whose texts it counts once (a pass over the batch, no copy).
+   */
   get byteLength(): number {
+    if (this.totalBytes < 0) {
+      if (this.encoded !== undefined) this.totalBytes = this.encoded.data.length;
+      else {
+        let total = 0;
+        for (const text of this.texts!) total += Buffer.byteLength(text, "utf8");
+        this.totalBytes = total;
+      }
+    }
     return this.totalBytes;
   }
 
@@ -86,7 +98,10 @@ export class OutgoingBatch implements Batch {
   }
 
   bytes(): BatchBytes {
-    this.encoded ??= gather(this.prepared!, this.totalBytes);
+    if (this.encoded === undefined) {
+      this.encoded =
+        this.prepared !== undefined ? gather(this.prepared, this.totalBytes) : encodeBatchTexts(this.texts!);
+    }
     return this.encoded;
   }
 

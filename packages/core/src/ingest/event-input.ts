@@ -1,6 +1,6 @@
 import { InvalidEventError } from "../errors.js";
 import type { RoutingHasher } from "./hashing.js";
-import type { EventSource } from "./ingest-path.js";
+import type { EventSource } from "../shard/shard-ring.js";
 import { PreparedEvent } from "./prepared-event.js";
 import type { IngestManyOptions, RawEvent } from "./raw-event.js";
 import type { RejectCounts } from "../stats.js";
@@ -82,8 +82,12 @@ export class EventInput {
     const keyed = new Array<boolean>(events.length);
     for (let i = 0; i < events.length; i++) {
       const event = events[i];
-      if (typeof event?.json !== "string") throw this.invalid(`events[${i}].json must be a string`);
-      texts[i] = PreparedEvent.of(event) ?? event.json;
+      // A prepared event holds a string by construction: checking would touch its (cold) text.
+      const prepared = event === undefined ? undefined : PreparedEvent.of(event);
+      if (prepared === undefined && typeof event?.json !== "string") {
+        throw this.invalid(`events[${i}].json must be a string`);
+      }
+      texts[i] = prepared ?? event!.json;
       hashes[i] = event.hash;
       keyed[i] = event.keyed !== false;
     }

@@ -4,7 +4,7 @@ import type { ResolvedConfig } from "../config.js";
 import type { Shard } from "../shard/shard.js";
 import type { DropCounts, IngestStatus, RejectCounts } from "../stats.js";
 import type { Topology } from "../shard/topology.js";
-import type { PreparedEvent } from "./prepared-event.js";
+import type { EventSource } from "../shard/shard-ring.js";
 
 /**
  * The ingest hot path: route an event, apply sampling and backpressure, write its bytes into the
@@ -17,9 +17,14 @@ export class IngestPath {
   private readonly evictWhenFull: boolean;
   private readonly stopAtFirstRejection: boolean;
   private readonly sampleRate: number;
-  /** The largest event: the adapter's `maxEventBytes`, or the ring's `ringBytes` if smaller. */
+  /**
+   * The largest event in UTF-8 bytes: the adapter's `maxEventBytes`, or the ring's `ringBytes` if
+   * smaller when the rings count UTF-8 bytes.
+   */
   private readonly maxBytes: number;
-  /** Texts up to this many UTF-16 units fit `maxBytes` for sure (at most 3 UTF-8 bytes per unit). */
+  /** The largest event in UTF-16 code units: `ringBytes` when the rings count units, else unbounded. */
+  private readonly maxUnits: number;
+  /** Texts up to this many UTF-16 units fit both limits for sure (at most 3 UTF-8 bytes per unit). */
   private readonly surelyFits: number;
 
   constructor(
@@ -32,9 +37,13 @@ export class IngestPath {
     maxEventBytes: number,
     /** The bus's producer nonce, for diagnostics messages. */
     private readonly producer: string,
+    /** How the rings hold events (`capabilities.payload`), which sets the unit of `ringBytes`. */
+    payload: "bytes" | "text",
   ) {
-    this.maxBytes = Math.min(maxEventBytes, config.ringBytes);
-    this.surelyFits = Math.floor(this.maxBytes / 3);
+    const slab = payload === "bytes";
+    this.maxBytes = slab ? Math.min(maxEventBytes, config.ringBytes) : maxEventBytes;
+    this.maxUnits = slab ? Number.POSITIVE_INFINITY : config.ringBytes;
+    this.surelyFits = Math.min(Math.floor(this.maxBytes / 3), this.maxUnits);
     const bp = config.backpressure;
     this.evictWhenFull = bp.mode === "drop-oldest";
     this.stopAtFirstRejection = bp.mode === "fail-producer" || bp.mode === "block";
@@ -124,7 +133,7 @@ export class IngestPath {
         this.rejects.invalidText++;
         return "invalidText";
       }
-    } else if (event.byteLength > this.maxBytes) {
+    } else if (event.byteLength > this.maxBytes || event.units > this.maxUnits) {
       this.rejects.tooLarge++;
       return "tooLarge";
     }
@@ -133,7 +142,11 @@ export class IngestPath {
 
   /** Counts and reports an event larger than the adapter or the ring stores; only called for long texts. */
   private tooLarge(json: string): boolean {
-    if (json.length <= this.maxBytes && Buffer.byteLength(json, "utf8") <= this.maxBytes) return false;
+    const fits =
+      json.length <= this.maxUnits &&
+      json.length <= this.maxBytes &&
+      (json.length * 3 <= this.maxBytes || Buffer.byteLength(json, "utf8") <= this.maxBytes);
+    if (fits) return false;
     this.rejects.tooLarge++;
     return true;
   }
@@ -162,10 +175,9 @@ export class IngestPath {
       }
       shard.sampleCounter = 0;
     }
-    // Written once, here (a refused event's bytes are overwritten by the next one); a prepared event
-    // was encoded by prepare() and is queued by reference.
-    const text = typeof event === "string";
-    const length = text ? ring.stage(event) : event.byteLength;
+    // A slab ring writes the bytes once, here (a refused event's are overwritten by the next one); a
+    // prepared event was encoded by prepare() and is queued by reference, as is any text in a text ring.
+    const length = ring.stage(event);
     if (!ring.hasRoom(length)) {
       if (!shard.backpressured) {
         shard.backpressured = true;
@@ -181,16 +193,12 @@ export class IngestPath {
     }
     const timestamp = nextTimestamp(shard.lastTimestamp, this.clock.now);
     shard.lastTimestamp = timestamp;
-    if (text) ring.commit(length, timestamp);
-    else ring.commitPrepared(event, timestamp);
+    ring.commit(length, timestamp);
     shard.accepted++;
     if (ring.length >= shard.wakeAt || ring.bytes >= shard.wakeBytes) shard.pump.wake();
     return "accepted";
   }
 }
-
-/** An event as the ingest path takes it: its JSON text, or a prepared event (text and bytes). */
-export type EventSource = string | PreparedEvent;
 
 /** `String.prototype.isWellFormed` (Node 20; not yet in the ES2023 lib this package compiles against). */
 interface WellFormed {

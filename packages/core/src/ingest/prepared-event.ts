@@ -24,6 +24,8 @@ export class PreparedEvent implements RawEvent {
   readonly offset: number;
   /** @internal Their length. No view object is kept per event: queueing one reads this object only. */
   readonly byteLength: number;
+  /** @internal `json.length`, kept here so queueing never touches the string itself (cold memory). */
+  readonly units: number;
 
   /** @param json a text from `JSON.stringify`, hence well-formed. */
   constructor(
@@ -31,6 +33,7 @@ export class PreparedEvent implements RawEvent {
     readonly hash: number,
     readonly keyed: boolean,
   ) {
+    this.units = json.length;
     if (json.length > OWN_BUFFER_CHARS) {
       this.slab = Buffer.from(json, "utf8");
       this.offset = 0;

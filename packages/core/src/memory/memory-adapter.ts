@@ -27,6 +27,8 @@ const CAPABILITIES: AdapterCapabilities = Object.freeze({
   maxEventBytes: Number.POSITIVE_INFINITY,
   streamingReads: true,
   listsShards: true,
+  // The store keeps JSON strings: queued texts reach it as they are, never encoded.
+  payload: "text",
 });
 
 /**

@@ -204,7 +204,7 @@ export class ShardPump {
     this.deadlineFired = false;
     shard.sizer.observe(shard.accepted, startedAt);
     shard.inFlightStart = shard.accepted - shard.ring.length;
-    // A batch is one run of the slab: it may stop short of `wanted` where the oldest events' chunk ends.
+    // A batch is one run of the ring: a slab's may stop short of `wanted` where the oldest events' chunk ends.
     const run = shard.ring.take(wanted)!;
     const { timestamps } = run;
     const size = timestamps.length;
@@ -217,11 +217,7 @@ export class ShardPump {
 
     // The mean wait of the batch's events, from its oldest and newest timestamps (µs, epoch-based).
     const waitedMs = (nowMicrosFrom(startedAt) - (timestamps[0]! + timestamps[size - 1]!) / 2) / 1000;
-    const producer = context.producer.producer;
-    const batch =
-      run.chunk === undefined
-        ? OutgoingBatch.fromPrepared(shard.id, producer, firstSequence, run)
-        : new OutgoingBatch(shard.id, producer, firstSequence, run.data, run.offsets, timestamps);
+    const batch = OutgoingBatch.fromRun(shard.id, context.producer.producer, firstSequence, run);
     let outcome: DispatchOutcome;
     try {
       await context.producer.reserve(shard.id, firstSequence + size);

@@ -1,6 +1,8 @@
 import { BatchSizer } from "./batch-sizer.js";
 import type { ResolvedConfig } from "../config.js";
-import { EventRing } from "./ring.js";
+import type { ShardRing } from "./shard-ring.js";
+import { SlabRing } from "./slab-ring.js";
+import { TextRing } from "./text-ring.js";
 import type { ShardPump } from "./shard-pump.js";
 import type { ShardState, ShardStats } from "../stats.js";
 
@@ -9,7 +11,7 @@ import type { ShardState, ShardStats } from "../stats.js";
  * shard's pump (see `ShardPump`) takes batches off it. Fields are public for the two of them only.
  */
 export class Shard {
-  readonly ring: EventRing;
+  readonly ring: ShardRing;
   readonly sizer: BatchSizer;
   /** The pump that sends this shard's batches (set once the pump exists). */
   pump!: ShardPump;
@@ -58,8 +60,13 @@ export class Shard {
     readonly id: number,
     config: ResolvedConfig,
     firstSequence: number,
+    /** What the adapter reads (`capabilities.payload`): a slab ring for bytes, a text ring for texts. */
+    payload: "bytes" | "text",
   ) {
-    this.ring = new EventRing(config.ringCapacity, config.ringBytes);
+    this.ring =
+      payload === "bytes"
+        ? new SlabRing(config.ringCapacity, config.ringBytes)
+        : new TextRing(config.ringCapacity, config.ringBytes);
     this.wakeBytesAt = Math.ceil(config.ringBytes / 2);
     this.sizer = new BatchSizer(config.batch);
     this.nextSequence = firstSequence;

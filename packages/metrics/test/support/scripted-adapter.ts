@@ -21,6 +21,8 @@ const CAPABILITIES: AdapterCapabilities = Object.freeze({
   maxEventBytes: Number.POSITIVE_INFINITY,
   streamingReads: false,
   listsShards: false,
+  // Like a network adapter: its batches are byte runs, so batch_bytes is observed by default.
+  payload: "bytes",
 });
 
 /**

@@ -1,49 +1,26 @@
 import type { PreparedEvent } from "../ingest/prepared-event.js";
+import type { EventSource, PreparedRun, ShardRing, TakenRun } from "./shard-ring.js";
 import { SlabChunk, chunkBytesFor } from "./slab-chunk.js";
-
-/**
- * The events of one batch, taken off the ring: contiguous UTF-8 bytes in one slab chunk, their offsets
- * and timestamps. The bytes are a view of the slab: they stay valid until {@link EventRing.release}.
- */
-export interface SlabRun {
-  readonly chunk: SlabChunk;
-  /** The events' bytes, back to back (a view of the chunk). */
-  readonly data: Buffer;
-  /** `size + 1` offsets into {@link SlabRun.data}. */
-  readonly offsets: Uint32Array;
-  readonly timestamps: Float64Array;
-}
-
-/** The events of one batch that were queued as prepared events (by reference, see `commitPrepared`). */
-export interface PreparedRun {
-  readonly chunk: undefined;
-  readonly prepared: readonly PreparedEvent[];
-  /** UTF-8 bytes of the events, in all. */
-  readonly bytes: number;
-  readonly timestamps: Float64Array;
-}
-
-/** A run of events taken for one batch. */
-export type TakenRun = SlabRun | PreparedRun;
 
 const NO_BYTES = Buffer.alloc(0);
 
 /**
- * The FIFO of a shard's pending events, bounded both in events (`capacity`) and in bytes
- * (`byteCapacity`). Each event is written once, as UTF-8, into a byte slab outside the JS heap (see
+ * The ring of an adapter that reads bytes (`payload: "bytes"`), bounded both in events (`capacity`)
+ * and in UTF-8 bytes (`byteCapacity`). Each event is written once, as UTF-8, into a byte slab outside the JS heap (see
  * {@link SlabChunk}); the ring keeps only its offset, length and timestamp in preallocated typed arrays,
  * so a queued event costs the young generation nothing and a push allocates nothing.
  *
  * Writing is two steps: {@link stage} writes the bytes at the slab's write position (nothing changes if
  * the event is then refused, the next stage overwrites it) and {@link commit} queues them. A prepared
- * event, encoded already, is queued by reference instead ({@link commitPrepared}). Batches are taken
+ * event, encoded already, is queued by reference instead (see `commitPrepared`). Batches are taken
  * as runs of one kind: slab events of one chunk (their bytes are one contiguous view, and the chunk is
  * reused only after {@link release}), or prepared events. Single-threaded by construction: only the
  * bus pushes and only the shard's pump takes.
  */
-export class EventRing {
+export class SlabRing implements ShardRing {
   readonly capacity: number;
   readonly byteCapacity: number;
+  readonly unit = "utf8";
   private readonly mask: number;
   private readonly chunkBytes: number;
   /**
@@ -79,6 +56,8 @@ export class EventRing {
   private writeAt = 0;
   /** One recycled chunk kept for the next switch, so a steady stream reuses warm memory. */
   private spare: SlabChunk | undefined;
+  /** The prepared event {@link stage} was last given, until {@link commit} queues it. */
+  private stagedPrepared: PreparedEvent | undefined;
 
   /**
    * @param capacity a power of two ≥ 2 (validated by the config).
@@ -109,21 +88,33 @@ export class EventRing {
   }
 
   /**
-   * Writes a text's UTF-8 bytes at the write position and returns their length; {@link commit} queues
-   * them. The text must be well-formed UTF-16 (no lone surrogate) and at most `byteCapacity` bytes.
+   * Writes a text's UTF-8 bytes at the write position and returns their length; a prepared event
+   * (encoded already) is only remembered. {@link commit} queues it. A text must be well-formed UTF-16
+   * (no lone surrogate) and at most `byteCapacity` bytes.
    */
-  stage(text: string): number {
+  stage(event: EventSource): number {
+    if (typeof event !== "string") {
+      this.stagedPrepared = event;
+      return event.byteLength;
+    }
+    this.stagedPrepared = undefined;
     this.rewindIfEmpty();
     // At most 3 bytes per UTF-16 unit; only near a chunk's end is the exact length worth counting.
-    if (text.length * 3 > this.chunk.buffer.length - this.writeAt) {
-      const needed = Buffer.byteLength(text, "utf8");
+    if (event.length * 3 > this.chunk.buffer.length - this.writeAt) {
+      const needed = Buffer.byteLength(event, "utf8");
       if (needed > this.chunk.buffer.length - this.writeAt) this.nextChunk(needed);
     }
-    return this.chunk.buffer.write(text, this.writeAt, "utf8");
+    return this.chunk.buffer.write(event, this.writeAt, "utf8");
   }
 
   /** Queues the staged event of `length` bytes. The caller has checked {@link hasRoom}. */
   commit(length: number, timestamp: number): void {
+    const prepared = this.stagedPrepared;
+    if (prepared !== undefined) {
+      this.stagedPrepared = undefined;
+      this.commitPrepared(prepared, timestamp);
+      return;
+    }
     const slot = this.tail;
     const chunk = this.chunk;
     if (this.slabQueued++ === 0) this.headStart = this.writeAt;
@@ -139,9 +130,9 @@ export class EventRing {
   /**
    * Queues a prepared event by reference: its bytes were encoded once by `prepare()` into memory outside
    * the JS heap, and the caller keeps the event (that is what preparing is for), so copying them would
-   * only cost a pass over cold memory. The caller has checked {@link hasRoom}.
+   * only cost a pass over cold memory.
    */
-  commitPrepared(event: PreparedEvent, timestamp: number): void {
+  private commitPrepared(event: PreparedEvent, timestamp: number): void {
     const slot = this.tail;
     this.prepared ??= new Array<PreparedEvent | undefined>(this.capacity).fill(undefined);
     this.prepared[slot] = event;
@@ -214,13 +205,13 @@ export class EventRing {
     this.slabQueued -= size;
     chunk.pins++;
     this.leaveChunk(size);
-    return { chunk, data: chunk.buffer.subarray(base, end), offsets, timestamps };
+    return { kind: "slab", chunk, data: chunk.buffer.subarray(base, end), offsets, timestamps };
   }
 
   /** Unpins a run's chunk: called once nothing (no adapter call, not even an abandoned one) reads it. */
   release(run: TakenRun): void {
+    if (run.kind !== "slab") return;
     const chunk = run.chunk;
-    if (chunk === undefined) return;
     chunk.pins--;
     if (chunk.free) this.recycle(chunk);
   }
@@ -246,7 +237,7 @@ export class EventRing {
     this.head = (first + size) & mask;
     this.count -= size;
     this.queuedBytes -= bytes;
-    return { chunk: undefined, prepared: events, bytes, timestamps };
+    return { kind: "prepared", prepared: events, bytes, timestamps };
   }
 
   /** Removes every queued event and returns how many there were. */
