@@ -40,6 +40,7 @@ describe("stream set-up at init", () => {
       maxEventBytes: 1_048_541,
       streamingReads: true,
       listsShards: false,
+      payload: "bytes",
     });
     expect(adapter.capabilities).toEqual(before);
     expect(Object.isFrozen(adapter.capabilities)).toBe(true);

@@ -53,20 +53,13 @@ const gc = runInNewContext("gc") as () => void;
  */
 class SinkAdapter extends AdapterBase {
   readonly name = "sink";
-  readonly capabilities: AdapterCapabilities = Object.freeze({
-    readable: false,
-    dedup: "none",
-    dedupWindowMs: 0,
-    persistent: false,
-    ordering: "shard",
-    maxEventBytes: Number.POSITIVE_INFINITY,
-    streamingReads: false,
-    listsShards: false,
-  });
+  readonly capabilities: AdapterCapabilities;
   events = 0;
   bytes = 0;
   constructor(private readonly encode = false) {
     super();
+    // An encoding sink says it takes bytes, as a network adapter does: its batches are byte runs.
+    this.capabilities = Object.freeze({ ...SINK_CAPABILITIES, payload: encode ? "bytes" : "text" });
   }
   protected async open(): Promise<void> {}
   protected async write(batch: Batch): Promise<void> {
@@ -78,6 +71,17 @@ class SinkAdapter extends AdapterBase {
   }
   protected async close(): Promise<void> {}
 }
+
+const SINK_CAPABILITIES: AdapterCapabilities = Object.freeze({
+  readable: false,
+  dedup: "none",
+  dedupWindowMs: 0,
+  persistent: false,
+  ordering: "shard",
+  maxEventBytes: Number.POSITIVE_INFINITY,
+  streamingReads: false,
+  listsShards: false,
+});
 
 /** ~200-byte token events of an LLM stream, keyed by session. */
 function tokenEvents(count: number): { session: string; seq: number; delta: string }[] {
