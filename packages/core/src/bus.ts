@@ -199,10 +199,10 @@ export class EventBus implements AsyncDisposable {
    */
   ingestRaw(event: RawEvent): IngestStatus {
     if (this.path.closed) return this.path.refuseClosed(1, "closed");
-    // A prepared event holds a string by construction, so its text is never touched on the way: a
-    // pool of prepared events is read as small objects, not as their (cold) texts.
+    // A prepared event holds a string by construction, so neither its text nor its hash (a heap
+    // number) is touched on the way: a pool of prepared events is read as small objects only.
     const prepared = PreparedEvent.of(event);
-    if (prepared !== undefined) return this.path.offer(prepared, prepared.hash, prepared.keyed, false);
+    if (prepared !== undefined) return this.path.offer(prepared, prepared.routingHash, prepared.keyed, false);
     const json = event.json;
     if (typeof json !== "string") throw this.input.invalid("RawEvent.json must be a string");
     return this.path.offer(json, event.hash, event.keyed !== false, true);
@@ -243,7 +243,9 @@ export class EventBus implements AsyncDisposable {
   ingestRawOrWait(event: RawEvent): Promise<IngestStatus> {
     if (this.path.closed) return Promise.resolve(this.path.refuseClosed(1, "closed"));
     const prepared = event === undefined || event === null ? undefined : PreparedEvent.of(event);
-    if (prepared !== undefined) return this.path.offerWaiting(prepared, prepared.hash, prepared.keyed, false);
+    if (prepared !== undefined) {
+      return this.path.offerWaiting(prepared, prepared.routingHash, prepared.keyed, false);
+    }
     if (typeof event?.json !== "string") throw this.input.invalid("RawEvent.json must be a string");
     return this.path.offerWaiting(event.json, event.hash, event.keyed !== false, true);
   }

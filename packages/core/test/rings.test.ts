@@ -224,3 +224,16 @@ describe("TextRing", () => {
     expect(ring.take(1)).toBeUndefined();
   });
 });
+
+describe("PreparedEvent", () => {
+  it("routes by exactly its hash, kept as two small integers in the object (property)", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 0xffffffff }), fc.boolean(), (hash, keyed) => {
+        const event = new PreparedEvent('{"a":1}', hash, keyed);
+        expect(event.hash).toBe(hash);
+        expect(event.routingHash).toBe(hash);
+        expect(event.keyed).toBe(keyed);
+      }),
+    );
+  });
+});

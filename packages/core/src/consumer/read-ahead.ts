@@ -57,7 +57,12 @@ export class ReadAhead {
   }
 
   /** The shard's page after `afterId`: served from its window when that holds a full page there, else read. */
-  async read(adapter: Adapter, shard: number, afterId: string | undefined, limit: number): Promise<ShardPage> {
+  async read(
+    adapter: Adapter,
+    shard: number,
+    afterId: string | undefined,
+    limit: number,
+  ): Promise<ShardPage> {
     const window = this.windows.get(shard);
     if (window === undefined || window.start !== afterId) {
       if (window !== undefined) this.windows.delete(shard);

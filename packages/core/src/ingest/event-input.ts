@@ -88,7 +88,7 @@ export class EventInput {
         throw this.invalid(`events[${i}].json must be a string`);
       }
       texts[i] = prepared ?? event!.json;
-      hashes[i] = event.hash;
+      hashes[i] = prepared?.routingHash ?? event!.hash;
       keyed[i] = event.keyed !== false;
     }
     return { texts, hashes, keyed };
