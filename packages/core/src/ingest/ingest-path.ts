@@ -17,6 +17,8 @@ export class IngestPath {
   private readonly evictWhenFull: boolean;
   private readonly stopAtFirstRejection: boolean;
   private readonly sampleRate: number;
+  /** The sample mode is on: only then are the sampling thresholds worth comparing. */
+  private readonly sampling: boolean;
   /**
    * The largest event in UTF-8 bytes: the adapter's `maxEventBytes`, or the ring's `ringBytes` if
    * smaller when the rings count UTF-8 bytes.
@@ -48,6 +50,7 @@ export class IngestPath {
     this.evictWhenFull = bp.mode === "drop-oldest";
     this.stopAtFirstRejection = bp.mode === "fail-producer" || bp.mode === "block";
     this.sampleRate = bp.mode === "sample" ? bp.rate : 1;
+    this.sampling = bp.mode === "sample";
   }
 
   /**
@@ -168,7 +171,7 @@ export class IngestPath {
     const ring = shard.ring;
     if (ring.length === 0) this.clock.refresh();
     else this.clock.tick();
-    if (ring.length >= shard.sampleFrom || ring.bytes >= shard.sampleFromBytes) {
+    if (this.sampling && (ring.length >= shard.sampleFrom || ring.bytes >= shard.sampleFromBytes)) {
       if (++shard.sampleCounter < this.sampleRate) {
         this.rejects.sampled++;
         return "sampled";

@@ -16,6 +16,7 @@ export class TextRing implements ShardRing {
   /** Each slot's size in units, so taking and evicting never touch the strings themselves. */
   private readonly sizes: Uint32Array;
   private readonly stamps: Float64Array;
+  /** The text {@link stage} was last given (kept until the next stage: one string at most). */
   private staged = "";
   private head = 0;
   private tail = 0;
@@ -59,7 +60,6 @@ export class TextRing implements ShardRing {
   commit(size: number, timestamp: number): void {
     const slot = this.tail;
     this.texts[slot] = this.staged;
-    this.staged = "";
     this.sizes[slot] = size;
     this.stamps[slot] = timestamp;
     this.tail = (slot + 1) & this.mask;
