@@ -19,7 +19,8 @@ import { Connection } from "./connection.js";
 import { redisCoordinator } from "./coordinator.js";
 import { KeyCache } from "./keys.js";
 import { type RedisAdapterOptions, type ResolvedSettings, resolveSettings } from "./options.js";
-import { type StreamEntry, toPage } from "./read-page.js";
+import { packedPage, toPage } from "./read-page.js";
+import { READ_SCRIPT } from "./read-script.js";
 import { Script } from "./script.js";
 import { listShardStreams, serverBulkLimit } from "./server-info.js";
 import { followStream } from "./tail.js";
@@ -37,7 +38,8 @@ const ENTRY_ID = /^\d{1,20}-\d{1,20}$/;
  *   next sequence number not yet stored and skips what is below it, atomically with the appends, so a
  *   batch retried after its reply was lost adds nothing. An event that is too large or holds a lone
  *   surrogate is refused alone (never sent); the rest of its batch is stored in order.
- * - **Reads**: `pollShard` is `XRANGE` with an exclusive start; `readShard` follows a shard with
+ * - **Reads**: `pollShard` is one read script call: `XRANGE` with an exclusive start, run server-side,
+ *   the page answered as one index string plus one string per event; `readShard` follows a shard with
  *   `XREAD BLOCK` on a connection of its own; `listShards` scans for the prefix's streams (every master
  *   of a cluster). Entries that are not well-formed events are skipped with a warning while the cursor
  *   moves past them.
@@ -58,6 +60,7 @@ export class RedisAdapter extends AdapterBase {
   private readonly connection: Connection;
   private readonly keys: KeyCache;
   private readonly script = new Script(APPEND_SCRIPT);
+  private readonly readScript = new Script(READ_SCRIPT);
   private maxEventBytes: number;
 
   /** Validates the options (throwing `TypeError`/`RangeError`); connects only in {@link init}. */
@@ -104,12 +107,12 @@ export class RedisAdapter extends AdapterBase {
     return this.connection.client;
   }
 
-  /** How many script calls found the script missing on the server (`NOSCRIPT`) and re-sent it. */
+  /** How many script calls (appends and reads) found their script missing on the server (`NOSCRIPT`) and re-sent it. */
   get scriptReloads(): number {
-    return this.script.reloadCount;
+    return this.script.reloadCount + this.readScript.reloadCount;
   }
 
-  /** Connects (bounded by `connectTimeoutMs`), loads the append script and reads the server's limit. */
+  /** Connects (bounded by `connectTimeoutMs`), loads the append and read scripts and reads the server's limit. */
   protected async open(context: AdapterContext): Promise<void> {
     const { connectTimeoutMs, commandTimeoutMs } = this.settings;
     this.connection.useLogger(context.logger);
@@ -119,10 +122,11 @@ export class RedisAdapter extends AdapterBase {
     try {
       await this.connection.open(connectTimeoutMs);
       try {
-        await bounded(this.script.load(this.client), commandTimeoutMs, "SCRIPT LOAD");
+        const loads = Promise.all([this.script.load(this.client), this.readScript.load(this.client)]);
+        await bounded(loads, commandTimeoutMs, "SCRIPT LOAD");
       } catch (error) {
         this.connection.abandon();
-        throw classify(error, "load the append script (needs Redis ≥ 7.0)", this.connection.redactor);
+        throw classify(error, "load the scripts (needs Redis ≥ 7.0)", this.connection.redactor);
       }
       const serverLimit = await serverBulkLimit(this.client, commandTimeoutMs);
       if (serverLimit !== undefined && serverLimit < this.maxEventBytes) this.maxEventBytes = serverLimit;
@@ -175,7 +179,8 @@ export class RedisAdapter extends AdapterBase {
 
   /**
    * Reads up to `limit` events of `shard` strictly after `afterId` (a Redis stream id such as
-   * `"1700000000000-0"`; `undefined` reads from the start) with one bounded `XRANGE`.
+   * `"1700000000000-0"`; `undefined` reads from the start) with one bounded call of the read script
+   * (`XRANGE` server-side, the page answered packed: see read-script.ts).
    */
   protected async read(shard: number, afterId: string | undefined, limit: number): Promise<ShardPage> {
     checkEntryId(afterId);
@@ -183,17 +188,17 @@ export class RedisAdapter extends AdapterBase {
     const start = afterId === undefined ? "-" : `(${afterId}`;
     // One extra entry tells whether more follow; saturate so a huge limit cannot overflow.
     const count = limit >= Number.MAX_SAFE_INTEGER ? limit : limit + 1;
-    let entries: StreamEntry[];
+    let reply: unknown;
     try {
-      entries = await bounded(
-        this.client.xrange(stream, start, "+", "COUNT", count),
+      reply = await bounded(
+        this.readScript.run(this.client, 1, [stream, start, String(count), String(limit)]),
         this.settings.commandTimeoutMs,
         "XRANGE",
       );
     } catch (error) {
       throw classify(error, `read ${stream}`, this.connection.redactor);
     }
-    return toPage(shard, entries, limit, this.logger, stream);
+    return packedPage(shard, reply, this.logger, stream);
   }
 
   /** Follows a shard: pages by `XRANGE`, and when caught up, `XREAD BLOCK` on a connection of its own. */

@@ -87,6 +87,35 @@ describe("pollShard", () => {
     expect(warnings.every((line) => line.fields.shard === 5 && line.fields.stream === key)).toBe(true);
   });
 
+  it("reads another writer's entries by field name, and one whose t or m holds a space shifts none after it", async () => {
+    const logger = recordingLogger();
+    const { adapter, prefix } = await ready(logger);
+    const key = streamKey(prefix, 3);
+    const producer = new TestProducer();
+    const mid = (sequence: number) => `${producer.producer}:3:${sequence}`;
+    const written: [fields: string[], json: string | undefined][] = [
+      [["m", mid(0), "t", "10", "d", '{"order":"reversed"}'], '{"order":"reversed"}'],
+      [["d", '{"extra":1}', "t", "11", "m", mid(1), "x", "y"], '{"extra":1}'],
+      [["d", "{}", "t", "12", "m", `${mid(2)} trailing`], undefined],
+      [["d", '{"spaced":"t"}', "t", " 13", "m", mid(3)], '{"spaced":"t"}'],
+      [["d", "{}", "t", "", "m", mid(4)], undefined],
+      [["d", '{"a": "b c", "d":\n"e"}', "t", "14", "m", mid(5)], '{"a": "b c", "d":\n"e"}'],
+    ];
+    const ids: string[] = [];
+    for (const [fields] of written) ids.push((await harness.redis().xadd(key, "*", ...fields))!);
+    const page = await adapter.pollShard(3, undefined, 100);
+    const expected = written.flatMap(([, json], i) => (json === undefined ? [] : [{ id: ids[i], json }]));
+    expect(page.events.map((event) => ({ id: event.id, json: event.json }))).toEqual(expected);
+    expect(page.events.map((event) => event.timestamp)).toEqual([10, 11, 13, 14]);
+    expect(page.events.map((event) => event.messageId)).toEqual([mid(0), mid(1), mid(3), mid(5)]);
+    expect(page.nextId).toBe(ids.at(-1));
+    const warnings = logger.lines.filter((line) => line.level === "warn");
+    expect(warnings.map((line) => [line.fields.entryId, line.fields.reason])).toEqual([
+      [ids[2], `message id ${JSON.stringify(`${mid(2)} trailing`)} is malformed`],
+      [ids[4], 'timestamp "" is not a number'],
+    ]);
+  });
+
   it("returns nextId = the last event returned, hasMore exact at every limit, undefined nextId when empty", async () => {
     const { adapter } = await ready();
     const batch = new TestProducer().batch(2, ["1", "2", "3", "4", "5"]);

@@ -94,6 +94,24 @@ describe("error replies of a real server", () => {
     await made.onBatch(batch(), live); // memory back: the retry succeeds
   });
 
+  it("reads go on while writes are refused: out of memory under maxmemory, too few replicas", async () => {
+    const server = await own([]);
+    const made = adapter({ url: server.url(), prefix: "refusing" });
+    await made.init({ logger: silentLogger });
+    await made.onBatch(batch(), live);
+    const admin = client(server.url());
+    for (const [name, value, code] of [
+      ["maxmemory", "1", /OOM/],
+      ["min-replicas-to-write", "1", /NOREPLICAS/],
+    ] as const) {
+      await admin.config("SET", name, value);
+      expect((await failure(made.onBatch(batch(), live))).message).toMatch(code);
+      const page = await made.pollShard(0, undefined, 10);
+      expect(page.events.map((event) => event.json)).toEqual(['{"x":1}', '{"x":2}']);
+      await admin.config("SET", name, "0");
+    }
+  });
+
   it("NOREPLICAS (min-replicas-to-write without replicas) → transient", async () => {
     const server = await own(["--min-replicas-to-write", "1"]);
     const made = adapter({ url: server.url(), prefix: "noreplicas" });
@@ -111,6 +129,16 @@ describe("error replies of a real server", () => {
     const error = await failure(made.onBatch(batch(), live));
     expect(error).toBeInstanceOf(TransientError);
     expect(error.message).toMatch(/READONLY/);
+    // Reads are served by the replica.
+    const writer = adapter({ url: primary.url(), prefix: "readonly" });
+    await writer.init({ logger: silentLogger });
+    await writer.onBatch(batch(), live);
+    let page = await made.pollShard(0, undefined, 10);
+    for (let tries = 0; page.events.length < 2 && tries < 100; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 50)); // until the replica has synced
+      page = await made.pollShard(0, undefined, 10);
+    }
+    expect(page.events.map((event) => event.json)).toEqual(['{"x":1}', '{"x":2}']);
   });
 
   it("MASTERDOWN (reading a replica that may not serve stale data, its primary gone) → transient", async () => {
