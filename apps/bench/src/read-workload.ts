@@ -1,7 +1,9 @@
 /**
  * The read benchmark's events and its exactly-once check. Every event carries its global sequence
  * number `n` (0 … N-1), so a reader can prove it saw each event once: a count, a sum of the sequence
- * numbers (a checksum), and a seen-bitmap that names duplicates and gaps.
+ * numbers (a checksum), and a seen-bitmap that names duplicates and gaps. A reader that parses gets
+ * `n` from the parsed event; one that passes the JSON text on unparsed finds `n` by the whole text in
+ * an index of the written texts, which also proves every byte came back as written.
  */
 import { type RawEvent, createBus } from "@netmesh/core";
 import { tokenEvents } from "./workload.js";
@@ -21,6 +23,22 @@ export async function readEvents(count: number): Promise<{ raws: RawEvent[]; byt
   return { raws, bytes };
 }
 
+/** The values `raws` were serialized from (what an `ingest(value)` writer hands the bus), and their routing keys. */
+export function valuesOf(raws: readonly RawEvent[]): {
+  values: unknown[];
+  keyOf: (value: unknown) => string;
+} {
+  return {
+    values: raws.map((raw) => JSON.parse(raw.json) as unknown),
+    keyOf: (value) => (value as { session: string }).session,
+  };
+}
+
+/** Each written text → its `n`, for the readers that pass the text on unparsed ({@link Tally.addText}). */
+export function textIndex(raws: readonly RawEvent[]): ReadonlyMap<string, number> {
+  return new Map(raws.map((raw, n) => [raw.json, n]));
+}
+
 /** Counts what a reader received against the N events written. */
 export class Tally {
   /** Events received, duplicates included. */
@@ -31,13 +49,22 @@ export class Tally {
   private malformed = 0;
   private readonly seen: Uint8Array;
 
-  constructor(readonly expected: number) {
+  /** `texts`: the written texts by `n`, for {@link addText}. */
+  constructor(
+    readonly expected: number,
+    private readonly texts: ReadonlyMap<string, number> = new Map(),
+  ) {
     this.seen = new Uint8Array(expected);
   }
 
-  /** Parses one event's JSON (the same work on every path) and records its sequence number. */
+  /** Parses one event's JSON (the same work on every parsing path) and records its sequence number. */
   addJson(json: string): void {
     this.add((JSON.parse(json) as { n?: unknown }).n);
+  }
+
+  /** Records one event read as text, unparsed: known only when the whole text is one that was written. */
+  addText(json: string): void {
+    this.add(this.texts.get(json));
   }
 
   /** Records one received sequence number. */
