@@ -110,6 +110,16 @@ async function measurePath(
   return timing.ms;
 }
 
+/** Shuts a round's bus down (if it was created) and deletes its prefix; failures are recorded, not thrown. */
+async function release(backend: Backend, bus: EventBus | undefined, prefix: string): Promise<void> {
+  await bus
+    ?.shutdown({ deadlineMs: 10_000 })
+    .catch((error: unknown) => fail(`${backend.name} shutdown: ${message(error)}`));
+  await backend
+    .cleanup(prefix)
+    .catch((error: unknown) => fail(`${backend.name} cleanup of ${prefix}: ${message(error)}`));
+}
+
 /** The two timed writes of a round: pre-serialized (the events read back), and values the bus serializes. */
 interface Writes {
   readonly raw: PathResult;
@@ -141,12 +151,7 @@ async function valuesWrite(
       false,
     );
   } finally {
-    await bus
-      ?.shutdown({ deadlineMs: 10_000 })
-      .catch((error: unknown) => fail(`${backend.name} shutdown: ${message(error)}`));
-    await backend
-      .cleanup(prefix)
-      .catch((error: unknown) => fail(`${backend.name} cleanup of ${prefix}: ${message(error)}`));
+    await release(backend, bus, prefix);
   }
 }
 
@@ -196,12 +201,7 @@ async function throughputRound(
   } catch (error) {
     fail(`${backend.name} round ${number}: ${message(error)}`);
   } finally {
-    await bus
-      ?.shutdown({ deadlineMs: 10_000 })
-      .catch((error: unknown) => fail(`${backend.name} shutdown: ${message(error)}`));
-    await backend
-      .cleanup(prefix)
-      .catch((error: unknown) => fail(`${backend.name} cleanup of ${prefix}: ${message(error)}`));
+    await release(backend, bus, prefix);
   }
   return times;
 }
