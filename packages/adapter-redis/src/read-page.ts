@@ -1,4 +1,10 @@
-import { FatalError, type Logger, type ShardPage, type StoredEvent, parseMessageId } from "@netmesh/core/adapter";
+import {
+  FatalError,
+  type Logger,
+  type ShardPage,
+  type StoredEvent,
+  parseMessageId,
+} from "@netmesh/core/adapter";
 
 /** One entry of an XRANGE or XREAD reply: its id and its flat field/value list. */
 export type StreamEntry = [id: string, fields: string[]];
@@ -27,7 +33,13 @@ function toEvent(
 }
 
 /** The event of an entry given as its flat field/value list, `fields[from …]`, `count` strings of it. */
-function parseFields(shard: number, id: string, fields: readonly unknown[], from: number, count: number): Parsed {
+function parseFields(
+  shard: number,
+  id: string,
+  fields: readonly unknown[],
+  from: number,
+  count: number,
+): Parsed {
   let json: string | undefined;
   let stamp: string | undefined;
   let messageId: string | undefined;

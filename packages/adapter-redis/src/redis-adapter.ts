@@ -201,7 +201,10 @@ export class RedisAdapter extends AdapterBase {
     return packedPage(shard, reply, this.logger, stream);
   }
 
-  /** Follows a shard: pages by `XRANGE`, and when caught up, `XREAD BLOCK` on a connection of its own. */
+  /**
+   * Follows a shard: pages by the read script (the next page read while one is consumed), and when
+   * caught up, `XREAD BLOCK` on a connection of its own.
+   */
   protected override follow(
     shard: number,
     afterId: string | undefined,
