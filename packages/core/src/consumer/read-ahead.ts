@@ -97,10 +97,16 @@ export class ReadAhead {
     this.windows.clear();
   }
 
-  /** Reads the window on while it holds less than two pages and the shard has more. */
+  /**
+   * Reads the window on while it holds less than a window's worth of pages and the shard has more:
+   * the next window is read as soon as a page of this one is taken, so the backend works on it for
+   * as long as the caller works on the rest of this one. (Starting it with two pages to go is too
+   * late on Redis: the window reads of four shards queue on one server and take longer than a caller
+   * needs for two pages.)
+   */
   private extend(adapter: Adapter, shard: number, window: ShardWindow, limit: number): void {
     if (window.extending !== undefined || !window.hasMore) return;
-    if (window.events.length - window.offset >= 2 * limit) return;
+    if (window.events.length - window.offset >= WINDOW_PAGES * limit) return;
     const size = Math.min(MAX_WINDOW, Math.max(limit, limit * WINDOW_PAGES));
     window.extending = adapter.pollShard(shard, window.nextId, size).then(
       (page) => {
