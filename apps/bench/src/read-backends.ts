@@ -29,6 +29,11 @@ export interface Backend {
   readonly baselines: readonly Baseline[];
   /** Throws a readable error when the server does not answer. */
   probe(): Promise<void>;
+  /**
+   * The CPU time the server process has used so far, ms (user + system), where the backend reports
+   * it: the whole server's, so another client's load on a shared server counts too.
+   */
+  serverCpuMs?(): Promise<number>;
   /** Deletes everything stored under `prefix`. */
   cleanup(prefix: string): Promise<void>;
 }
@@ -81,6 +86,16 @@ function redisBackend(): Backend {
     makeAdapter: (prefix) => new RedisAdapter({ url, prefix }),
     baselines: [redisBaseline(url)],
     probe: () => withClient(async (redis) => void (await redis.ping())),
+    serverCpuMs: async () => {
+      let used = Number.NaN;
+      await withClient(async (redis) => {
+        const info = await redis.info("cpu");
+        const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, "m").exec(info)?.[1]);
+        used = (field("used_cpu_user") + field("used_cpu_sys")) * 1000;
+      });
+      if (!Number.isFinite(used)) throw new Error("INFO cpu has no used_cpu_user/used_cpu_sys");
+      return used;
+    },
     // Streams `{prefix:shard:<id>}` and their dedup marks `{prefix:shard:<id>}:dedup:<producer>`.
     cleanup: (prefix) => withClient((redis) => deleteKeys(redis, `{${prefix}:*`)),
   };

@@ -18,6 +18,8 @@ const INGEST_CHUNK = 16_384;
 export interface Timing {
   readonly ms: number;
   readonly cpu: number;
+  /** The backend server's CPU over the run per event, µs, when the backend reports it (Redis). */
+  readonly serverUs?: number;
 }
 
 /** Times `work`, after a GC when `--expose-gc` is on. */

@@ -129,6 +129,7 @@ function throughputTable(results: readonly BackendResult[]): void {
       "events",
       "events/s",
       "client CPU",
+      "server µs/event",
       "÷ hand",
       "÷ raw write",
       "÷ like write",
@@ -151,6 +152,7 @@ function throughputTable(results: readonly BackendResult[]): void {
         events.toLocaleString("en"),
         ms === undefined ? "–" : fmtRate(events, ms),
         path.best === undefined ? "–" : `${path.best.cpu.toFixed(0)}%`,
+        path.best?.serverUs === undefined ? "–" : path.best.serverUs.toFixed(2),
         !parses ? "" : isBase ? "base" : ratio(handMs),
         like === undefined ? "" : ratio(writeMs),
         like === undefined ? "" : ratio(msOf(best, like)),
@@ -228,7 +230,8 @@ export function printSummary(
     `\nRead throughput, best verified run per path (rounds run: ${rounds}). Ratios are of rates ` +
       `(1.00× = as fast); "÷ hand" divides a parsing read by the backend's fastest raw hand-written read ` +
       `("base"); "÷ raw write" by the pre-serialized write; "÷ like write" a parsing read by the values ` +
-      `write and an unparsed read by the pre-serialized write (like for like).`,
+      `write and an unparsed read by the pre-serialized write (like for like). "server µs/event": the ` +
+      `backend server's CPU over the run per event, where it reports it (Redis: INFO cpu, the whole server).`,
   );
   throughputTable(results);
   targetLines(

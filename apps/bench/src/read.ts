@@ -8,8 +8,10 @@
  * Two writes are timed per round: the events pre-serialized (`ingestRawManyOrWait`, the events the
  * reads read) and the same events as values the bus serializes (`ingestManyOrWait`, into a second
  * bus, checked the same way and deleted). Prints events/s and the ratios to the hand-written read and
- * to the write rates. Like for like are: a parsing read with the values write (each side converts
- * between values and JSON text), and an unparsed read with the pre-serialized write (raw in, raw out).
+ * to the write rates, with each path's client CPU and, on Redis, the server's CPU per event (INFO
+ * cpu of the whole server before and after the path). Like for like are: a parsing read with the
+ * values write (each side converts between values and JSON text), and an unparsed read with the
+ * pre-serialized write (raw in, raw out).
  * The issue states its write-rate target as a parsing read ÷ the pre-serialized write, which is not
  * like for like: that ratio is printed too ("÷ raw write"). Then the live-tail latency: an idle bus,
  * one event every 20 ms for 10 s, ingest → subscriber p50/p99/max, with the default
@@ -91,7 +93,12 @@ async function measurePath(
   let timing: Timing | undefined;
   let problem: string | undefined;
   try {
+    const server = await backend.serverCpuMs?.();
     timing = await timed(() => run(tally, deadline));
+    const serverAfter = await backend.serverCpuMs?.();
+    if (server !== undefined && serverAfter !== undefined) {
+      timing = { ...timing, serverUs: ((serverAfter - server) * 1000) / events };
+    }
     problem = checkTally ? tally.problem() : undefined;
   } catch (error) {
     problem = `${message(error)}; ${tally.problem() ?? "tally complete"}`;
@@ -105,7 +112,8 @@ async function measurePath(
   if (result.best === undefined || timing.ms < result.best.ms) result.best = timing;
   console.log(
     `${tag}  ${events.toLocaleString("en")} events  ${(timing.ms / 1000).toFixed(3)} s  ` +
-      `${fmtRate(events, timing.ms).padStart(10)}  client CPU ${timing.cpu.toFixed(0)}%  each event once ✓`,
+      `${fmtRate(events, timing.ms).padStart(10)}  client CPU ${timing.cpu.toFixed(0)}%` +
+      `${timing.serverUs === undefined ? "" : `  server ${timing.serverUs.toFixed(2)} µs/event`}  each event once ✓`,
   );
   return timing.ms;
 }
