@@ -199,4 +199,19 @@ describe("script cache", () => {
     const stored = await readAll(adapter, 0);
     expect(stored.map((event) => event.json)).toEqual([...first.events, ...second.events, ...third.events]);
   });
+
+  it("re-sends the read script after SCRIPT FLUSH too: the read after it is whole, the next one hits the cache", async () => {
+    const { adapter, checker } = await setup();
+    await adapter.init({ logger: silentLogger });
+    const batch = new TestProducer().batch(0, ['{"a":1}', '{"a":2}', '{"a":3}']);
+    await adapter.onBatch(batch, live);
+    await checker.script("FLUSH");
+    const first = await adapter.pollShard(0, undefined, 2);
+    expect(first.events.map((event) => event.json)).toEqual(['{"a":1}', '{"a":2}']);
+    expect(first.hasMore).toBe(true);
+    expect(adapter.scriptReloads).toBe(1);
+    const rest = await adapter.pollShard(0, first.nextId, 2);
+    expect(rest.events.map((event) => event.json)).toEqual(['{"a":3}']);
+    expect(adapter.scriptReloads).toBe(1);
+  });
 });
