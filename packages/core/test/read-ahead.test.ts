@@ -1,12 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { createBus } from "../src/bus.js";
+import { type EventBus, createBus } from "../src/bus.js";
 import type { ShardPage } from "../src/contract/adapter.js";
 import { ReadAhead } from "../src/consumer/read-ahead.js";
 import { MemoryAdapter } from "../src/memory/memory-adapter.js";
 
-/** A memory adapter that counts its pollShard calls and can fail the next ones. */
+/** A memory adapter that counts its pollShard calls and the entries they return, and can fail the next ones. */
 class CountingAdapter extends MemoryAdapter {
   calls = 0;
+  entries = 0;
   failNext = 0;
   override pollShard(shard: number, afterId: string | undefined, limit: number): Promise<ShardPage> {
     this.calls++;
@@ -14,8 +15,24 @@ class CountingAdapter extends MemoryAdapter {
       this.failNext--;
       return Promise.reject(new Error("read failed"));
     }
-    return super.pollShard(shard, afterId, limit);
+    return super.pollShard(shard, afterId, limit).then((page) => {
+      this.entries += page.events.length;
+      return page;
+    });
   }
+}
+
+/** Every event's `i`, in the order a `bus.poll({ limit })` loop from the start returns them. */
+async function pollLoop(bus: EventBus, limit: number, maxPolls: number): Promise<number[]> {
+  const seen: number[] = [];
+  let cursor: string | undefined;
+  for (let polls = 0; polls < maxPolls; polls++) {
+    const page = await bus.poll({ limit, ...(cursor !== undefined && { cursor }) });
+    for (const event of page.events) seen.push(JSON.parse(event.json).i);
+    cursor = page.cursor;
+    if (!page.hasMore) break;
+  }
+  return seen;
 }
 
 describe("poll read-ahead", () => {
@@ -61,16 +78,29 @@ describe("poll read-ahead", () => {
     for (let i = 0; i < 1_000; i++) bus.ingest({ i });
     await bus.flush();
     adapter.calls = 0;
-    const seen: number[] = [];
-    let cursor: string | undefined;
-    for (let polls = 0; polls < 100; polls++) {
-      const page = await bus.poll({ limit: 50, ...(cursor !== undefined && { cursor }) });
-      for (const event of page.events) seen.push(JSON.parse(event.json).i);
-      cursor = page.cursor;
-      if (!page.hasMore) break;
-    }
+    const seen = await pollLoop(bus, 50, 100);
     expect(seen).toEqual(Array.from({ length: 1_000 }, (_, i) => i));
     expect(adapter.calls).toBeLessThan(10); // a read per 4 pages (plus the first and the last), not 20
+    await bus.shutdown();
+  });
+
+  it("once a shard runs dry, the others' top-ups come from their windows: each entry is read about once", async () => {
+    const adapter = new CountingAdapter();
+    const bus = await createBus({ adapter, shards: 2 });
+    // One shard gets a quarter of the events, so for most of the loop its share is topped up by the other.
+    for (let i = 0; i < 4_000; i++) bus.ingest({ i }, { key: i < 1_000 ? "few" : `many-${i}` });
+    await bus.flush();
+    const counts = await Promise.all(
+      bus.shardIds().map(async (shard) => (await adapter.pollShard(shard, undefined, 10_000)).events.length),
+    );
+    expect(Math.min(...counts)).toBeLessThan(1_500);
+    adapter.calls = 0;
+    adapter.entries = 0;
+    const seen = await pollLoop(bus, 100, 1_000);
+    expect(seen.length).toBe(4_000);
+    expect(new Set(seen).size).toBe(4_000);
+    // Top-ups read past the window would move the busy shard off it at every poll (~7,300 entries read).
+    expect(adapter.entries).toBeLessThan(4_400);
     await bus.shutdown();
   });
 

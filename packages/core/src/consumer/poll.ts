@@ -150,7 +150,9 @@ async function topUpShort(
   const total = reads.reduce((sum, read) => sum + read.matches.length, 0);
   const open = reads.filter((read) => read.page.hasMore && read.page.nextId !== undefined);
   if (total >= limit || open.length === 0) return;
-  const share = Math.min(MAX_PER_SHARD_FETCH, Math.ceil((limit - total) / open.length));
+  // Rounded down, so the top-ups do not overshoot `limit`: a shard cut short of its whole page would
+  // move off its read-ahead window, which the next poll would then read again.
+  const share = Math.min(MAX_PER_SHARD_FETCH, Math.max(1, Math.floor((limit - total) / open.length)));
   const positions = new Map(open.map((read) => [read.shard, read.page.nextId]));
   const more = await absorb([...positions.keys()], (shard) => positions.get(shard), share);
   for (const [i, read] of reads.entries()) {
@@ -217,11 +219,9 @@ export async function pollShards(
     limit: number,
   ) => {
     const settled = await Promise.allSettled(
-      targets.map((shard) =>
-        toppingUp
-          ? adapter.pollShard(shard, positions(shard), limit)
-          : ahead.read(adapter, shard, positions(shard), limit),
-      ),
+      // Top-ups too: a shard's window is read on from exactly where its first page ended, so taking
+      // the top-up from it keeps the window (a read past it would move the shard off its window).
+      targets.map((shard) => ahead.read(adapter, shard, positions(shard), limit)),
     );
     const pages = new Map<number, ShardPage>();
     settled.forEach((outcome, i) => {
