@@ -92,8 +92,8 @@ class PageBuilder {
 }
 
 /**
- * Turns the reply of `XRANGE <stream> (<afterId> + COUNT <limit + 1>` (or of `XREAD`) into a page. Only
- * the first `limit` entries are examined; one more was fetched just to know whether more follow. An
+ * Turns the entries of an `XREAD … COUNT <limit + 1>` (or `XRANGE`) reply into a page. Only the first
+ * `limit` entries are examined; one more was fetched just to know whether more follow. An
  * entry that is not a well-formed event (written by something else, or damaged) is skipped with a
  * warning, and the cursor still moves past it: `nextId` is the last entry *examined*, corrupt or not,
  * so a consumer can never get stuck in front of a bad entry.
