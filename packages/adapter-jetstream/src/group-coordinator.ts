@@ -134,7 +134,7 @@ export function jetstreamCoordinator(host: BucketHost): JetStreamCoordinator {
 
   /** Shows a write (or read) of this process in its group's mirror, if it follows that group. */
   const learn = <T>(key: string, value: T, revision: number): void => {
-    mirrors.get(key.slice(0, key.indexOf(".")))?.learn(key, { value, revision });
+    mirrors.get(key.slice(0, key.indexOf(".")))?.learn(key, { value, revision }, true);
   };
 
   /** The lease this process holds with `token`, unless its TTL ran out since the last renewal. */

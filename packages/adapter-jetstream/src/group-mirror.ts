@@ -16,6 +16,13 @@ export type MirrorView = ReadonlyMap<string, Observed>;
 const decoder = new TextDecoder();
 
 /**
+ * A write of this process that the follow has not delivered after this long means the follow stalled
+ * (a consumer lost in a server restart is noticed by the client only after two missed 30 s heartbeats):
+ * it is started anew. Deliveries take milliseconds, well under a second on a saturated machine.
+ */
+const STALL_MS = 5_000;
+
+/**
  * A live copy of one group's keys in this process: an ordered consumer on the group's subjects that
  * delivers the last write of each key, then every later one as it is stored (one round trip to
  * start; reads wait until it caught up). Members and leases are then read here without a round trip,
@@ -31,6 +38,8 @@ export class GroupMirror {
   /** While catching up after a restart: the view before it, for the `since` of unchanged keys. */
   private previous = new Map<string, Observed>();
   private catching = false;
+  /** The latest write of this process not yet delivered by the follow, and since when it waits. */
+  private awaited: { readonly revision: number; readonly since: number } | undefined;
   private started: Promise<void> | undefined;
   private follow: BucketFollow | undefined;
   private stopped = false;
@@ -46,6 +55,8 @@ export class GroupMirror {
 
   /** The group's keys as last seen, once the mirror follows the bucket (started on first use). */
   async read(): Promise<MirrorView> {
+    const awaited = this.awaited;
+    if (awaited !== undefined && performance.now() - awaited.since > STALL_MS) this.restart();
     await this.start();
     return this.view;
   }
@@ -62,11 +73,14 @@ export class GroupMirror {
   }
 
   /**
-   * What this process wrote (or read) itself, known before the follow brings it: a later read of this
-   * process sees it (its own writes are never shown older than they are). No change is reported: the
-   * writer acts on its own write.
+   * What this process wrote (`written`) or read itself, known before the follow brings it: a later
+   * read of this process sees it (its own writes are never shown older than they are). No change is
+   * reported: the writer acts on its own write. A write must then come back through the follow.
    */
-  learn<T>(key: string, entry: BucketEntry<T>): Observed<T> {
+  learn<T>(key: string, entry: BucketEntry<T>, written = false): Observed<T> {
+    if (written && this.follow !== undefined && (this.awaited?.revision ?? 0) < entry.revision) {
+      this.awaited = { revision: entry.revision, since: this.awaited?.since ?? performance.now() };
+    }
     const before = this.view.get(key);
     if (before !== undefined && before.revision >= entry.revision) return before as Observed<T>;
     const after: Observed<T> = { ...entry, since: performance.now() };
@@ -82,9 +96,7 @@ export class GroupMirror {
   /** Stops following for good. */
   stop(): void {
     this.stopped = true;
-    this.follow?.close();
-    this.follow = undefined;
-    this.started = undefined;
+    this.restart();
     this.listeners.clear();
   }
 
@@ -123,7 +135,16 @@ export class GroupMirror {
     if (restarted) this.notify(); // what changed while not following went unreported
   }
 
+  /** Drops the follow (its consumer is deleted); the next read follows anew. */
+  private restart(): void {
+    this.follow?.close();
+    this.follow = undefined;
+    this.started = undefined;
+    this.awaited = undefined;
+  }
+
   private apply(key: string, revision: number, data: Uint8Array): void {
+    if (this.awaited !== undefined && revision >= this.awaited.revision) this.awaited = undefined;
     const before = this.view.get(key);
     if (before !== undefined && before.revision >= revision) return; // the listing read it already
     if (data.length === 0) {

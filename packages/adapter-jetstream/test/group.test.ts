@@ -118,6 +118,38 @@ describe("consumer groups on JetStream: the KV coordinator", () => {
   });
 });
 
+describe("consumer groups on JetStream: following a group", () => {
+  it("a follow whose consumer vanished (a server restart, a deletion) is started anew once its own writes stop coming back", async () => {
+    const prefix = newPrefix("gstall");
+    const [watcher, joiner] = await Promise.all([ready(prefix), ready(prefix)]);
+    try {
+      const w = watcher.coordination();
+      await w.heartbeat("g", "w", 30_000);
+      expect(await w.members("g")).toEqual(["w"]);
+      // The server forgets the follow consumer: nothing reaches the watcher any more.
+      await withConnection(NATS_URL, async (nc) => {
+        const manager = await jetstreamManager(nc);
+        for await (const consumer of manager.consumers.list(`KV_${prefix}_groups`)) {
+          await manager.consumers.delete(`KV_${prefix}_groups`, consumer.name);
+        }
+      });
+      await joiner.coordination().heartbeat("g", "j", 30_000);
+      const started = performance.now();
+      let members = await w.members("g");
+      for (let i = 0; i < 400 && members.length < 2; i++) {
+        await w.heartbeat("g", "w", 30_000); // its own write, which does not come back
+        await pause(50);
+        members = await w.members("g");
+      }
+      expect(members).toEqual(["j", "w"]);
+      // Noticed within the stall bound (5 s) plus a restart, not after the client's missed heartbeats.
+      expect(performance.now() - started).toBeLessThan(15_000);
+    } finally {
+      await Promise.all([watcher.shutdown(), joiner.shutdown()]);
+    }
+  });
+});
+
 describe("consumer groups on JetStream: the bucket stays bounded", () => {
   /** The member keys of group `g` present in the bucket of `prefix`. */
   const memberKeys = (prefix: string) =>
