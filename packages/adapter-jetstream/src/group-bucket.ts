@@ -3,6 +3,7 @@ import {
   DiscardPolicy,
   type JetStreamClient,
   type JetStreamManager,
+  type OrderedPushConsumerOptions,
   type PushConsumer,
   RetentionPolicy,
   StorageType,
@@ -118,10 +119,14 @@ export class GroupBucket {
     let messages: Awaited<ReturnType<PushConsumer["consume"]>> | undefined;
     try {
       return await this.call("watch", async () => {
-        const consumer = await this.jetstream().consumers.getPushConsumer(this.stream, {
+        // In memory: a consumer with file-backed state costs disk writes to create, which a joining
+        // member waits for on a busy server (the client passes the flag through to the config).
+        const options: Partial<OrderedPushConsumerOptions> & { mem_storage: boolean } = {
           filter_subjects: this.subject(pattern),
           deliver_policy: DeliverPolicy.LastPerSubject,
-        });
+          mem_storage: true,
+        };
+        const consumer = await this.jetstream().consumers.getPushConsumer(this.stream, options);
         const { num_pending: pending } = await consumer.info(true);
         let caught: () => void = () => {};
         const caughtUp = new Promise<void>((resolve) => {
