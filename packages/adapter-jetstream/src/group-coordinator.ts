@@ -10,7 +10,10 @@ interface LeaseValue {
   readonly c?: string;
 }
 
-/** A member's key: rewritten at each heartbeat; `left` after a clean leave. */
+/**
+ * A member's key: rewritten at each heartbeat; `left` after a clean leave or once judged dead, when
+ * `ttl` is how long the marker lingers before it is purged.
+ */
 interface MemberValue {
   readonly ttl: number;
   readonly left?: true;
