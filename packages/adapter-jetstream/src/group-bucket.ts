@@ -1,7 +1,10 @@
 import {
+  DeliverPolicy,
   DiscardPolicy,
   type JetStreamClient,
   type JetStreamManager,
+  type OrderedPushConsumerOptions,
+  type PushConsumer,
   RetentionPolicy,
   StorageType,
   type StreamConfig,
@@ -9,7 +12,13 @@ import {
 } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { AdapterShutdownError } from "@netmesh/core/adapter";
-import { API_CODES, apiErrorOf, classifyClientError, isStreamNotFound } from "./classify.js";
+import {
+  API_CODES,
+  UnavailableError,
+  apiErrorOf,
+  classifyClientError,
+  isStreamNotFound,
+} from "./classify.js";
 
 const NANOS_PER_MS = 1_000_000;
 const encoder = new TextEncoder();
@@ -19,6 +28,13 @@ const decoder = new TextDecoder();
 export interface BucketEntry<T> {
   readonly value: T;
   readonly revision: number;
+}
+
+/** A running {@link GroupBucket.follow}. */
+export interface BucketFollow {
+  /** Settles once the consumer stopped for good (closed, or given up by the client). */
+  readonly ended: Promise<void>;
+  close(): void;
 }
 
 /** What the bucket needs from its adapter. */
@@ -89,13 +105,74 @@ export class GroupBucket {
     });
   }
 
-  /** The keys present under `pattern` (a key with `*` wildcards), from the stream's subject counts. */
-  async keys(pattern: string, what: string): Promise<string[]> {
-    return this.call(what, async (manager) => {
-      const info = await manager.streams.info(this.stream, { subjects_filter: this.subject(pattern) });
-      const head = `$KV.${this.bucket}.`.length;
-      return Object.keys(info.state.subjects ?? {}).map((subject) => subject.slice(head));
-    });
+  /**
+   * Delivers the last write of every key under `pattern` (a key with `*` wildcards), then every later
+   * one, in stream order, to `deliver`: an ordered push consumer, which the client re-creates from the
+   * next sequence past a gap or missed heartbeats. One round trip creates it; the server then pushes.
+   * Resolves once the last writes are delivered (the follower is caught up), within the call's bound.
+   */
+  async follow(
+    pattern: string,
+    deliver: (key: string, revision: number, data: Uint8Array) => void,
+  ): Promise<BucketFollow> {
+    const head = `$KV.${this.bucket}.`.length;
+    let messages: Awaited<ReturnType<PushConsumer["consume"]>> | undefined;
+    try {
+      return await this.call("watch", async () => {
+        // In memory: a consumer with file-backed state costs disk writes to create, which a joining
+        // member waits for on a busy server (the client passes the flag through to the config).
+        const options: Partial<OrderedPushConsumerOptions> & { mem_storage: boolean } = {
+          filter_subjects: this.subject(pattern),
+          deliver_policy: DeliverPolicy.LastPerSubject,
+          mem_storage: true,
+        };
+        const consumer = await this.jetstream().consumers.getPushConsumer(this.stream, options);
+        const { num_pending: pending } = await consumer.info(true);
+        let caught: () => void = () => {};
+        const caughtUp = new Promise<void>((resolve) => {
+          caught = resolve;
+        });
+        // Caught up once the last writes that existed at the creation are delivered: as many
+        // messages as were pending then (writes go on all the time, so `pending` is rarely 0 for
+        // long); a last write superseded before its delivery is made up for by the write after it.
+        let delivered = 0;
+        if (pending === 0) caught();
+        messages = await consumer.consume({
+          callback: (message) => {
+            deliver(message.subject.slice(head), message.seq, message.data);
+            delivered++;
+            if (delivered >= pending || message.info.pending === 0) caught();
+          },
+        });
+        const running = messages;
+        const ended = running.closed().then(
+          () => undefined,
+          () => undefined,
+        );
+        await Promise.race([caughtUp, ended]);
+        return {
+          ended,
+          close: () => {
+            // Deleted rather than left for the server's inactivity threshold (minutes, for ordered ones).
+            void running.close().catch(() => {});
+            void consumer.delete().catch(() => false);
+          },
+        };
+      });
+    } catch (error) {
+      void messages?.close().catch(() => {});
+      throw error;
+    }
+  }
+
+  /**
+   * Removes `key` from the stream if `revision` is still its last write: a purge of the key's messages
+   * below `revision + 1`, so a later write survives it. Consumers see nothing of a purge.
+   */
+  async purge(key: string, revision: number, what: string): Promise<void> {
+    await this.call(what, (manager) =>
+      manager.streams.purge(this.stream, { filter: this.subject(key), seq: revision + 1 }),
+    );
   }
 
   /** Creates the bucket once (a concurrent or earlier creation by another process is fine). */
@@ -140,6 +217,30 @@ export class GroupBucket {
     return this.client.js;
   }
 
+  /**
+   * Runs `run`, creating the bucket first when it turns out missing: the bucket is there nearly
+   * always, so a process's first call (a joining member's heartbeat) does not wait for a look-up.
+   */
+  private async attempt<T>(
+    manager: JetStreamManager,
+    what: string,
+    run: (manager: JetStreamManager) => Promise<T>,
+  ): Promise<T> {
+    if (this.ensured !== undefined) {
+      await this.ensured;
+      return run(manager);
+    }
+    try {
+      return await run(manager);
+    } catch (error) {
+      // A missing stream: "not found" from the API, no responders for a publish to its subjects.
+      const missing = isStreamNotFound(error) || classifyClientError(error, what) instanceof UnavailableError;
+      if (!missing) throw error;
+    }
+    await this.ensure(manager);
+    return run(manager);
+  }
+
   /** Runs one bucket operation, bounded by `requestTimeoutMs` (twice: a first use creates the bucket). */
   private async call<T>(what: string, run: (manager: JetStreamManager) => Promise<T>): Promise<T> {
     const { manager } = this.host.session();
@@ -152,7 +253,7 @@ export class GroupBucket {
       );
     });
     try {
-      return await Promise.race([this.ensure(manager).then(() => run(manager)), expired]);
+      return await Promise.race([this.attempt(manager, what, run), expired]);
     } catch (error) {
       if (error instanceof AdapterShutdownError) throw error;
       throw classifyClientError(error, `group ${what} (bucket ${this.bucket})`);

@@ -1,5 +1,6 @@
 import { FatalError, type GroupCoordinator, compareIds } from "@netmesh/core/adapter";
-import { type BucketEntry, GroupBucket, type BucketHost } from "./group-bucket.js";
+import { type BucketHost, GroupBucket } from "./group-bucket.js";
+import { type ChangeTest, GroupMirror, type Observed } from "./group-mirror.js";
 
 /** A shard's key: its holder (none when free), the holder's TTL, and the group's checkpoint. */
 interface LeaseValue {
@@ -9,7 +10,10 @@ interface LeaseValue {
   readonly c?: string;
 }
 
-/** A member's key: rewritten at each heartbeat; `left` after a clean leave. */
+/**
+ * A member's key: rewritten at each heartbeat; `left` after a clean leave or once judged dead, when
+ * `ttl` is how long the marker lingers before it is purged.
+ */
 interface MemberValue {
   readonly ttl: number;
   readonly left?: true;
@@ -24,10 +28,9 @@ interface Held {
   sentAt: number;
 }
 
-/** When this process first saw a key at its current revision (monotonic). */
-interface Seen {
-  readonly revision: number;
-  readonly at: number;
+function checkId(id: string): void {
+  if (typeof id !== "string" || id.length === 0)
+    throw new FatalError("jetstream: a checkpoint must be an entry id");
 }
 
 function checkTtl(ttlMs: number): number {
@@ -43,10 +46,56 @@ function token(name: string, field: string): string {
   return Buffer.from(name, "utf8").toString("base64url");
 }
 
+/** A {@link GroupCoordinator} that follows the groups it was asked about until {@link stop}. */
+export interface JetStreamCoordinator extends GroupCoordinator {
+  /** Stops following the groups' keys (the adapter shuts down); a later call follows them anew. */
+  stop(): void;
+}
+
+/** How long a left marker stays when the leaver's TTL is not known here, ms. */
+const DEFAULT_LINGER_MS = 10_000;
+
+/** The kind of a group key (`{group}.{kind}.{name}`). */
+function kindOf(key: string): string {
+  const first = key.indexOf(".");
+  return key.slice(first + 1, key.indexOf(".", first + 1));
+}
+
+/** True when `entry` stayed at its revision for `ttl` as this process saw it. */
+function stale(entry: Observed, ttl: number): boolean {
+  return performance.now() - entry.since >= ttl;
+}
+
+/** Whether a member key names a live member (not left, and not judged dead here). */
+function liveMember(entry: Observed | undefined): boolean {
+  if (entry === undefined) return false;
+  const value = entry.value as MemberValue;
+  return value.left !== true && !stale(entry, value.ttl);
+}
+
+/** The token holding a lease key as seen here (null when free or judged expired). */
+function holderOf(entry: Observed | undefined): string | null {
+  if (entry === undefined) return null;
+  const value = entry.value as LeaseValue;
+  return value.t === null || stale(entry, value.ttl) ? null : value.t;
+}
+
+/** What the members act on changed: the membership, or a lease's holder. */
+const changed: ChangeTest = (key, before, after) =>
+  kindOf(key) === "member" ? liveMember(before) !== liveMember(after) : holderOf(before) !== holderOf(after);
+
+/** `c` moved to `id` unless that would move it back. */
+function forward(c: string | undefined, id: string | undefined): string | undefined {
+  if (id === undefined) return c;
+  return c !== undefined && compareIds(id, c) <= 0 ? c : id;
+}
+
 /**
  * A {@link GroupCoordinator} on a JetStream KV bucket (see {@link GroupBucket}): per group, one key per
  * shard (`{group}.lease.{shard}`: holder, token, TTL and the checkpoint, so a checkpoint is fenced by the
- * same compare-and-set as the lease) and one per member (`{group}.member.{member}`).
+ * same compare-and-set as the lease) and one per member (`{group}.member.{member}`). Each group asked
+ * about is followed in a {@link GroupMirror}: members and leases are read from it without a round trip,
+ * and `watch` reports a join, a leave or a lease changing holder as soon as the write arrives.
  *
  * Expiry without per-key TTL and without trusting clocks across machines, as Kinesis KCL does: a lease
  * (or member) is alive while its revision keeps changing. An observer notes, on its own monotonic
@@ -56,27 +105,39 @@ function token(name: string, field: string): string {
  * it sent its last renewal, so it always gives up before any observer can take over, provided monotonic
  * clocks tick at the same rate (drift of ppm, not offsets, matters; no wall clock is read). An observer
  * that starts watching late waits a whole TTL from its first look: takeover is never early.
+ *
+ * A member judged dead is written down as left (a compare-and-set on the revision judged stale), so
+ * that members that started watching later stop counting it at once. A left member's key lingers for
+ * that member's TTL as each observer sees it (long enough for every follower to have read it), then
+ * is purged, so the bucket holds the keys of live members and of the shards only.
  */
-export function jetstreamCoordinator(host: BucketHost): GroupCoordinator {
+export function jetstreamCoordinator(host: BucketHost): JetStreamCoordinator {
   const bucket = new GroupBucket(host);
   const held = new Map<string, Held>();
-  const seen = new Map<string, Seen>();
+  const mirrors = new Map<string, GroupMirror>();
+  /** The TTL each member of this process heartbeats with: its left marker lingers as long. */
+  const ttls = new Map<string, number>();
+  /** Per key, the revision a removal (a dead member written down, a left one purged) was sent for. */
+  const removing = new Map<string, number>();
   const leaseKey = (group: string, shard: number) => {
     if (!Number.isInteger(shard) || shard < 0) throw new FatalError(`jetstream: bad shard ${shard}`);
     return `${token(group, "group")}.lease.${shard}`;
   };
   const memberKey = (group: string, member: string) =>
     `${token(group, "group")}.member.${token(member, "member")}`;
-
-  /** True when the key stayed at `revision` for `ttl` as this process saw it. */
-  const stale = (key: string, revision: number, ttl: number): boolean => {
-    const now = performance.now();
-    const last = seen.get(key);
-    if (last === undefined || last.revision !== revision) {
-      seen.set(key, { revision, at: now });
-      return false;
+  const mirrorOf = (group: string): GroupMirror => {
+    const prefix = token(group, "group");
+    let mirror = mirrors.get(prefix);
+    if (mirror === undefined) {
+      mirror = new GroupMirror(bucket, prefix, changed);
+      mirrors.set(prefix, mirror);
     }
-    return now - last.at >= ttl;
+    return mirror;
+  };
+
+  /** Shows a write (or read) of this process in its group's mirror, if it follows that group. */
+  const learn = <T>(key: string, value: T, revision: number): void => {
+    mirrors.get(key.slice(0, key.indexOf(".")))?.learn(key, { value, revision }, true);
   };
 
   /** The lease this process holds with `token`, unless its TTL ran out since the last renewal. */
@@ -105,9 +166,15 @@ export function jetstreamCoordinator(host: BucketHost): GroupCoordinator {
   /**
    * Applies `change` to the lease this process holds with `token` and writes it; a conflict re-reads
    * once, since a write of ours whose ack was lost moved the revision too (the change is then applied
-   * to what is stored). False when the lease is not ours (any more).
+   * to what is stored). False when the lease is not ours (any more). `release` gives it up once written.
    */
-  const rewrite = (key: string, token: string, change: (value: LeaseValue) => LeaseValue, what: string) =>
+  const rewrite = (
+    key: string,
+    token: string,
+    change: (value: LeaseValue) => LeaseValue,
+    what: string,
+    release = false,
+  ) =>
     exclusive(key, async (): Promise<boolean> => {
       const lease = mine(key, token);
       if (lease === undefined) return false;
@@ -127,80 +194,89 @@ export function jetstreamCoordinator(host: BucketHost): GroupCoordinator {
           return false;
         }
       }
+      learn(key, value, revision);
+      if (release) {
+        held.delete(key);
+        return true;
+      }
       lease.revision = revision;
       lease.value = value;
       lease.sentAt = sentAt;
       return true;
     });
 
-  /**
-   * Every key of a group with its value, in one listing plus pipelined gets. A listing under way is
-   * shared: the members and leases calls of one rebalance tick, sent together, make one.
-   */
-  const snapshots = new Map<string, Promise<(readonly [string, BucketEntry<unknown>])[]>>();
-  const snapshot = (group: string, what: string) => {
-    const prefix = token(group, "group");
-    const pending = snapshots.get(prefix);
-    if (pending !== undefined) return pending;
-    const entries = (async () => {
-      const keys = await bucket.keys(`${prefix}.*.*`, what);
-      const values = await Promise.all(keys.map((key) => bucket.get<unknown>(key, what)));
-      return keys
-        .map((key, i) => [key, values[i]] as const)
-        .filter((pair): pair is readonly [string, BucketEntry<unknown>] => pair[1] !== undefined);
-    })();
-    snapshots.set(prefix, entries);
-    const settled = () => {
-      if (snapshots.get(prefix) === entries) snapshots.delete(prefix);
-    };
-    entries.then(settled, settled);
-    return entries;
+  /** Sends the removal of `key` at `revision` once; errors are left to the next look. */
+  const remove = (key: string, revision: number, work: () => Promise<void>): void => {
+    if (removing.get(key) === revision) return;
+    removing.set(key, revision);
+    void work().catch(() => {
+      if (removing.get(key) === revision) removing.delete(key);
+    });
   };
-  const listed = async <T>(group: string, kind: string, what: string) => {
-    const marker = `.${kind}.`;
-    return (await snapshot(group, what)).filter(([key]) => key.includes(marker)) as (readonly [
-      string,
-      BucketEntry<T>,
-    ])[];
-  };
-  /** The lease entries the last listing read: an acquisition right after compares-and-sets on them. */
-  const recent = new Map<string, BucketEntry<LeaseValue>>();
+
+  /** A member judged dead: written down as left, on the revision judged stale. */
+  const bury = (mirror: GroupMirror, key: string, entry: Observed) =>
+    remove(key, entry.revision, async () => {
+      const gone: MemberValue = { ttl: (entry.value as MemberValue).ttl, left: true };
+      const revision = await bucket.put(key, gone, "members", entry.revision);
+      if (revision !== undefined) {
+        learn(key, gone, revision);
+        return;
+      }
+      // Refused: the member came back (the follow brings its heartbeat), or its key was purged while
+      // this process was not following (then nothing will come: forget it here).
+      if ((await bucket.get(key, "members")) === undefined) mirror.forget(key, entry.revision);
+    });
+
+  /** A left member's key that lingered for its TTL: purged (unless it was written again since). */
+  const compact = (mirror: GroupMirror, key: string, entry: Observed) =>
+    remove(key, entry.revision, async () => {
+      await bucket.purge(key, entry.revision, "members");
+      mirror.forget(key, entry.revision);
+      if (removing.get(key) === entry.revision) removing.delete(key);
+    });
 
   return {
     async heartbeat(group, member, ttlMs) {
-      const value: MemberValue = { ttl: checkTtl(ttlMs) };
-      await bucket.put(memberKey(group, member), value, "heartbeat");
+      const ttl = checkTtl(ttlMs);
+      const key = memberKey(group, member);
+      ttls.set(key, ttl);
+      const value: MemberValue = { ttl };
+      learn(key, value, (await bucket.put(key, value, "heartbeat"))!);
     },
     async leave(group, member) {
-      const value: MemberValue = { ttl: 0, left: true };
-      await bucket.put(memberKey(group, member), value, "leave");
+      const key = memberKey(group, member);
+      const value: MemberValue = { ttl: ttls.get(key) ?? DEFAULT_LINGER_MS, left: true };
+      ttls.delete(key);
+      learn(key, value, (await bucket.put(key, value, "leave"))!);
     },
     async members(group) {
+      const mirror = mirrorOf(group);
       const live: string[] = [];
-      const dead: Promise<unknown>[] = [];
-      for (const [key, entry] of await listed<MemberValue>(group, "member", "members")) {
-        if (entry.value.left === true) continue;
-        if (stale(key, entry.revision, entry.value.ttl)) {
-          // Written down (compare-and-set on the revision judged stale), so that a member that starts
-          // watching now does not count the dead one for a whole TTL; a heartbeat revives it.
-          const gone: MemberValue = { ttl: 0, left: true };
-          dead.push(bucket.put(key, gone, "members", entry.revision).catch(() => undefined));
+      for (const [key, entry] of await mirror.read()) {
+        if (kindOf(key) !== "member") continue;
+        const value = entry.value as MemberValue;
+        if (value.left === true) {
+          if (stale(entry, value.ttl)) compact(mirror, key, entry);
+          continue;
+        }
+        if (stale(entry, value.ttl)) {
+          bury(mirror, key, entry);
           continue;
         }
         const name = key.slice(key.lastIndexOf(".") + 1);
         live.push(Buffer.from(name, "base64url").toString("utf8"));
       }
-      await Promise.all(dead);
       return live.sort();
     },
     async leases(group) {
       const owners = new Map<number, string>();
-      for (const [key, entry] of await listed<LeaseValue>(group, "lease", "leases")) {
-        recent.set(key, entry);
-        const { m, t, ttl } = entry.value;
+      for (const [key, entry] of await mirrorOf(group).read()) {
+        if (kindOf(key) !== "lease") continue;
+        const { m, t } = entry.value as LeaseValue;
         if (m === null || t === null) continue;
         const own = held.get(key);
-        const alive = own?.token === t ? mine(key, t) !== undefined : !stale(key, entry.revision, ttl);
+        const alive = own?.token === t ? mine(key, t) !== undefined : holderOf(entry) !== null;
         if (alive) owners.set(Number(key.slice(key.lastIndexOf(".") + 1)), m);
       }
       return owners;
@@ -210,20 +286,17 @@ export function jetstreamCoordinator(host: BucketHost): GroupCoordinator {
       const key = leaseKey(group, shard);
       if (mine(key, token) !== undefined)
         return rewrite(key, token, (value) => ({ ...value, ttl }), "acquire");
-      const takeable = (entry: BucketEntry<LeaseValue> | undefined) =>
-        entry === undefined ||
-        entry.value.t === null ||
-        entry.value.t === token ||
-        stale(key, entry.revision, entry.value.ttl);
-      // A listed entry that showed the lease free or expired saves a read: if the key changed since,
-      // the compare-and-set below fails. One that showed it held is read again (it may be free now).
-      const listedEntry = recent.get(key);
-      recent.delete(key);
-      const current =
-        listedEntry !== undefined && takeable(listedEntry)
-          ? listedEntry
-          : await bucket.get<LeaseValue>(key, "acquire");
-      if (!takeable(current)) return false;
+      // What the mirror shows is compared-and-set on: if the key changed since, the write is refused.
+      // A lease it shows held is read again: its release may not have arrived yet.
+      const mirror = mirrorOf(group);
+      const takeable = (entry: Observed | undefined) =>
+        entry === undefined || (entry.value as LeaseValue).t === token || holderOf(entry) === null;
+      let current = (await mirror.read()).get(key) as Observed<LeaseValue> | undefined;
+      if (!takeable(current)) {
+        const stored = await bucket.get<LeaseValue>(key, "acquire");
+        current = stored === undefined ? undefined : mirror.learn(key, stored);
+        if (!takeable(current)) return false;
+      }
       const value: LeaseValue = {
         m: member,
         t: token,
@@ -233,6 +306,7 @@ export function jetstreamCoordinator(host: BucketHost): GroupCoordinator {
       const sentAt = performance.now();
       const revision = await bucket.put(key, value, "acquire", current?.revision ?? 0);
       if (revision === undefined) return false;
+      learn(key, value, revision);
       held.set(key, { token, revision, value, sentAt });
       return true;
     },
@@ -241,15 +315,13 @@ export function jetstreamCoordinator(host: BucketHost): GroupCoordinator {
       const key = leaseKey(group, shard);
       return rewrite(key, token, (value) => ({ ...value, ttl }), "renew");
     },
-    async release(group, shard, token) {
-      const key = leaseKey(group, shard);
-      await exclusive(key, async () => {
-        const own = mine(key, token);
-        if (own === undefined) return;
-        held.delete(key);
-        const value: LeaseValue = { m: null, t: null, ttl: 0, ...(own.value.c ? { c: own.value.c } : {}) };
-        await bucket.put(key, value, "release", own.revision); // a conflict: it was not ours any more
-      });
+    async release(group, shard, token, checkpoint) {
+      if (checkpoint !== undefined) checkId(checkpoint);
+      const free = (value: LeaseValue): LeaseValue => {
+        const c = forward(value.c, checkpoint);
+        return { m: null, t: null, ttl: 0, ...(c === undefined ? {} : { c }) };
+      };
+      await rewrite(leaseKey(group, shard), token, free, "release", true);
     },
     async readCheckpoint(group, shard) {
       const key = leaseKey(group, shard);
@@ -260,12 +332,20 @@ export function jetstreamCoordinator(host: BucketHost): GroupCoordinator {
       return entry?.value.c;
     },
     async writeCheckpoint(group, shard, token, id) {
-      if (typeof id !== "string" || id.length === 0)
-        throw new FatalError("jetstream: a checkpoint must be an entry id");
+      checkId(id);
       // Written even when the position would not move: the write is what proves the lease still held.
-      const forward = (value: LeaseValue): LeaseValue =>
-        value.c !== undefined && compareIds(id, value.c) <= 0 ? value : { ...value, c: id };
-      return rewrite(leaseKey(group, shard), token, forward, "checkpoint");
+      const move = (value: LeaseValue): LeaseValue => {
+        const c = forward(value.c, id);
+        return c === value.c || c === undefined ? value : { ...value, c };
+      };
+      return rewrite(leaseKey(group, shard), token, move, "checkpoint");
+    },
+    watch(group, listener) {
+      return mirrorOf(group).watch(listener);
+    },
+    stop() {
+      for (const mirror of mirrors.values()) mirror.stop();
+      mirrors.clear();
     },
   };
 }

@@ -16,7 +16,7 @@ import {
 } from "@netmesh/core/adapter";
 import { classifyClientError, describe } from "./classify.js";
 import { LinkState, drainWithin, openConnection, secretsOf, watchStatus, within } from "./connection.js";
-import { jetstreamCoordinator } from "./group-coordinator.js";
+import { type JetStreamCoordinator, jetstreamCoordinator } from "./group-coordinator.js";
 import { MAX_HEADER_BYTES } from "./headers.js";
 import { streamName } from "./naming.js";
 import {
@@ -299,7 +299,7 @@ export class JetStreamAdapter extends AdapterBase {
     this.groups ??= jetstreamCoordinator({ ...this.options, session: () => this.live() });
     return this.groups;
   }
-  private groups: GroupCoordinator | undefined;
+  private groups: JetStreamCoordinator | undefined;
 
   /** True while connected and the server answers a ping within `requestTimeoutMs`. */
   protected override async ping(): Promise<boolean> {
@@ -339,6 +339,7 @@ export class JetStreamAdapter extends AdapterBase {
     }
     this.session = undefined;
     session.reads.closeAll(); // deletes the read consumers, before the connection drains
+    this.groups?.stop(); // the groups' follow consumers too
     session.mux.close(new AdapterShutdownError());
     session.streams.clear();
     if (owned) {

@@ -2,6 +2,7 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { runGroupConformance } from "@netmesh/adapter-testkit";
 import { silentLogger } from "@netmesh/core/adapter";
 import { afterAll, describe, expect, it } from "vitest";
+import { GroupBucket } from "../src/group-bucket.js";
 import { JetStreamAdapter } from "../src/index.js";
 import { NATS_URL, deleteStreams, uniquePrefix, withConnection } from "./support/nats.js";
 
@@ -113,6 +114,120 @@ describe("consumer groups on JetStream: the KV coordinator", () => {
     } finally {
       await holder.shutdown();
       await other.shutdown();
+    }
+  });
+});
+
+describe("consumer groups on JetStream: following a group", () => {
+  it("a follow whose consumer vanished (a server restart, a deletion) is started anew once its own writes stop coming back", async () => {
+    const prefix = newPrefix("gstall");
+    const [watcher, joiner] = await Promise.all([ready(prefix), ready(prefix)]);
+    try {
+      const w = watcher.coordination();
+      await w.heartbeat("g", "w", 30_000);
+      expect(await w.members("g")).toEqual(["w"]);
+      // The server forgets the follow consumer: nothing reaches the watcher any more.
+      await withConnection(NATS_URL, async (nc) => {
+        const manager = await jetstreamManager(nc);
+        for await (const consumer of manager.consumers.list(`KV_${prefix}_groups`)) {
+          await manager.consumers.delete(`KV_${prefix}_groups`, consumer.name);
+        }
+      });
+      await joiner.coordination().heartbeat("g", "j", 30_000);
+      const started = performance.now();
+      let members = await w.members("g");
+      for (let i = 0; i < 400 && members.length < 2; i++) {
+        await w.heartbeat("g", "w", 30_000); // its own write, which does not come back
+        await pause(50);
+        members = await w.members("g");
+      }
+      expect(members).toEqual(["j", "w"]);
+      // Noticed within the stall bound (5 s) plus a restart, not after the client's missed heartbeats.
+      expect(performance.now() - started).toBeLessThan(15_000);
+    } finally {
+      await Promise.all([watcher.shutdown(), joiner.shutdown()]);
+    }
+  });
+});
+
+describe("consumer groups on JetStream: the bucket stays bounded", () => {
+  /** The member keys of group `g` present in the bucket of `prefix`. */
+  const memberKeys = (prefix: string) =>
+    withConnection(NATS_URL, async (nc) => {
+      const info = await (await jetstreamManager(nc)).streams.info(`KV_${prefix}_groups`, {
+        subjects_filter: `$KV.${prefix}_groups.${Buffer.from("g").toString("base64url")}.member.*`,
+      });
+      const names = Object.keys(info.state.subjects ?? {}).map((subject) =>
+        Buffer.from(subject.slice(subject.lastIndexOf(".") + 1), "base64url").toString("utf8"),
+      );
+      return names.sort();
+    });
+
+  it("a purge removes a key only while the revision it names is its last write", async () => {
+    const prefix = newPrefix("gpurge");
+    await withConnection(NATS_URL, async (nc) => {
+      const manager = await jetstreamManager(nc);
+      const bucket = new GroupBucket({
+        prefix,
+        replicas: 1,
+        requestTimeoutMs: 5_000,
+        session: () => ({ connection: nc, manager }),
+      });
+      const first = (await bucket.put("k", { n: 1 }, "test"))!;
+      const second = (await bucket.put("k", { n: 2 }, "test"))!;
+      await bucket.purge("k", first, "test"); // written again since: it stays
+      expect(await bucket.get("k", "test")).toEqual({ value: { n: 2 }, revision: second });
+      await bucket.purge("k", second, "test");
+      expect(await bucket.get("k", "test")).toBeUndefined();
+    });
+  });
+
+  it("the keys of members that left or died are purged once they lingered for their TTL; one coming back counts again", async () => {
+    const prefix = newPrefix("gcompact");
+    const [watcher, leaver, dying] = await Promise.all([ready(prefix), ready(prefix), ready(prefix)]);
+    let beating: NodeJS.Timeout | undefined;
+    try {
+      const w = watcher.coordination();
+      const l = leaver.coordination();
+      const d = dying.coordination();
+      await w.heartbeat("g", "w", 30_000);
+      // l and d stay alive until told otherwise, however slow the machine.
+      const alive = new Set(["l", "d"]);
+      const beat = async () => {
+        await Promise.all([
+          alive.has("l") ? l.heartbeat("g", "l", 400) : undefined,
+          alive.has("d") ? d.heartbeat("g", "d", 400) : undefined,
+        ]);
+      };
+      await beat();
+      beating = setInterval(() => void beat().catch(() => {}), 50);
+      const members = async (expected: string[]) => {
+        for (let i = 0; i < 200 && JSON.stringify(await w.members("g")) !== JSON.stringify(expected); i++) {
+          await pause(25);
+        }
+        expect(await w.members("g")).toEqual(expected);
+      };
+      await members(["d", "l", "w"]);
+      expect(await memberKeys(prefix)).toEqual(["d", "l", "w"]);
+      alive.delete("l");
+      await l.leave("g", "l"); // at once: the left marker is the leave
+      await members(["d", "w"]);
+      // d stops heartbeating: judged dead after its TTL, written down as left, purged after another.
+      alive.delete("d");
+      clearInterval(beating);
+      await members(["w"]);
+      let keys = await memberKeys(prefix);
+      for (let i = 0; i < 100 && keys.length > 1; i++) {
+        await w.members("g"); // a member's look at the membership is what compacts it
+        await pause(50);
+        keys = await memberKeys(prefix);
+      }
+      expect(keys).toEqual(["w"]);
+      await d.heartbeat("g", "d", 30_000);
+      await members(["d", "w"]);
+    } finally {
+      clearInterval(beating);
+      await Promise.all([watcher.shutdown(), leaver.shutdown(), dying.shutdown()]);
     }
   });
 });

@@ -16,7 +16,7 @@ import { bounded } from "./bounded.js";
 import { buildChunks } from "./chunks.js";
 import { classify } from "./classify.js";
 import { Connection } from "./connection.js";
-import { redisCoordinator } from "./coordinator.js";
+import { type RedisCoordinator, redisCoordinator } from "./coordinator.js";
 import { KeyCache } from "./keys.js";
 import { type RedisAdapterOptions, type ResolvedSettings, resolveSettings } from "./options.js";
 import { packedPage, toPage } from "./read-page.js";
@@ -249,10 +249,11 @@ export class RedisAdapter extends AdapterBase {
     });
     return this.coordinator;
   }
-  private coordinator: GroupCoordinator | undefined;
+  private coordinator: RedisCoordinator | undefined;
 
   /** Stops the client if the adapter created it (a dead connection is cut at once). */
   protected async close(): Promise<void> {
+    this.coordinator?.stop(); // the groups' subscriber connection
     await this.connection.close(this.settings.commandTimeoutMs);
   }
 

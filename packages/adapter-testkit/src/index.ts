@@ -33,5 +33,6 @@ export type {
   GroupAcceptanceOptions,
   GroupAcceptanceSuiteOptions,
 } from "./groups/acceptance.js";
+export type { JoinChain } from "./groups/acceptance-trace.js";
 export { runAcceptanceChild } from "./groups/acceptance-child.js";
 export type { AcceptanceRole, ProducerReport } from "./groups/acceptance-child.js";

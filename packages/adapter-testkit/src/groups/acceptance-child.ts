@@ -1,5 +1,6 @@
 import { openSync, writeSync } from "node:fs";
 import { type Adapter, type EventBus, type Logger, createBus, createReader } from "@netmesh/core";
+import { TRACED, type TraceStep } from "./acceptance-trace.js";
 
 /** What a child process of the acceptance run is asked to be (its first argument, as JSON). */
 export type AcceptanceRole =
@@ -130,24 +131,29 @@ async function reader(adapter: Adapter): Promise<void> {
 
 /**
  * A logger that prints warnings and errors (a lost lease, a failed read) to stderr, for the run's log;
- * with NETMESH_ACCEPTANCE_LOG set, every line (shards taken and given up too) goes to that file.
+ * with NETMESH_ACCEPTANCE_LOG set, every line (shards taken and given up too) goes to that file. The
+ * steps of a rebalance go to the parent too, which times each join from them.
  */
-function warnings(name: string): Logger {
+function warnings(name: string, onStep: (message: string) => void = () => {}): Logger {
   const file = process.env.NETMESH_ACCEPTANCE_LOG;
   const fd = file === undefined ? 2 : openSync(file, "a");
-  const print =
-    (level: string) =>
-    (fields: Record<string, unknown>, message: string): void => {
-      const { err, ...rest } = fields;
-      const cause = err instanceof Error ? ` (${err.message})` : "";
-      writeSync(fd, `${Date.now()} [${name}] ${level}: ${message}${cause} ${JSON.stringify(rest)}\n`);
-    };
-  const quiet = () => {};
+  const print = (level: string, toFile: boolean) => (fields: Record<string, unknown>, message: string) => {
+    if (TRACED.has(message)) {
+      const { err: _, ...traced } = fields;
+      const step: TraceStep = { type: "trace", member: name, at: Date.now(), message, fields: traced };
+      process.send?.(step);
+      onStep(message);
+    }
+    if (!toFile) return;
+    const { err, ...rest } = fields;
+    const cause = err instanceof Error ? ` (${err.message})` : "";
+    writeSync(fd, `${Date.now()} [${name}] ${level}: ${message}${cause} ${JSON.stringify(rest)}\n`);
+  };
   return {
-    debug: quiet,
-    info: file === undefined ? quiet : print("info"),
-    warn: print("warn"),
-    error: print("error"),
+    debug: print("debug", file !== undefined),
+    info: print("info", file !== undefined),
+    warn: print("warn", true),
+    error: print("error", true),
   };
 }
 
@@ -155,7 +161,12 @@ async function member(adapter: Adapter, role: Extract<AcceptanceRole, { role: "m
   // Each delivery is written (synchronously) before the next is asked for, so all that the member
   // checkpointed is on disk, even after a SIGKILL.
   const fd = openSync(role.out, "a");
-  const reading = await createReader({ adapter, shardRefreshMs: 250, logger: warnings(role.member) });
+  // The shards held go to the parent when they change: at once on a lease step, else within 20 ms.
+  let report = () => {};
+  const onStep = (message: string) => {
+    if (message === "group: shard acquired" || message === "group: shard released") report();
+  };
+  const reading = await createReader({ adapter, shardRefreshMs: 250, logger: warnings(role.member, onStep) });
   const sub = reading.subscribe({
     group: role.group,
     member: role.member,
@@ -165,12 +176,15 @@ async function member(adapter: Adapter, role: Extract<AcceptanceRole, { role: "m
   });
   let delivered = 0;
   let reported = "";
-  const watch = setInterval(() => {
+  report = () => {
     const shards = sub.shards().join(",");
     if (shards !== reported) {
       reported = shards;
       process.send?.({ type: "shards", shards: sub.shards(), at: Date.now() });
     }
+  };
+  const watch = setInterval(() => {
+    report();
     process.send?.({ type: "count", delivered });
   }, 20);
   process.on("SIGTERM", () => {

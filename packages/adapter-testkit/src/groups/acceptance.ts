@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { AcceptanceRole, ProducerReport } from "./acceptance-child.js";
+import { type JoinChain, type TraceStep, joinChain } from "./acceptance-trace.js";
 
 /** Options of {@link runGroupAcceptance}. */
 export interface GroupAcceptanceOptions {
@@ -37,6 +38,8 @@ export interface GroupAcceptanceFigures {
   readonly produceMs: number;
   readonly totalMs: number;
   readonly joinMs: readonly number[];
+  /** Where each join's time went, from the members' traced lease steps. */
+  readonly joins: readonly JoinChain[];
   readonly takeoverMs: number;
   readonly leaveMs: number;
   readonly duplicates: number;
@@ -53,6 +56,8 @@ interface Child {
   readonly name: string;
   readonly process: ChildProcess;
   shards: number[];
+  /** When the child sent its last shard list (its `Date.now()`). */
+  shardsAt: number;
   delivered: number;
   readonly messages: Record<string, unknown>[];
 }
@@ -91,6 +96,8 @@ export async function runGroupAcceptance(options: GroupAcceptanceOptions): Promi
   const children: Child[] = [];
   const started = Date.now();
   const timeline: Record<string, number> = {};
+  const steps: TraceStep[] = [];
+  const joins: JoinChain[] = [];
   const mark = (step: string) => {
     timeline[step] = Date.now() - started;
   };
@@ -103,12 +110,16 @@ export async function runGroupAcceptance(options: GroupAcceptanceOptions): Promi
         stdio: ["ignore", "ignore", "inherit", "ipc"],
       }),
       shards: [],
+      shardsAt: 0,
       delivered: 0,
       messages: [],
     };
     child.process.on("message", (message: Record<string, unknown>) => {
-      if (message.type === "shards") child.shards = message.shards as number[];
-      else if (message.type === "count") child.delivered = message.delivered as number;
+      if (message.type === "shards") {
+        child.shards = message.shards as number[];
+        child.shardsAt = message.at as number;
+      } else if (message.type === "count") child.delivered = message.delivered as number;
+      else if (message.type === "trace") steps.push(message as unknown as TraceStep);
       else {
         if (message.type === "closed") child.delivered = message.delivered as number; // the final count
         child.messages.push(message);
@@ -172,6 +183,7 @@ export async function runGroupAcceptance(options: GroupAcceptanceOptions): Promi
     mark("m3 joins");
     const joined = await member("m3");
     joinMs.push(await until("m3 owns a shard", () => joined.child.shards.length > 0, 30_000, 5));
+    joins.push(joinChain(steps, "m3", joined.readyAt, joined.child.shardsAt, joinMs.at(-1)!));
     const m3 = joined.child;
 
     // SIGKILL mid-stream: the survivors own every shard within TTL + 1 s.
@@ -187,6 +199,7 @@ export async function runGroupAcceptance(options: GroupAcceptanceOptions): Promi
     mark("m2 taken over");
     const again = await member("m4");
     joinMs.push(await until("m4 owns a shard", () => again.child.shards.length > 0, 30_000, 5));
+    joins.push(joinChain(steps, "m4", again.readyAt, again.child.shardsAt, joinMs.at(-1)!));
     const m4 = again.child;
 
     // A clean leave mid-stream, once m4's join settled: its shards handed over (released, not left to
@@ -282,6 +295,7 @@ export async function runGroupAcceptance(options: GroupAcceptanceOptions): Promi
       produceMs,
       totalMs,
       joinMs,
+      joins,
       takeoverMs,
       leaveMs,
       duplicates,

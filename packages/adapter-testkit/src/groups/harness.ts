@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from "node:util";
 import {
   type Adapter,
   type GroupCoordinator,
@@ -8,6 +9,7 @@ import {
   createBus,
   createReader,
 } from "@netmesh/core";
+import { expect } from "vitest";
 
 /** Settings every member of the suite uses (short, so the suite runs in seconds). */
 export interface GroupTimings {
@@ -135,6 +137,25 @@ export async function waitFor(what: string, condition: () => boolean, ms = 15_00
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
   return performance.now() - start;
+}
+
+/**
+ * Reads `read()` until it equals `expected` (a coordinator that follows the backend shows another
+ * process's write once it arrived); asserts it after `ms` at the latest.
+ */
+export async function converges<T>(
+  what: string,
+  read: () => Promise<T>,
+  expected: T,
+  ms = 5_000,
+): Promise<void> {
+  const start = performance.now();
+  let seen = await read();
+  while (!isDeepStrictEqual(seen, expected) && performance.now() - start < ms) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    seen = await read();
+  }
+  expect(seen, what).toEqual(expected);
 }
 
 /** Deliveries per event (`shard:id`) over all members. */

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { type Adapter, createReader, silentLogger } from "@netmesh/core";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { GroupHarness, balanced, duplicates, tally, waitFor } from "./harness.js";
+import { GroupHarness, balanced, converges, duplicates, tally, waitFor } from "./harness.js";
 
 /** Options of {@link runGroupConformance}. */
 export interface GroupConformanceOptions {
@@ -104,7 +104,8 @@ export function runGroupConformance(options: GroupConformanceOptions): void {
         const feeding = harness.produce(2_000, 4_000); // the join happens while events arrive
         const c = await harness.join("c");
         const joinedIn = await waitFor("c owns a shard", () => c.sub.shards().length > 0);
-        // The others see c at their next tick (one rebalance period) and release; c retries meanwhile.
+        // The others see c at once where the coordinator watches, else at their next tick (one
+        // rebalance period), and release; c retries meanwhile.
         expect(joinedIn).toBeLessThan(2 * rebalance);
         await waitFor("a 3/3/2 split", () => balanced([a, b, c], 8));
         await feeding;
@@ -169,9 +170,9 @@ export function runGroupConformance(options: GroupConformanceOptions): void {
         await first.init({ logger: silentLogger });
         await second.init({ logger: silentLogger });
         try {
-          const page = await first.pollShard(0, undefined, 3);
-          const [early, middle, late] = page.events.map((event) => event.id);
-          expect(late).toBeDefined();
+          const page = await first.pollShard(0, undefined, 4);
+          const [early, middle, late, last] = page.events.map((event) => event.id);
+          expect(last).toBeDefined();
           const a = first.coordination!();
           const b = second.coordination!();
           const short = 300;
@@ -188,16 +189,74 @@ export function runGroupConformance(options: GroupConformanceOptions): void {
           expect(await a.renew("fence", 0, "ta", short)).toBe(false);
           expect(await a.writeCheckpoint("fence", 0, "ta", late!)).toBe(false);
           expect(await a.readCheckpoint("fence", 0)).toBe(middle); // the stale write changed nothing
+          // A coordinator may answer from a copy it follows: another process's write shows soon.
+          await converges("a sees b's lease", async () => Object.fromEntries(await a.leases("fence")), {
+            0: "b",
+          });
+          await a.release("fence", 0, "ta", last); // not the holder: a no-op, its checkpoint ignored
+          expect(await a.readCheckpoint("fence", 0)).toBe(middle);
           expect(Object.fromEntries(await a.leases("fence"))).toEqual({ 0: "b" });
-          await a.release("fence", 0, "ta"); // not the holder: a no-op
           expect(await b.writeCheckpoint("fence", 0, "tb", late!)).toBe(true);
           expect(await a.readCheckpoint("fence", 0)).toBe(late);
-          await b.release("fence", 0, "tb");
+          await b.release("fence", 0, "tb", middle!); // a release's checkpoint never moves back either
+          expect(await a.readCheckpoint("fence", 0)).toBe(late);
           expect(await a.acquire("fence", 0, "a", "ta2", short)).toBe(true); // released: free at once
           expect(await a.readCheckpoint("fence", 0)).toBe(late); // the checkpoint outlives the lease
+          await a.release("fence", 0, "ta2", last); // the handover: the position moves with the release
+          expect(await b.readCheckpoint("fence", 0)).toBe(last);
+          expect(await b.acquire("fence", 0, "b", "tb2", short)).toBe(true);
+          expect(await b.readCheckpoint("fence", 0)).toBe(last);
         } finally {
           await first.shutdown();
           await second.shutdown();
+        }
+      },
+      timeout,
+    );
+
+    it(
+      "watch (where offered): a join, a lease taken, a release and a leave are reported; nothing once stopped",
+      async (context) => {
+        const { namespace } = fresh("watch");
+        const watching = options.create(namespace);
+        const acting = options.create(namespace);
+        await watching.init({ logger: silentLogger });
+        await acting.init({ logger: silentLogger });
+        try {
+          const w = watching.coordination!();
+          const o = acting.coordination!();
+          if (w.watch === undefined) {
+            context.skip(`${options.name}: the coordinator has no watch (members rebalance on their timer)`);
+            return;
+          }
+          let calls = 0;
+          const stop = w.watch("g", () => {
+            calls++;
+          });
+          await w.members("g"); // a coordinator that follows the backend does so from here on
+          const reported = async (what: string, act: () => Promise<unknown>) => {
+            const before = calls;
+            await act();
+            await waitFor(`${what} reported`, () => calls > before, 5_000);
+          };
+          await reported("a join", () => o.heartbeat("g", "o", 5_000));
+          await reported("a lease taken", async () =>
+            expect(await o.acquire("g", 3, "o", "to", 5_000)).toBe(true),
+          );
+          await reported("a release", () => o.release("g", 3, "to"));
+          await reported("a leave", () => o.leave("g", "o"));
+          stop();
+          const stopped = calls;
+          await o.heartbeat("g", "o2", 5_000);
+          expect(await o.acquire("g", 4, "o2", "t2", 5_000)).toBe(true);
+          await converges("the watcher sees the lease", async () => Object.fromEntries(await w.leases("g")), {
+            4: "o2",
+          });
+          await pause(100);
+          expect(calls).toBe(stopped);
+        } finally {
+          await watching.shutdown();
+          await acting.shutdown();
         }
       },
       timeout,

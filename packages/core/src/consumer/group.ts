@@ -136,7 +136,8 @@ class GroupMember implements GroupSubscription {
     const { owned, page } = item;
     try {
       if (!owned.gone && page.nextId !== undefined && !this.stop.signal.aborted) owned.position = page.nextId;
-      if (this.ack === "auto" && !this.stop.signal.aborted) await this.save(owned);
+      // A revoked shard's position goes with its release, in one call (the successor waits for it).
+      if (this.ack === "auto" && !this.stop.signal.aborted && !owned.revoking) await this.save(owned);
     } finally {
       owned.busy = false;
       item.done();
@@ -200,10 +201,14 @@ class GroupMember implements GroupSubscription {
       renewedAt: acquiredAt,
       busy: false,
       revoking: false,
+      revokedAt: 0,
       gone: false,
     };
     this.owned.set(shard, owned);
-    this.source.logger.info({ group: this.group, member: this.member, shard }, "group: shard acquired");
+    this.source.logger.info(
+      { group: this.group, member: this.member, shard, acquireMs: performance.now() - acquiredAt },
+      "group: shard acquired",
+    );
     void this.follow(owned, AbortSignal.any([stop.signal, this.stop.signal]));
   }
 
@@ -284,27 +289,41 @@ class GroupMember implements GroupSubscription {
   private async revoke(owned: Owned): Promise<void> {
     if (owned.revoking || owned.gone) return;
     owned.revoking = true;
+    owned.revokedAt = performance.now();
+    this.source.logger.debug(
+      { group: this.group, member: this.member, shard: owned.shard, busy: owned.busy },
+      "group: revoking",
+    );
     owned.stop.abort();
     this.unqueue(owned);
     if (!owned.busy) await this.handOver(owned);
   }
 
+  /** Releases the shard, with its position when auto ack moved it (one call: the release carries it). */
   private async handOver(owned: Owned): Promise<void> {
-    if (this.ack === "auto") await this.save(owned);
     if (owned.gone) return;
     owned.gone = true;
     if (this.owned.get(owned.shard) === owned) this.owned.delete(owned.shard);
-    await this.call("release", (c) => c.release(this.group, owned.shard, owned.token)).then(
-      () =>
-        this.source.logger.info(
-          { group: this.group, member: this.member, shard: owned.shard, position: owned.checkpointed },
-          "group: shard released",
-        ),
-      (error: unknown) =>
-        this.source.logger.warn(
-          { group: this.group, shard: owned.shard, err: error },
-          "group: release failed",
-        ),
+    const began = performance.now();
+    const moved = owned.position !== undefined && owned.position !== owned.checkpointed;
+    const position = this.ack === "auto" && moved ? owned.position : undefined;
+    try {
+      await this.call("release", (c) => c.release(this.group, owned.shard, owned.token, position));
+    } catch (error) {
+      this.source.logger.warn({ group: this.group, shard: owned.shard, err: error }, "group: release failed");
+      return;
+    }
+    if (position !== undefined) owned.checkpointed = position;
+    this.source.logger.info(
+      {
+        group: this.group,
+        member: this.member,
+        shard: owned.shard,
+        position: owned.checkpointed,
+        pageMs: owned.revokedAt === 0 ? 0 : began - owned.revokedAt,
+        releaseMs: performance.now() - began,
+      },
+      "group: shard released",
     );
   }
 
@@ -318,9 +337,15 @@ class GroupMember implements GroupSubscription {
       owned.stop.abort();
       this.unqueue(owned);
     }
-    for (const owned of [...this.owned.values()]) await this.handOver(owned);
-    await this.call("leave", (c) => c.leave(this.group, this.member)).catch((error: unknown) =>
-      this.source.logger.warn({ group: this.group, member: this.member, err: error }, "group: leave failed"),
-    );
+    // The releases and the leave are independent: one round, so the others take over at once.
+    await Promise.all([
+      ...[...this.owned.values()].map((owned) => this.handOver(owned)),
+      this.call("leave", (c) => c.leave(this.group, this.member)).catch((error: unknown) =>
+        this.source.logger.warn(
+          { group: this.group, member: this.member, err: error },
+          "group: leave failed",
+        ),
+      ),
+    ]);
   }
 }

@@ -11,6 +11,11 @@
  * coordinator that just started may count a dead member or lease as live for up to one TTL; none may
  * ever count a live one as expired, nor let a holder renew or checkpoint once its lease was taken.
  * Members call one coordinator object for their whole life (an adapter returns the same one).
+ *
+ * `members` and `leases` may answer from a copy the coordinator keeps by following the backend
+ * (JetStream): a write of another process then shows once it arrived (milliseconds on a network), a
+ * write of its own at once. Nothing depends on them being current: every lease change is a
+ * compare-and-set in the backend, so a stale view costs a refused `acquire`, never a second holder.
  */
 export interface GroupCoordinator {
   /**
@@ -31,8 +36,12 @@ export interface GroupCoordinator {
   acquire(group: string, shard: number, member: string, token: string, ttlMs: number): Promise<boolean>;
   /** Extends the lease held by `token` to `ttlMs` from now. False (and no change) when `token` lost it. */
   renew(group: string, shard: number, token: string, ttlMs: number): Promise<boolean>;
-  /** Gives the lease up if `token` holds it (a no-op otherwise). */
-  release(group: string, shard: number, token: string): Promise<void>;
+  /**
+   * Gives the lease up if `token` holds it (a no-op otherwise). With `checkpoint`, the group's position
+   * in `shard` moves to it first, as {@link GroupCoordinator.writeCheckpoint} would, in the same atomic
+   * step: a successor that takes the lease reads that position (a handover costs one call).
+   */
+  release(group: string, shard: number, token: string, checkpoint?: string): Promise<void>;
   /** The group's position in `shard`: the id of the last entry processed, `undefined` for none yet. */
   readCheckpoint(group: string, shard: number): Promise<string | undefined>;
   /**
@@ -41,4 +50,15 @@ export interface GroupCoordinator {
    * when `token` holds the lease (whether or not the position moved), false when the lease was lost.
    */
   writeCheckpoint(group: string, shard: number, token: string, id: string): Promise<boolean>;
+  /**
+   * Optional: calls `listener` soon after the membership of `group` changed (a member joined, left or
+   * was judged dead) or one of its leases changed holder (taken, released, taken over), until the
+   * returned function is called. Members then rebalance at once rather than at their next tick, so
+   * the chain of a join or a leave does not wait out timer periods. A change made after the first
+   * `members` or `leases` call that followed `watch` is reported; beyond that it is best effort (a
+   * change lost with a connection goes unreported, the members' ticks still rebalance), and a call may
+   * report none. Renewals, heartbeats and checkpoints are not changes. `listener` does not throw; it
+   * is called outside any caller's stack.
+   */
+  watch?(group: string, listener: () => void): () => void;
 }
