@@ -2,9 +2,10 @@ import type { Adapter } from "../contract/adapter.js";
 import { adapterErrorKind, failedWithoutStoring } from "../contract/adapter-errors.js";
 import type { Batch, EventRejection } from "../contract/batch.js";
 import type { Logger } from "../contract/logger.js";
-import { type BatchDispatchedMessage, channels } from "../diagnostics/channels.js";
+import { channels } from "../diagnostics/channels.js";
 import { sleep } from "../lifecycle/timers.js";
 import { retryDelayMs } from "./backoff.js";
+import { DispatchedMessage } from "./dispatched-message.js";
 import type { OutgoingBatch } from "./outgoing-batch.js";
 import type { DropReason } from "../stats.js";
 
@@ -168,22 +169,17 @@ export async function dispatchWithRetry(
         if (outcome !== "dispatched") logRejections(batch, outcome.rejected, context);
         if (channels.batchDispatched.hasSubscribers) {
           const refused = outcome === "dispatched" ? 0 : outcome.rejected.length;
-          const message: BatchDispatchedMessage = {
-            producer: context.producer,
-            adapter: context.adapter.name,
-            shard: batch.shard,
-            events: batch.size - refused,
-            refused,
-            // Free for a slab's batch (the length of its view); a text ring's batch counts its texts,
-            // which only a subscriber that reads the field pays for.
-            get bytes() {
-              return batch.byteLength;
-            },
-            attempt: attemptNo + 1,
-            adapterMs: performance.now() - startedAt,
-            queueDelayMs,
-          };
-          channels.batchDispatched.publish(message);
+          channels.batchDispatched.publish(
+            new DispatchedMessage(
+              context.producer,
+              context.adapter.name,
+              batch,
+              refused,
+              attemptNo + 1,
+              performance.now() - startedAt,
+              queueDelayMs,
+            ),
+          );
         }
         return outcome;
       }
