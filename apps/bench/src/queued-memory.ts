@@ -12,6 +12,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { NoopAdapter } from "@netmesh/adapter-noop";
 import { AdapterBase, type AdapterCapabilities, type Batch, type ShardPage, createBus } from "@netmesh/core";
 import { tokenEvents } from "./workload.js";
 
@@ -22,15 +23,9 @@ const POOL = 1 << 16;
 /** Accepts every batch and never settles it until released: the bus keeps everything it accepted. */
 class HoldingAdapter extends AdapterBase {
   readonly name = "holding";
+  // A write-only sink like the noop adapter, taking the payload form under measurement.
   readonly capabilities: AdapterCapabilities = Object.freeze({
-    readable: false,
-    dedup: "none",
-    dedupWindowMs: 0,
-    persistent: false,
-    ordering: "shard",
-    maxEventBytes: Number.POSITIVE_INFINITY,
-    streamingReads: false,
-    listsShards: false,
+    ...new NoopAdapter().capabilities,
     payload: process.env.NETMESH_MEASURE_PAYLOAD === "text" ? "text" : "bytes",
   });
   private releaseAll: (() => void) | undefined;
