@@ -5,7 +5,7 @@ import { type LinkState, pause } from "./connection.js";
 import { MAX_SEQUENCE } from "./cursor.js";
 import { parseDelivery } from "./delivery.js";
 import { FollowPulls, pullRequestBody } from "./follow-pulls.js";
-import { decodeRecord } from "./record.js";
+import { RecordFault, decodeRecord } from "./record.js";
 
 export { type Delivery, parseDelivery } from "./delivery.js";
 
@@ -235,7 +235,7 @@ export async function* followShard(
         const sequence = BigInt(delivery.streamSequence);
         if (sequence <= last) continue;
         const record = decodeRecord(msg, shard, delivery.streamSequence);
-        if (record.kind === "fatal") {
+        if (record instanceof RecordFault && record.kind === "fatal") {
           logger.error(
             { adapter: "jetstream", stream, sequence: delivery.streamSequence, reason: record.reason },
             "stopping the read at a record that cannot be delivered",
@@ -243,7 +243,7 @@ export async function* followShard(
           fatal = new FatalError(`stream ${stream} sequence ${delivery.streamSequence}: ${record.reason}`);
           break;
         }
-        if (record.kind === "event") events.push(record.event);
+        if (!(record instanceof RecordFault)) events.push(record);
         else {
           logger.warn(
             { adapter: "jetstream", stream, sequence: delivery.streamSequence, reason: record.reason },
