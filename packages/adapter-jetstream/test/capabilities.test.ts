@@ -35,6 +35,7 @@ describe("capabilities", () => {
         maxEventBytes: 65_536 - 97,
         streamingReads: true,
         listsShards: true,
+        readsAheadFrom: 64,
       });
       expect(Object.isFrozen(declared)).toBe(true);
       // The boundary with the longest header the contract allows: shard 65534, 16-digit sequences and

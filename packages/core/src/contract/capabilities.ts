@@ -42,6 +42,14 @@ export interface AdapterCapabilities {
   readonly streamingReads: boolean;
   /** The adapter implements {@link Adapter.listShards}, discovery of the shards stored in the backend. */
   readonly listsShards: boolean;
+  /**
+   * `pollShard` reads ahead by itself for pages of at least this many events: once it returned such
+   * a page, it has already asked the backend for what follows (a JetStream consumer pulling the next
+   * page), so the bus's `poll` adds no read-ahead of its own for them (a second buffer would only keep
+   * decoded events alive longer). Optional, a positive integer; absent: the adapter reads only when
+   * asked, and `poll` reads the next pages of a shard ahead itself.
+   */
+  readonly readsAheadFrom?: number;
 }
 
 const DEDUP_MODES: ReadonlySet<unknown> = new Set(["write", "read", "none"]);
@@ -73,6 +81,12 @@ export function capabilityProblems(capabilities: unknown): string[] {
     problems.push(`capabilities.dedupWindowMs must be 0 with dedup "none", got ${window}`);
   } else if (c.dedup !== "none" && window === 0) {
     problems.push(`capabilities.dedupWindowMs must be > 0 with dedup ${describe(c.dedup)}`);
+  }
+  const ahead = c.readsAheadFrom;
+  if (ahead !== undefined && !(Number.isSafeInteger(ahead) && (ahead as number) > 0)) {
+    problems.push(
+      `capabilities.readsAheadFrom must be a positive integer when present, got ${describe(ahead)}`,
+    );
   }
   if (c.ordering !== "shard" && c.ordering !== "none") {
     problems.push(`capabilities.ordering must be "shard" or "none", got ${describe(c.ordering)}`);
