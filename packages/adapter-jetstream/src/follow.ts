@@ -3,7 +3,7 @@ import { FatalError, type Logger, type ShardPage, type StoredEvent } from "@netm
 import { API_CODES, type ApiErrorBody, classifyApiError, classifyClientError } from "./classify.js";
 import { type LinkState, pause } from "./connection.js";
 import { MAX_SEQUENCE } from "./cursor.js";
-import { parseDelivery } from "./delivery.js";
+import { type MutableDelivery, parseDeliveryInto } from "./delivery.js";
 import { FollowPulls, pullRequestBody } from "./follow-pulls.js";
 import { RecordFault, decodeRecord } from "./record.js";
 
@@ -146,6 +146,8 @@ export async function* followShard(
   /** Silences in a row that a fresh pull did not end: the consumer itself is gone. */
   let silences = 0;
   let last = after;
+  /** The delivery being read (one object, filled per message). */
+  const delivery: MutableDelivery = { consumer: "", streamSequence: "", consumerSequence: 0, pending: 0 };
   try {
     while (!signal.aborted) {
       if (subscriptionError !== undefined) throw classifyClientError(subscriptionError, `follow ${stream}`);
@@ -200,29 +202,30 @@ export async function* followShard(
       let fatal: FatalError | undefined;
       while (head < queue.length && events.length < limit && !reset) {
         const msg = queue[head++]!;
-        if (msg.data.length === 0 && msg.headers?.code !== undefined && msg.headers.code > 0) {
-          const code = msg.headers.code;
+        const reply = msg.reply;
+        if (!parseDeliveryInto(reply, delivery)) {
+          // A status for a pull carries no reply; anything else here is not the consumer's.
+          const code = msg.data.length === 0 ? (msg.headers?.code ?? 0) : 0;
+          if (code === 0) {
+            logger.warn(
+              { adapter: "jetstream", stream },
+              "follow: a message without a JetStream delivery subject",
+            );
+            continue;
+          }
           if (code === 100) {
             // An idle heartbeat names the last delivery sent: one not seen here was lost on the way.
             if (!pulls.isCounted(msg.subject)) continue;
-            const sent = Number(msg.headers.get(LAST_CONSUMER_HEADER));
+            const sent = Number(msg.headers!.get(LAST_CONSUMER_HEADER));
             if (Number.isSafeInteger(sent) && sent > delivered) reset = true;
             continue;
           }
           // 408: expired; 409: refused, released, or the consumer deleted; 503: no consumer listens.
-          const pendingText = msg.headers.get(PENDING_HEADER);
+          const pendingText = msg.headers!.get(PENDING_HEADER);
           if (!pulls.ended(msg.subject, pendingText === "" ? undefined : pendingText)) continue;
-          if (code === 409 && /consumer deleted/i.test(msg.headers.description)) reset = true;
+          if (code === 409 && /consumer deleted/i.test(msg.headers!.description)) reset = true;
           else if (code === 503) reset = true;
           if (code !== 404 && code !== 408) backOff = true;
-          continue;
-        }
-        const delivery = parseDelivery(msg.reply);
-        if (delivery === undefined) {
-          logger.warn(
-            { adapter: "jetstream", stream },
-            "follow: a message without a JetStream delivery subject",
-          );
           continue;
         }
         if (delivery.consumer !== consumer) continue; // from a consumer replaced since
