@@ -2,7 +2,7 @@ import { type Msg, type NatsConnection, nuid } from "@nats-io/nats-core";
 import { FatalError, type Logger, type ShardPage, type StoredEvent } from "@netmesh/core/adapter";
 import { API_CODES, type ApiErrorBody, classifyApiError, classifyClientError } from "./classify.js";
 import { type LinkState, pause } from "./connection.js";
-import { MAX_SEQUENCE } from "./cursor.js";
+import { MAX_SEQUENCE, isAfterSequence } from "./cursor.js";
 import { type MutableDelivery, parseDeliveryInto } from "./delivery.js";
 import { FollowPulls, pullRequestBody } from "./follow-pulls.js";
 import { RecordFault, decodeRecord } from "./record.js";
@@ -145,7 +145,8 @@ export async function* followShard(
   let backOff = false;
   /** Silences in a row that a fresh pull did not end: the consumer itself is gone. */
   let silences = 0;
-  let last = after;
+  /** The last sequence seen, as the server's digits (compared as text: no bigint per message). */
+  let last = after.toString();
   /** The delivery being read (one object, filled per message). */
   const delivery: MutableDelivery = { consumer: "", streamSequence: "", consumerSequence: 0, pending: 0 };
   try {
@@ -160,7 +161,7 @@ export async function* followShard(
         pulls.clear();
         queue.length = 0;
         head = 0;
-        consumer = await createConsumer(context, last + 1n, signal);
+        consumer = await createConsumer(context, BigInt(last) + 1n, signal);
         if (consumer === undefined) return;
         delivered = 0;
       }
@@ -235,8 +236,7 @@ export async function* followShard(
         }
         delivered = delivery.consumerSequence;
         pulls.delivered();
-        const sequence = BigInt(delivery.streamSequence);
-        if (sequence <= last) continue;
+        if (!isAfterSequence(delivery.streamSequence, last)) continue;
         const record = decodeRecord(msg, shard, delivery.streamSequence);
         if (record instanceof RecordFault && record.kind === "fatal") {
           logger.error(
@@ -253,7 +253,7 @@ export async function* followShard(
             "skipping a corrupt record",
           );
         }
-        last = sequence;
+        last = delivery.streamSequence;
         nextId = delivery.streamSequence;
         pending = delivery.pending;
       }
