@@ -30,3 +30,11 @@ export function parseSequence(text: string | undefined): bigint | undefined {
   const sequence = BigInt(text);
   return sequence > MAX_SEQUENCE ? undefined : sequence;
 }
+
+/**
+ * True when sequence `a` comes after sequence `b`, both in the server's decimal digits (no sign, no
+ * leading zeros): a longer text is a larger number, texts of one length compare as strings.
+ */
+export function isAfterSequence(a: string, b: string): boolean {
+  return a.length > b.length || (a.length === b.length && a > b);
+}

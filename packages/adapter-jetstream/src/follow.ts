@@ -2,9 +2,10 @@ import { type Msg, type NatsConnection, nuid } from "@nats-io/nats-core";
 import { FatalError, type Logger, type ShardPage, type StoredEvent } from "@netmesh/core/adapter";
 import { API_CODES, type ApiErrorBody, classifyApiError, classifyClientError } from "./classify.js";
 import { type LinkState, pause } from "./connection.js";
-import { MAX_SEQUENCE } from "./cursor.js";
-import { parseDelivery } from "./delivery.js";
-import { decodeRecord } from "./record.js";
+import { MAX_SEQUENCE, isAfterSequence } from "./cursor.js";
+import { type MutableDelivery, parseDeliveryInto } from "./delivery.js";
+import { FollowPulls, pullRequestBody } from "./follow-pulls.js";
+import { RecordFault, decodeRecord } from "./record.js";
 
 export { type Delivery, parseDelivery } from "./delivery.js";
 
@@ -22,21 +23,17 @@ export interface FollowContext {
   readonly timeoutMs: number;
 }
 
-/** How long one pull request waits on the server for messages, ms. */
-const PULL_EXPIRES_MS = 5_000;
 /** Most messages one pull request asks for. */
 const MAX_PULL_BATCH = 512;
-/**
- * Pull requests open at once. The next pull is sent once what is asked for falls to half a pull, so
- * the server always has a request to deliver into while the reader works on what came (one pull at a
- * time left a round trip between pulls); a follower holds at most two pulls' worth unread.
- */
-const MAX_OPEN_PULLS = 2;
 /** The server deletes a consumer nobody pulled from for this long (a follower that vanished), ms. */
 const INACTIVE_THRESHOLD_MS = 30_000;
 /** Pauses between attempts to create the consumer (stream not there yet, JetStream not answering). */
 const RETRY_DELAYS_MS = [50, 100, 200, 400, 800, 1_000];
 const NANOS_PER_MS = 1_000_000;
+/** The consumer's delivery sequence in an idle heartbeat: what it has sent so far. */
+const LAST_CONSUMER_HEADER = "Nats-Last-Consumer";
+/** The messages a pull was still owed when a status ended it. */
+const PENDING_HEADER = "Nats-Pending-Messages";
 const FOREVER_MS = 2 ** 31 - 1;
 
 const decoder = new TextDecoder();
@@ -94,13 +91,16 @@ function dropConsumer(context: FollowContext, consumer: string): void {
 /**
  * Follows a shard from sequence `after` (exclusive): an ephemeral pull consumer starting at `after + 1`
  * pushes messages as they are stored, into pulls of at most `min(limit, 512)` messages each waiting up
- * to 5 s on the server, the next one sent when what is asked for falls to half a pull (two open at most). Every batch of messages that arrived
- * together becomes one page, decoded exactly as `pollShard` decodes (corrupt records skipped, a
+ * to 5 s on the server with idle heartbeats (see `follow-pulls.ts`); the next pull is sent once half a
+ * pull or less is owed, and a waiting pull is renewed before it expires. Every batch of messages that
+ * arrived together becomes one page, decoded exactly as `pollShard` decodes (corrupt records skipped, a
  * misrouted one ends the iteration with a `FatalError` after the page before it).
  *
  * The consumer is a pipe, the cursor stays here: after a reconnect, a gap in the delivery sequence (a
- * message lost on the way), a consumer deleted by the server, or a pull that went unanswered, the
- * consumer is made again from the last sequence seen plus one. Ends (returns) once `signal` aborts.
+ * message lost on the way, also told by a heartbeat naming a delivery not seen), or a consumer deleted
+ * by the server, the consumer is made again from the last sequence seen plus one. Silence while pulls
+ * are owed messages (no message, no heartbeat) means the server dropped them: the follower pulls
+ * afresh, and makes a new consumer when that goes unanswered too. Ends (returns) once `signal` aborts.
  */
 export async function* followShard(
   context: FollowContext,
@@ -138,18 +138,17 @@ export async function* followShard(
   });
   signal.addEventListener("abort", notify);
   const batch = Math.min(limit, MAX_PULL_BATCH);
+  const request = pullRequestBody(batch);
+  const pulls = new FollowPulls(inbox, batch);
   let consumer: string | undefined;
   let delivered = 0;
-  let pullCount = 0;
-  /** The open pull requests, oldest first: the server fills them in that order. */
-  const pulls: { subject: string; remaining: number; deadline: number }[] = [];
-  const asked = () => {
-    let sum = 0;
-    for (const open of pulls) sum += open.remaining;
-    return sum;
-  };
   let backOff = false;
-  let last = after;
+  /** Silences in a row that a fresh pull did not end: the consumer itself is gone. */
+  let silences = 0;
+  /** The last sequence seen, as the server's digits (compared as text: no bigint per message). */
+  let last = after.toString();
+  /** The delivery being read (one object, filled per message). */
+  const delivery: MutableDelivery = { consumer: "", streamSequence: "", consumerSequence: 0, pending: 0 };
   try {
     while (!signal.aborted) {
       if (subscriptionError !== undefined) throw classifyClientError(subscriptionError, `follow ${stream}`);
@@ -158,66 +157,76 @@ export async function* followShard(
         if (backOff && !(await pause(RETRY_DELAYS_MS[2]!, [signal]))) return;
         reset = false;
         backOff = false;
-        pulls.length = 0;
+        silences = 0;
+        pulls.clear();
         queue.length = 0;
         head = 0;
-        consumer = await createConsumer(context, last + 1n, signal);
+        consumer = await createConsumer(context, BigInt(last) + 1n, signal);
         if (consumer === undefined) return;
         delivered = 0;
       }
-      if (pulls.length === 0 || (pulls.length < MAX_OPEN_PULLS && asked() * 2 <= batch)) {
-        if (pulls.length === 0 && backOff && !(await pause(RETRY_DELAYS_MS[2]!, [signal]))) return;
+      let now = Date.now();
+      pulls.expire(now);
+      if (pulls.due(now)) {
+        if (pulls.asked === 0 && backOff && !(await pause(RETRY_DELAYS_MS[2]!, [signal]))) return;
         backOff = false;
-        const pull = {
-          subject: `${inbox}.${++pullCount}`,
-          remaining: batch,
-          deadline: Date.now() + PULL_EXPIRES_MS + context.timeoutMs,
-        };
-        pulls.push(pull);
-        connection.publish(
-          `$JS.API.CONSUMER.MSG.NEXT.${stream}.${consumer}`,
-          `{"batch":${batch},"expires":${PULL_EXPIRES_MS * NANOS_PER_MS}}`,
-          { reply: pull.subject },
-        );
+        now = Date.now();
+        connection.publish(`$JS.API.CONSUMER.MSG.NEXT.${stream}.${consumer}`, request, {
+          reply: pulls.send(now),
+        });
       }
       if (head === queue.length) {
         const woken = new Promise<void>((resolve) => {
           wake = resolve;
         });
-        const oldest = pulls[0]!;
-        const timer = setTimeout(notify, Math.max(1, oldest.deadline - Date.now()));
+        const wait = pulls.nextCheck() - now;
+        const timer = wait < FOREVER_MS ? setTimeout(notify, Math.max(1, wait)) : undefined;
         await woken;
         clearTimeout(timer);
-        if (head === queue.length && !reset && pulls[0] === oldest && Date.now() >= oldest.deadline) {
-          reset = true; // the pull went unanswered: the consumer is gone (inactive, server restarted)
-          backOff = true;
+        if (head < queue.length || reset) continue;
+        if (pulls.silent(Date.now())) {
+          // The server holds none of the pulls it owes messages to (it dropped one without a status,
+          // or lost the consumer): pull afresh, and once that goes unanswered too, make a new consumer.
+          if (++silences > 1) {
+            reset = true;
+            backOff = true;
+          }
+          pulls.clear();
         }
         continue;
       }
+      pulls.heard(now);
+      silences = 0;
       const events: StoredEvent[] = [];
       let nextId: string | undefined;
       let pending = 0;
       let fatal: FatalError | undefined;
       while (head < queue.length && events.length < limit && !reset) {
         const msg = queue[head++]!;
-        if (msg.data.length === 0 && msg.headers?.code !== undefined && msg.headers.code > 0) {
-          // A status for a pull: only the open pulls' count.
-          const at = pulls.findIndex((open) => open.subject === msg.subject);
-          if (at === -1) continue;
-          const code = msg.headers.code;
-          if (code === 100) continue; // idle heartbeat
-          pulls.splice(at, 1); // 404/408: expired or done; 409: refused or the consumer deleted; 503: gone
-          if (code === 409 && /consumer deleted/i.test(msg.headers.description)) reset = true;
+        const reply = msg.reply;
+        if (!parseDeliveryInto(reply, delivery)) {
+          // A status for a pull carries no reply; anything else here is not the consumer's.
+          const code = msg.data.length === 0 ? (msg.headers?.code ?? 0) : 0;
+          if (code === 0) {
+            logger.warn(
+              { adapter: "jetstream", stream },
+              "follow: a message without a JetStream delivery subject",
+            );
+            continue;
+          }
+          if (code === 100) {
+            // An idle heartbeat names the last delivery sent: one not seen here was lost on the way.
+            if (!pulls.isCounted(msg.subject)) continue;
+            const sent = Number(msg.headers!.get(LAST_CONSUMER_HEADER));
+            if (Number.isSafeInteger(sent) && sent > delivered) reset = true;
+            continue;
+          }
+          // 408: expired; 409: refused, released, or the consumer deleted; 503: no consumer listens.
+          const pendingText = msg.headers!.get(PENDING_HEADER);
+          if (!pulls.ended(msg.subject, pendingText === "" ? undefined : pendingText)) continue;
+          if (code === 409 && /consumer deleted/i.test(msg.headers!.description)) reset = true;
           else if (code === 503) reset = true;
           if (code !== 404 && code !== 408) backOff = true;
-          continue;
-        }
-        const delivery = parseDelivery(msg.reply);
-        if (delivery === undefined) {
-          logger.warn(
-            { adapter: "jetstream", stream },
-            "follow: a message without a JetStream delivery subject",
-          );
           continue;
         }
         if (delivery.consumer !== consumer) continue; // from a consumer replaced since
@@ -226,12 +235,10 @@ export async function* followShard(
           break;
         }
         delivered = delivery.consumerSequence;
-        const filling = pulls[0];
-        if (filling !== undefined && --filling.remaining === 0) pulls.shift();
-        const sequence = BigInt(delivery.streamSequence);
-        if (sequence <= last) continue;
+        pulls.delivered();
+        if (!isAfterSequence(delivery.streamSequence, last)) continue;
         const record = decodeRecord(msg, shard, delivery.streamSequence);
-        if (record.kind === "fatal") {
+        if (record instanceof RecordFault && record.kind === "fatal") {
           logger.error(
             { adapter: "jetstream", stream, sequence: delivery.streamSequence, reason: record.reason },
             "stopping the read at a record that cannot be delivered",
@@ -239,14 +246,14 @@ export async function* followShard(
           fatal = new FatalError(`stream ${stream} sequence ${delivery.streamSequence}: ${record.reason}`);
           break;
         }
-        if (record.kind === "event") events.push(record.event);
+        if (!(record instanceof RecordFault)) events.push(record);
         else {
           logger.warn(
             { adapter: "jetstream", stream, sequence: delivery.streamSequence, reason: record.reason },
             "skipping a corrupt record",
           );
         }
-        last = sequence;
+        last = delivery.streamSequence;
         nextId = delivery.streamSequence;
         pending = delivery.pending;
       }

@@ -26,7 +26,7 @@ import {
   resolveOptions,
 } from "./options.js";
 import { PayloadEncoder } from "./payloads.js";
-import { ReadSessions } from "./read-sessions.js";
+import { ReadSessions, SESSION_MIN_LIMIT } from "./read-sessions.js";
 import { Redactor } from "./redaction.js";
 import { ReplyMux } from "./reply-mux.js";
 import { type ShardReadContext, followShardPages, listShardStreams, readShardPage } from "./shard-reads.js";
@@ -47,7 +47,8 @@ const DEFAULT_MAX_PAYLOAD = 1_048_576;
 /**
  * The capabilities for a server whose `max_payload` is `maxPayload`: readable, dedup on write within
  * the streams' `duplicate_window`, persistent (file storage), ordered per shard, events up to
- * `max_payload` less the most header bytes a message carries, streaming reads, shard listing.
+ * `max_payload` less the most header bytes a message carries, streaming reads, shard listing, and
+ * read-ahead of its own for pages read through a session.
  */
 function capabilitiesFor(options: ResolvedOptions, maxPayload: number): AdapterCapabilities {
   return Object.freeze({
@@ -61,6 +62,8 @@ function capabilitiesFor(options: ResolvedOptions, maxPayload: number): AdapterC
     listsShards: true,
     // Payloads are published as views of the batch's bytes.
     payload: "bytes",
+    // A page this large is read through a consumer session, which pulls the next page as it returns one.
+    readsAheadFrom: SESSION_MIN_LIMIT,
   });
 }
 

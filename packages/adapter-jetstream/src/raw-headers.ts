@@ -8,10 +8,16 @@ export interface HeaderView {
   readonly code: number;
   /**
    * When the block is exactly what the adapter writes (`NATS/1.0`, `Nats-Msg-Id`, `Netmesh-Ts`, each
-   * value plain ASCII without spaces), its two values, read in one pass; `undefined` otherwise (then
-   * `get` reads them). Either way the values are the same.
+   * value plain ASCII without spaces), writes its two values, read in one pass, into `into` and returns
+   * true; false otherwise (then `get` reads them). Either way the values are the same.
    */
-  written?(): { readonly messageId: string; readonly timestamp: string } | undefined;
+  written?(into: WrittenHeaders): boolean;
+}
+
+/** The two values of the header block the adapter writes (filled by `HeaderView.written`). */
+export interface WrittenHeaders {
+  messageId: string;
+  timestamp: string;
 }
 
 /** The fields of the client's message class (nats.js 3.x `MsgImpl`) that hold its raw bytes. */
@@ -38,6 +44,25 @@ export function headersOf(msg: StoredMessage): HeaderView | undefined {
   if (hdr < 0) return undefined;
   const bytes = Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
   return new RawHeaders(bytes, Math.min(hdr, bytes.length));
+}
+
+/** The one view {@link transientHeadersOf} hands out. */
+let transientView: RawHeaders | undefined;
+
+/**
+ * {@link headersOf} for a caller that reads the headers at once and keeps nothing of the view: a
+ * client message's view is one object reused by every call (a read decodes every message it gets, and
+ * the view would be its garbage), valid until the next call.
+ */
+export function transientHeadersOf(msg: StoredMessage): HeaderView | undefined {
+  const internals = msg as ClientMsgInternals;
+  const hdr = internals._msg?.hdr;
+  const raw = internals._rdata;
+  if (typeof hdr !== "number" || !Buffer.isBuffer(raw)) return headersOf(msg);
+  if (hdr < 0) return undefined;
+  transientView ??= new RawHeaders(raw, 0);
+  transientView.reset(raw, Math.min(hdr, raw.length));
+  return transientView;
 }
 
 function clientHeaders(msg: StoredMessage): HeaderView | undefined {
@@ -87,9 +112,16 @@ class RawHeaders implements HeaderView {
   private status: number | undefined;
 
   constructor(
-    private readonly bytes: Buffer,
-    private readonly end: number,
+    private bytes: Buffer,
+    private end: number,
   ) {}
+
+  /** Points the view at another block (see {@link transientHeadersOf}). */
+  reset(bytes: Buffer, end: number): void {
+    this.bytes = bytes;
+    this.end = end;
+    this.status = undefined;
+  }
 
   get code(): number {
     if (this.status === undefined) {
@@ -105,20 +137,19 @@ class RawHeaders implements HeaderView {
     return this.status;
   }
 
-  written(): { readonly messageId: string; readonly timestamp: string } | undefined {
+  written(into: WrittenHeaders): boolean {
     const { bytes, end } = this;
-    if (!holds(bytes, 0, WRITTEN_START)) return undefined;
+    if (!holds(bytes, 0, WRITTEN_START)) return false;
     const idStart = WRITTEN_START.length;
     const idEnd = valueEnd(bytes, idStart, end);
-    if (idEnd === -1 || !holds(bytes, idEnd, WRITTEN_MIDDLE)) return undefined;
+    if (idEnd === -1 || !holds(bytes, idEnd, WRITTEN_MIDDLE)) return false;
     const tsStart = idEnd + WRITTEN_MIDDLE.length;
     const tsEnd = valueEnd(bytes, tsStart, end);
-    if (tsEnd === -1 || tsEnd + WRITTEN_END_LENGTH !== end) return undefined;
-    if (bytes[tsEnd + 1] !== 0x0a || bytes[tsEnd + 2] !== 0x0d || bytes[tsEnd + 3] !== 0x0a) return undefined;
-    return {
-      messageId: bytes.toString("latin1", idStart, idEnd),
-      timestamp: bytes.toString("latin1", tsStart, tsEnd),
-    };
+    if (tsEnd === -1 || tsEnd + WRITTEN_END_LENGTH !== end) return false;
+    if (bytes[tsEnd + 1] !== 0x0a || bytes[tsEnd + 2] !== 0x0d || bytes[tsEnd + 3] !== 0x0a) return false;
+    into.messageId = bytes.toString("latin1", idStart, idEnd);
+    into.timestamp = bytes.toString("latin1", tsStart, tsEnd);
+    return true;
   }
 
   get(name: string): string {

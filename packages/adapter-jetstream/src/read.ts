@@ -14,7 +14,7 @@ import { SessionUnanswered, isSessionFallback, nextPullSerial } from "./pull-gro
 import type { ReadSession, SessionContext } from "./read-session.js";
 import type { ReadSessions } from "./read-sessions.js";
 import { headersOf } from "./raw-headers.js";
-import { type Entry, decodeRecord } from "./record.js";
+import { type Entry, RecordFault, decodeRecord } from "./record.js";
 import type { ReplyMux } from "./reply-mux.js";
 import { type WindowReplies, requestWindow, sequencesFrom } from "./window-gets.js";
 
@@ -316,8 +316,8 @@ function toPage(context: ReadContext, shard: number, entries: readonly Entry[], 
     const entry = entries[i]!;
     const record =
       entry.record ?? decodeRecord(entry.msg, shard, entry.id, entry.headers ?? headersOf(entry.msg));
-    if (record.kind === "event") {
-      events.push(record.event);
+    if (!(record instanceof RecordFault)) {
+      events.push(record);
     } else if (record.kind === "corrupt") {
       context.logger.warn(
         { adapter: "jetstream", stream: context.stream, sequence: entry.id, reason: record.reason },

@@ -1,7 +1,7 @@
 import type { StoredEvent } from "@netmesh/core/adapter";
-import { isJsonText } from "./json-check.js";
+import { isJsonBytes, isJsonText } from "./json-check.js";
 import { MSG_ID_HEADER, TIMESTAMP_HEADER } from "./naming.js";
-import { type HeaderView, headersOf } from "./raw-headers.js";
+import { type HeaderView, type WrittenHeaders, transientHeadersOf } from "./raw-headers.js";
 
 /**
  * A stored message as a read gets it: a direct get's reply, a consumer's delivery (both client `Msg`s),
@@ -23,11 +23,22 @@ export interface Entry {
   readonly record?: DecodedRecord;
 }
 
-/** A stored message read back: an event, a corrupt record to skip, or one that must stop the read. */
-export type DecodedRecord =
-  | { readonly kind: "event"; readonly event: StoredEvent }
-  | { readonly kind: "corrupt"; readonly reason: string }
-  | { readonly kind: "fatal"; readonly reason: string };
+/**
+ * A stored message that cannot be delivered as an event: a corrupt record, skipped, or a fatal one,
+ * which stops the read before it.
+ */
+export class RecordFault {
+  constructor(
+    readonly kind: "corrupt" | "fatal",
+    readonly reason: string,
+  ) {}
+}
+
+/**
+ * A stored message read back: the event (by far the most common, so it is returned as it is, with no
+ * wrapper to allocate), or a {@link RecordFault}.
+ */
+export type DecodedRecord = StoredEvent | RecordFault;
 
 /**
  * The shard a message id `{producer}:{shard}:{sequence}` names (16 lowercase hex digits, then decimals
@@ -67,21 +78,49 @@ const LARGEST_SHARD = 0xffff;
 // U+FEFF is part of the event's text and must survive.
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
+/** Why a payload cannot be an event's JSON. */
+interface PayloadFault {
+  readonly reason: string;
+}
+const NOT_UTF8: PayloadFault = { reason: "payload is not UTF-8" };
+const EMPTY: PayloadFault = { reason: "empty payload" };
+const NOT_JSON: PayloadFault = { reason: "payload is not JSON" };
+
 /**
- * The payload as text, throwing when it is not UTF-8. A client message's payload is decoded straight
- * from the bytes the client received (no view object, no fatal decoder): a decode that replaced nothing
- * (no U+FFFD in the text) was of valid UTF-8; a text holding U+FFFD, which valid UTF-8 can also spell,
- * is decoded again strictly. A leading U+FEFF is kept, as the strict decoder keeps it.
+ * The payload as text when it is UTF-8 and JSON, else why not. A client message's payload is decoded
+ * straight from the bytes the client received (no view object, no fatal decoder): a decode that
+ * replaced nothing (no U+FFFD in the text) was of valid UTF-8; a text holding U+FFFD, which valid UTF-8
+ * can also spell, is decoded again strictly. A leading U+FEFF is kept, as the strict decoder keeps it.
+ * Its JSON is checked on those bytes; a payload the byte check refuses is given to `JSON.parse`.
  */
-function payloadText(msg: StoredMessage): string {
+function payloadJson(msg: StoredMessage): string | PayloadFault {
   const internals = msg as { _msg?: { hdr?: unknown }; _rdata?: unknown };
   const raw = internals._rdata;
   const hdr = internals._msg?.hdr;
   if (Buffer.isBuffer(raw) && typeof hdr === "number") {
-    const text = raw.toString("utf8", Math.max(hdr, 0));
-    if (!text.includes("\uFFFD")) return text;
+    const start = Math.max(hdr, 0);
+    const text = raw.toString("utf8", start);
+    if (text.includes("\uFFFD") && !isUtf8(msg)) return NOT_UTF8;
+    if (text.length === 0) return EMPTY;
+    return isJsonBytes(raw, start, raw.length) || isJsonText(text) ? text : NOT_JSON;
   }
-  return utf8.decode(msg.data);
+  let text: string;
+  try {
+    text = utf8.decode(msg.data);
+  } catch {
+    return NOT_UTF8;
+  }
+  if (text.length === 0) return EMPTY;
+  return isJsonText(text) ? text : NOT_JSON;
+}
+
+function isUtf8(msg: StoredMessage): boolean {
+  try {
+    utf8.decode(msg.data);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -99,34 +138,30 @@ export function decodeRecord(
   msg: StoredMessage,
   shard: number,
   id: string,
-  headers: HeaderView | undefined = headersOf(msg),
+  headers: HeaderView | undefined = transientHeadersOf(msg),
 ): DecodedRecord {
-  const written = headers?.written?.();
-  const messageId = written?.messageId ?? headers?.get(MSG_ID_HEADER) ?? "";
+  const written = headers?.written?.(WRITTEN) === true;
+  const messageId = written ? WRITTEN.messageId : (headers?.get(MSG_ID_HEADER) ?? "");
   const idShard = shardOfMessageId(messageId);
   if (idShard === undefined) {
-    return { kind: "corrupt", reason: messageId === "" ? "no message id header" : "malformed message id" };
+    return new RecordFault("corrupt", messageId === "" ? "no message id header" : "malformed message id");
   }
   if (idShard > LARGEST_SHARD) {
     const digits = messageId.slice(17, messageId.indexOf(":", 17));
-    return { kind: "fatal", reason: `message id ${messageId} names shard ${digits}, beyond 65535` };
+    return new RecordFault("fatal", `message id ${messageId} names shard ${digits}, beyond 65535`);
   }
   if (idShard !== shard) {
-    return { kind: "fatal", reason: `message id ${messageId} names shard ${idShard}, not ${shard}` };
+    return new RecordFault("fatal", `message id ${messageId} names shard ${idShard}, not ${shard}`);
   }
-  const stamp = written?.timestamp ?? headers?.get(TIMESTAMP_HEADER) ?? "";
+  const stamp = written ? WRITTEN.timestamp : (headers?.get(TIMESTAMP_HEADER) ?? "");
   const timestamp = Number(stamp);
   if (stamp === "" || !Number.isFinite(timestamp)) {
-    return { kind: "corrupt", reason: `no numeric ${TIMESTAMP_HEADER} header` };
+    return new RecordFault("corrupt", `no numeric ${TIMESTAMP_HEADER} header`);
   }
-  let json: string;
-  try {
-    json = payloadText(msg);
-  } catch {
-    return { kind: "corrupt", reason: "payload is not UTF-8" };
-  }
-  if (!isJsonText(json)) {
-    return { kind: "corrupt", reason: json === "" ? "empty payload" : "payload is not JSON" };
-  }
-  return { kind: "event", event: { id, shard, timestamp, json, messageId } };
+  const json = payloadJson(msg);
+  if (typeof json !== "string") return new RecordFault("corrupt", json.reason);
+  return { id, shard, timestamp, json, messageId };
 }
+
+/** Where `decodeRecord` reads the written headers' two values into (one object, read at once). */
+const WRITTEN: WrittenHeaders = { messageId: "", timestamp: "" };

@@ -36,6 +36,7 @@ describe("capabilities", () => {
         streamingReads: true,
         listsShards: true,
         payload: "bytes",
+        readsAheadFrom: 64,
       });
       expect(Object.isFrozen(declared)).toBe(true);
       // The boundary with the longest header the contract allows: shard 65534, 16-digit sequences and

@@ -2,7 +2,7 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { TestProducer } from "@netmesh/adapter-testkit";
 import { isAdapterError } from "@netmesh/core/adapter";
 import { afterAll, describe, expect, it } from "vitest";
-import { MAX_SEQUENCE, parseCursor } from "../src/cursor.js";
+import { MAX_SEQUENCE, isAfterSequence, parseCursor } from "../src/cursor.js";
 import { readyAdapter } from "./support/adapter.js";
 import { NATS_URL, deleteStreams, liveSignal, uniquePrefix, withConnection } from "./support/nats.js";
 
@@ -117,6 +117,28 @@ describe("u64 cursors against a real stream", () => {
       });
     } finally {
       await adapter.shutdown();
+    }
+  });
+});
+
+describe("isAfterSequence", () => {
+  it("orders sequences in the server's digits as the numbers they name, beyond 2^53 too", () => {
+    const ordered = [
+      "0",
+      "1",
+      "9",
+      "10",
+      "99",
+      "100",
+      "9007199254740992",
+      "9007199254740993",
+      "18446744073709551615",
+    ];
+    for (const [i, a] of ordered.entries()) {
+      for (const [j, b] of ordered.entries()) {
+        expect(isAfterSequence(a, b), `${a} after ${b}`).toBe(i > j);
+        expect(isAfterSequence(a, b)).toBe(BigInt(a) > BigInt(b));
+      }
     }
   });
 });

@@ -71,7 +71,8 @@ describe("subscribe() on JetStream", () => {
     while (delivered < 2 * perProducer && Date.now() < deadline) await sleep(20);
     controller.abort();
     await consuming;
-    for (const bus of [first, second]) expect(bus.stats()).toMatchObject({ dropped: 0, dispatched: perProducer });
+    for (const bus of [first, second])
+      expect(bus.stats()).toMatchObject({ dropped: 0, dispatched: perProducer });
     expect(deliveredBeforeRestart).toBeGreaterThan(0);
     expect(deliveredBeforeRestart).toBeLessThanOrEqual(perProducer); // at most the halves written before
     expect(delivered).toBe(2 * perProducer);

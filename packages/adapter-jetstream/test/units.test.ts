@@ -4,8 +4,8 @@ import { MsgImpl } from "@nats-io/nats-core/internal";
 import { describe, expect, it } from "vitest";
 import { scrub } from "../src/classify.js";
 import { parseServers, secretsOf } from "../src/connection.js";
-import { isJsonText } from "../src/json-check.js";
-import { headersOf } from "../src/raw-headers.js";
+import { isJsonBytes, isJsonText } from "../src/json-check.js";
+import { headersOf, transientHeadersOf } from "../src/raw-headers.js";
 import { shardOfMessageId } from "../src/record.js";
 import { Redactor } from "../src/redaction.js";
 import { TestProducer } from "@netmesh/adapter-testkit";
@@ -162,6 +162,117 @@ describe("isJsonText", () => {
   });
 });
 
+describe("isJsonBytes", () => {
+  const parses = (text: string) => {
+    try {
+      JSON.parse(text);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  /** The check on `text`'s UTF-8 bytes, placed inside a larger buffer as a message's payload is. */
+  const check = (text: string) => {
+    const bytes = Buffer.concat([
+      Buffer.from("NATS/1.0\r\n\r\n"),
+      Buffer.from(text, "utf8"),
+      Buffer.from("]"),
+    ]);
+    return isJsonBytes(bytes, 12, bytes.length - 1);
+  };
+  const corpus = [
+    "{}",
+    "[]",
+    " \t\r\n{ } ",
+    '{"a":[1,2,{"b":null}],"c":"\u201cq\u201d","d":-0.5e+10}',
+    '"\\u00e9\\n\\/\\"\\\\"',
+    "0",
+    "-0",
+    "1.5E-3",
+    "true",
+    "false",
+    "null",
+    '["\u{1F600}", "\u2028"]',
+    JSON.stringify({ deep: [[[[[[[[[[[[[[[[{ x: [1, "y"] }]]]]]]]]]]]]]]]] }),
+    `${"[".repeat(100)}${"]".repeat(100)}`,
+    "",
+    " ",
+    "{",
+    "}",
+    "[1,]",
+    '{"a":}',
+    '{"a" 1}',
+    "{a:1}",
+    "{,}",
+    "[,1]",
+    "01",
+    "1.",
+    ".5",
+    "-",
+    "1e",
+    "1e+",
+    "+1",
+    "0x10",
+    "NaN",
+    "Infinity",
+    "tru",
+    "nulls",
+    "truefalse",
+    '"abc',
+    '"\\x"',
+    '"\\u12g4"',
+    '"\\u123"',
+    '"a\tb"',
+    '"a\u0000"',
+    "\ufeff{}",
+    "{}\u00a0",
+    "[1] [2]",
+    '{"a":1}}',
+    "[[]",
+    `${"[".repeat(100)}${"]".repeat(99)}`,
+  ];
+
+  it("agrees with JSON.parse on valid and broken texts", () => {
+    for (const text of corpus) expect(check(text), JSON.stringify(text)).toBe(parses(text));
+  });
+
+  it("agrees with JSON.parse on seeded mutations of events", () => {
+    let seed = 12;
+    const random = () => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return seed / 2_147_483_648;
+    };
+    const alphabet = ' {}[]",:\\/-+.0123456789eEtrufalsn\t\n\u00e9\u201cx';
+    const base = [
+      JSON.stringify({
+        type: "token",
+        seq: 3,
+        delta: "a \u201cb\u201d\n",
+        finish: null,
+        usage: { p: 1.5e3, ok: true },
+      }),
+      JSON.stringify([1, -2.5, "s", [], {}, [null, false]]),
+    ];
+    let valid = 0;
+    for (let n = 0; n < 20_000; n++) {
+      const chars = [...base[n % base.length]!];
+      for (let edits = 1 + Math.floor(random() * 3); edits > 0; edits--) {
+        const at = Math.floor(random() * (chars.length + 1));
+        const c = alphabet[Math.floor(random() * alphabet.length)]!;
+        const op = random();
+        if (op < 0.4) chars.splice(at, 1);
+        else if (op < 0.7) chars.splice(at, 0, c);
+        else chars.splice(at, 1, c);
+      }
+      const text = chars.join("");
+      const expected = parses(text);
+      if (expected) valid++;
+      expect(check(text), JSON.stringify(text)).toBe(expected);
+    }
+    expect(valid).toBeGreaterThan(1_000); // the mutations keep many texts valid, so both answers are tried
+  });
+});
+
 describe("headersOf", () => {
   const msgOf = (block: string, payload = "{}"): Msg => {
     const bytes = Buffer.concat([Buffer.from(block, "utf8"), Buffer.from(payload, "utf8")]);
@@ -187,20 +298,31 @@ describe("headersOf", () => {
     ];
     for (const block of blocks) {
       const msg = msgOf(block, 'x"Nats-Msg-Id: in the payload"');
-      const raw = headersOf(msg)!;
-      for (const name of ["Nats-Msg-Id", "Netmesh-Ts", "Nats-Sequence", "Nats-Pending-Messages", "Absent"]) {
-        expect(raw.get(name), `${JSON.stringify(block)} ${name}`).toBe(msg.headers!.get(name));
+      // The reused view reads the same as a view of its own (another message read in between).
+      for (const raw of [headersOf(msg)!, transientHeadersOf(msg)!]) {
+        transientHeadersOf(msgOf(blocks[1]!))?.get("Nats-Msg-Id");
+        const view = raw === headersOf(msg) ? raw : transientHeadersOf(msg)!;
+        for (const name of [
+          "Nats-Msg-Id",
+          "Netmesh-Ts",
+          "Nats-Sequence",
+          "Nats-Pending-Messages",
+          "Absent",
+        ]) {
+          expect(view.get(name), `${JSON.stringify(block)} ${name}`).toBe(msg.headers!.get(name));
+        }
+        expect(view.code).toBe(msg.headers!.code);
+        // The one-pass read of the block the adapter writes agrees, and declines anything else.
+        const written = { messageId: "", timestamp: "" };
+        const wrote = view.written?.(written) === true;
+        if (wrote) {
+          expect(written).toEqual({
+            messageId: msg.headers!.get("Nats-Msg-Id"),
+            timestamp: msg.headers!.get("Netmesh-Ts"),
+          });
+        }
+        expect(wrote, JSON.stringify(block)).toBe(block === blocks[0]);
       }
-      expect(raw.code).toBe(msg.headers!.code);
-      // The one-pass read of the block the adapter writes agrees, and declines anything else.
-      const written = raw.written?.();
-      if (written !== undefined) {
-        expect(written).toEqual({
-          messageId: msg.headers!.get("Nats-Msg-Id"),
-          timestamp: msg.headers!.get("Netmesh-Ts"),
-        });
-      }
-      expect(written !== undefined, JSON.stringify(block)).toBe(block === blocks[0]);
     }
     for (const near of [
       "NATS/1.0\r\nNats-Msg-Id: a b\r\nNetmesh-Ts: 1\r\n\r\n",
@@ -208,7 +330,9 @@ describe("headersOf", () => {
       "NATS/1.0\r\nNats-Msg-Id: é\r\nNetmesh-Ts: 1\r\n\r\n",
       "NATS/1.0\r\nNats-Msg-Id: \r\nNetmesh-Ts: 1\r\n\r\n",
     ]) {
-      expect(headersOf(msgOf(near))!.written?.(), JSON.stringify(near)).toBeUndefined();
+      expect(headersOf(msgOf(near))!.written?.({ messageId: "", timestamp: "" }), JSON.stringify(near)).toBe(
+        false,
+      );
     }
   });
 });

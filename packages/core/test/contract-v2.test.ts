@@ -75,6 +75,15 @@ describe("contract v2 at createBus", () => {
     await bus.shutdown();
   });
 
+  it("refuses a readsAheadFrom that is not a positive integer", async () => {
+    for (const readsAheadFrom of [0, 1.5, Number.NaN]) {
+      const adapter = new ScriptedAdapter(["ok"], new MemoryStore(), { readsAheadFrom });
+      await expect(createBus({ adapter })).rejects.toThrow(
+        /capabilities.readsAheadFrom must be a positive integer when present/,
+      );
+    }
+  });
+
   it("refuses a streaming capability without the method behind it", async () => {
     const adapter = new ScriptedAdapter(["ok"], new MemoryStore(), { streamingReads: true });
     await expect(createBus({ adapter })).rejects.toThrow(

@@ -101,6 +101,38 @@ describe("poll read-ahead", () => {
     expect(new Set(seen).size).toBe(4_000);
     // Top-ups read past the window would move the busy shard off it at every poll (~7,300 entries read).
     expect(adapter.entries).toBeLessThan(4_400);
+  });
+
+  it("no window for pages the adapter reads ahead itself (readsAheadFrom): one read per page", async () => {
+    class AheadAdapter extends CountingAdapter {
+      override readonly capabilities = { ...new MemoryAdapter().capabilities, readsAheadFrom: 50 };
+    }
+    const adapter = new AheadAdapter();
+    const bus = await createBus({ adapter, shards: 1 });
+    for (let i = 0; i < 1_000; i++) bus.ingest({ i });
+    await bus.flush();
+    const poll = async (limit: number, cursor?: string) => {
+      adapter.calls = 0;
+      const page = await bus.poll({ limit, ...(cursor !== undefined && { cursor }) });
+      await new Promise((resolve) => setTimeout(resolve, 5)); // a window read would have started by now
+      return { page, calls: adapter.calls };
+    };
+    let cursor: string | undefined;
+    const seen: number[] = [];
+    for (let polls = 0; polls < 10; polls++) {
+      const { page, calls } = await poll(50, cursor);
+      expect(calls).toBe(1); // the page itself, and nothing read ahead
+      expect(page.hasMore).toBe(true);
+      for (const event of page.events) seen.push(JSON.parse(event.json).i);
+      cursor = page.cursor;
+    }
+    expect(seen).toEqual(Array.from({ length: 500 }, (_, i) => i));
+    // A page below the adapter's size: the bus reads ahead as for any adapter.
+    const small = await poll(20, cursor);
+    expect(small.page.events.map((event) => JSON.parse(event.json).i)).toEqual(
+      Array.from({ length: 20 }, (_, i) => 500 + i),
+    );
+    expect(small.calls).toBe(2);
     await bus.shutdown();
   });
 

@@ -282,9 +282,9 @@ export async function pollShards(
       );
     }
   }
-  if (topUp) {
+  if (topUp && perShard < (adapter.capabilities.readsAheadFrom ?? Number.POSITIVE_INFINITY)) {
     // A shard whose whole page was returned and that has more: its next page is read now, while the
-    // consumer works on this one (see ReadAhead).
+    // consumer works on this one (see ReadAhead), unless the adapter already reads pages this large ahead.
     for (const read of reads) {
       const all = (taken.get(read.shard) ?? 0) === read.matches.length;
       if (all && read.page.hasMore) ahead.start(adapter, read.shard, next.get(read.shard), perShard);

@@ -54,6 +54,14 @@ export interface AdapterCapabilities {
    * bus's `ringBytes` bound: UTF-8 bytes for `"bytes"`, UTF-16 code units for `"text"`.
    */
   readonly payload?: PayloadForm;
+  /**
+   * `pollShard` reads ahead by itself for pages of at least this many events: once it returned such
+   * a page, it has already asked the backend for what follows (a JetStream consumer pulling the next
+   * page), so the bus's `poll` adds no read-ahead of its own for them (a second buffer would only keep
+   * decoded events alive longer). Optional, a positive integer; absent: the adapter reads only when
+   * asked, and `poll` reads the next pages of a shard ahead itself.
+   */
+  readonly readsAheadFrom?: number;
 }
 
 /** How an adapter reads a batch's events: see {@link AdapterCapabilities.payload}. */
@@ -91,6 +99,12 @@ export function capabilityProblems(capabilities: unknown): string[] {
   }
   if (c.payload !== undefined && c.payload !== "bytes" && c.payload !== "text") {
     problems.push(`capabilities.payload must be "bytes" or "text" when given, got ${describe(c.payload)}`);
+  }
+  const ahead = c.readsAheadFrom;
+  if (ahead !== undefined && !(Number.isSafeInteger(ahead) && (ahead as number) > 0)) {
+    problems.push(
+      `capabilities.readsAheadFrom must be a positive integer when present, got ${describe(ahead)}`,
+    );
   }
   if (c.ordering !== "shard" && c.ordering !== "none") {
     problems.push(`capabilities.ordering must be "shard" or "none", got ${describe(c.ordering)}`);
