@@ -29,6 +29,7 @@ const CAPABILITY_FIELDS = [
   "streamingReads",
   "listsShards",
   "payload",
+  "readsAheadFrom",
 ] as const satisfies readonly (keyof AdapterCapabilities)[];
 
 /** How long the clean-up waits for one adapter's `shutdown` before moving on, in ms. */
