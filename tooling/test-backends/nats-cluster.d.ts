@@ -10,8 +10,6 @@ export interface ClusterManager {
     info(stream: string): Promise<{
       cluster?: { leader?: string; replicas?: readonly { name: string; current: boolean; offline?: boolean }[] };
     }>;
-    add(config: { name: string; subjects: string[]; num_replicas: number; storage: "memory" }): Promise<unknown>;
-    delete(stream: string): Promise<unknown>;
   };
 }
 
@@ -53,7 +51,7 @@ export interface NatsCluster<C extends ClusterConnection> {
   node(name: string): ClusterNode;
   /** A connection of the test's own to the nodes (closed by `stop`). */
   connect(): Promise<C>;
-  /** Resolves once JetStream answers an account-info request and an R3 stream can be placed (all three peers known). */
+  /** Resolves once JetStream answers an account-info request (a meta leader is elected). */
   waitForJetStream(timeoutMs?: number): Promise<void>;
   /** The stream's leader once it has one and every replica is current; `exclude`: a leader other than it. */
   waitForLeader(stream: string, exclude?: string, timeoutMs?: number): Promise<string>;

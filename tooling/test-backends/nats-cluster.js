@@ -170,19 +170,6 @@ export async function startNatsCluster(options) {
       for (;;) {
         try {
           await jsm.getAccountInfo();
-          break;
-        } catch (error) {
-          if (Date.now() > deadline) throw error;
-          await sleep(100);
-        }
-      }
-      // JetStream answers once a meta leader is elected, which can be before it knows all three peers:
-      // an R3 stream made then fails with "no suitable peers for placement". Place one to be sure.
-      const probe = `netmesh_cluster_ready_${process.pid}`;
-      for (;;) {
-        try {
-          await jsm.streams.add({ name: probe, subjects: [`${probe}.x`], num_replicas: 3, storage: "memory" });
-          await jsm.streams.delete(probe);
           return;
         } catch (error) {
           if (Date.now() > deadline) throw error;

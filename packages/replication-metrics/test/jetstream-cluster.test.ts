@@ -40,13 +40,24 @@ describe("JetStreamReplicationProbe against a 3-node cluster", () => {
     cluster = await startNatsCluster();
     nc = await cluster.connect();
     jsm = await jetstreamManager(nc, { timeout: 2_000, checkAPI: false });
-    await jsm.streams.add({
-      name: stream,
-      subjects: ["rm.shard.0"],
-      num_replicas: 3,
-      retention: RetentionPolicy.Limits,
-      storage: StorageType.File,
-    });
+    // JetStream answers once a meta leader is elected, which can be before it knows all three peers:
+    // an R3 stream is then refused ("no suitable peers for placement") for a moment.
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      try {
+        await jsm.streams.add({
+          name: stream,
+          subjects: ["rm.shard.0"],
+          num_replicas: 3,
+          retention: RetentionPolicy.Limits,
+          storage: StorageType.File,
+        });
+        break;
+      } catch (error) {
+        if (!/no suitable peers/.test(String(error)) || Date.now() > deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
   });
 
   afterAll(async () => {
