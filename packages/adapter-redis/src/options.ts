@@ -60,6 +60,14 @@ export interface RedisAdapterSettings {
    * when that is smaller (a larger argument makes Redis drop the connection). Default 64 MiB.
    */
   readonly maxEventBytes?: number;
+  /**
+   * Read pages with plain `XRANGE` over a connection of the adapter's own, whose replies the adapter
+   * decodes itself (much cheaper than through ioredis, and cheaper for Redis than the read script).
+   * Used where that connection can reach the server as the client does: not for a Cluster, Sentinel,
+   * TLS, an ioredis `keyPrefix` or a custom `Connector`, which read with the read script. `false`
+   * always uses the read script. Default `true`.
+   */
+  readonly directReads?: boolean;
 }
 
 /** Options of {@link RedisAdapter}: where Redis is, plus the settings. */
@@ -85,6 +93,8 @@ export interface ResolvedSettings {
   readonly maxBytesPerCall: number;
   /** See {@link RedisAdapterSettings.maxEventBytes} (before the server's limit is applied). */
   readonly maxEventBytes: number;
+  /** See {@link RedisAdapterSettings.directReads}. */
+  readonly directReads: boolean;
 }
 
 /** Defaults of {@link RedisAdapterSettings}. */
@@ -97,6 +107,7 @@ export const DEFAULT_SETTINGS = Object.freeze({
   maxEventsPerCall: 1_000,
   maxBytesPerCall: 4 * 1024 * 1024,
   maxEventBytes: 64 * 1024 * 1024,
+  directReads: true,
 });
 
 /** setTimeout's limit: longer timers fire at once. */
@@ -149,5 +160,14 @@ export function resolveSettings(settings: RedisAdapterSettings): ResolvedSetting
       settings.maxEventBytes ?? DEFAULT_SETTINGS.maxEventBytes,
       512 * 1024 * 1024,
     ),
+    directReads: directReadsOf(settings.directReads),
   };
+}
+
+function directReadsOf(value: unknown): boolean {
+  if (value === undefined) return DEFAULT_SETTINGS.directReads;
+  if (typeof value !== "boolean") {
+    throw new TypeError(`RedisAdapter option directReads must be a boolean, got ${String(value)}`);
+  }
+  return value;
 }

@@ -10,10 +10,10 @@ import {
 export type StreamEntry = [id: string, fields: string[]];
 
 /** The event an entry holds, or why it is not an event this adapter wrote. */
-type Parsed = StoredEvent | string;
+export type Parsed = StoredEvent | string;
 
 /** Checks the values of an entry's `d`, `t` and `m` fields (each `undefined` when missing). */
-function toEvent(
+export function toEvent(
   shard: number,
   id: string,
   json: string | undefined,
@@ -63,7 +63,7 @@ function parseFields(
 }
 
 /** Collects a page's events, warning about (and skipping) entries that are not well-formed events. */
-class PageBuilder {
+export class PageBuilder {
   readonly events: StoredEvent[] = [];
   nextId: string | undefined;
 

@@ -7,6 +7,7 @@ import {
   type BatchResult,
   FatalError,
   type GroupCoordinator,
+  TransientError,
   type ReadShardOptions,
   type ShardPage,
 } from "@netmesh/core/adapter";
@@ -19,6 +20,7 @@ import { Connection } from "./connection.js";
 import { type RedisCoordinator, redisCoordinator } from "./coordinator.js";
 import { KeyCache } from "./keys.js";
 import { type RedisAdapterOptions, type ResolvedSettings, resolveSettings } from "./options.js";
+import { DirectReads, directEndpoint } from "./direct-reads.js";
 import { packedPage, toPage } from "./read-page.js";
 import { READ_SCRIPT } from "./read-script.js";
 import { Script } from "./script.js";
@@ -62,6 +64,8 @@ export class RedisAdapter extends AdapterBase {
   private readonly script = new Script(APPEND_SCRIPT);
   private readonly readScript = new Script(READ_SCRIPT);
   private maxEventBytes: number;
+  /** The socket pages are read over, decoded here; `undefined` while the read script is used instead. */
+  private direct: DirectReads | undefined;
 
   /** Validates the options (throwing `TypeError`/`RangeError`); connects only in {@link init}. */
   constructor(options: RedisAdapterOptions) {
@@ -102,6 +106,15 @@ export class RedisAdapter extends AdapterBase {
     };
   }
 
+  /**
+   * How pages are read, known once `init` connected: `"direct"` (plain `XRANGE` over a socket of the
+   * adapter's own, decoded by the adapter) or `"script"` (the read script over the ioredis client: a
+   * Cluster, Sentinel, TLS, a `keyPrefix`, or `directReads: false`). See the README's Reads.
+   */
+  get readMode(): "direct" | "script" {
+    return this.direct === undefined ? "script" : "direct";
+  }
+
   /** The ioredis client in use (the caller's, or the one the adapter created). */
   get client(): Redis | Cluster {
     return this.connection.client;
@@ -128,6 +141,8 @@ export class RedisAdapter extends AdapterBase {
         this.connection.abandon();
         throw classify(error, "load the scripts (needs Redis ≥ 7.0)", this.connection.redactor);
       }
+      const endpoint = this.settings.directReads ? directEndpoint(this.client) : undefined;
+      this.direct = endpoint === undefined ? undefined : new DirectReads(endpoint, connectTimeoutMs);
       const serverLimit = await serverBulkLimit(this.client, commandTimeoutMs);
       if (serverLimit !== undefined && serverLimit < this.maxEventBytes) this.maxEventBytes = serverLimit;
     } finally {
@@ -179,8 +194,9 @@ export class RedisAdapter extends AdapterBase {
 
   /**
    * Reads up to `limit` events of `shard` strictly after `afterId` (a Redis stream id such as
-   * `"1700000000000-0"`; `undefined` reads from the start) with one bounded call of the read script
-   * (`XRANGE` server-side, the page answered packed: see read-script.ts).
+   * `"1700000000000-0"`; `undefined` reads from the start) with one bounded `XRANGE`: over the direct
+   * connection, decoded here (direct-reads.ts), or else by the read script, which answers it packed
+   * (read-script.ts).
    */
   protected async read(shard: number, afterId: string | undefined, limit: number): Promise<ShardPage> {
     checkEntryId(afterId);
@@ -188,6 +204,20 @@ export class RedisAdapter extends AdapterBase {
     const start = afterId === undefined ? "-" : `(${afterId}`;
     // One extra entry tells whether more follow; saturate so a huge limit cannot overflow.
     const count = limit >= Number.MAX_SAFE_INTEGER ? limit : limit + 1;
+    const { direct } = this;
+    if (direct !== undefined) {
+      try {
+        return await bounded(
+          direct.xrange(stream, start, String(count), shard, limit, this.logger),
+          this.settings.commandTimeoutMs,
+          "XRANGE",
+        );
+      } catch (error) {
+        // A server that stopped answering: start over on a fresh connection rather than queue behind it.
+        if (error instanceof TransientError) direct.reset(error);
+        throw classify(error, `read ${stream}`, this.connection.redactor);
+      }
+    }
     let reply: unknown;
     try {
       reply = await bounded(
@@ -202,7 +232,7 @@ export class RedisAdapter extends AdapterBase {
   }
 
   /**
-   * Follows a shard: pages by the read script (the next page read while one is consumed), and when
+   * Follows a shard: pages as {@link read} does (the next page read while one is consumed), and when
    * caught up, `XREAD BLOCK` on a connection of its own.
    */
   protected override follow(
@@ -254,6 +284,7 @@ export class RedisAdapter extends AdapterBase {
   /** Stops the client if the adapter created it (a dead connection is cut at once). */
   protected async close(): Promise<void> {
     this.coordinator?.stop(); // the groups' subscriber connection
+    this.direct?.close();
     await this.connection.close(this.settings.commandTimeoutMs);
   }
 

@@ -201,7 +201,7 @@ describe("script cache", () => {
   });
 
   it("re-sends the read script after SCRIPT FLUSH too: the read after it is whole, the next one hits the cache", async () => {
-    const { adapter, checker } = await setup();
+    const { adapter, checker } = await setup({ directReads: false });
     await adapter.init({ logger: silentLogger });
     const batch = new TestProducer().batch(0, ['{"a":1}', '{"a":2}', '{"a":3}']);
     await adapter.onBatch(batch, live);

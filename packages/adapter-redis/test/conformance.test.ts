@@ -30,6 +30,27 @@ runAdapterConformance({
   },
 });
 
+// The read script's path (what a Cluster, Sentinel or TLS client reads with) against the same contract.
+runAdapterConformance({
+  name: "redis, read script",
+  create: ({ namespace }) =>
+    new RedisAdapter({
+      url,
+      prefix: `${run}-script-${namespace}`,
+      maxEventBytes: 1_048_576,
+      directReads: false,
+    }),
+  setup: () => {
+    cleaner = new Redis(url);
+  },
+  reset: async ({ namespace }) => {
+    await deleteKeys(cleaner!, `${run}-script-${namespace}`);
+  },
+  teardown: () => {
+    cleaner?.disconnect();
+  },
+});
+
 // The same suite against a server of this file's own (AOF, fsync on every write) behind a fault proxy,
 // with the fault hooks: a restart mid-stream and a lost reply must lose nothing and double nothing.
 let own: OwnRedis | undefined;

@@ -18,6 +18,7 @@ describe("options", () => {
       maxEventsPerCall: 1_000,
       maxBytesPerCall: 4 * 1024 * 1024,
       maxEventBytes: 64 * 1024 * 1024,
+      directReads: true,
     });
     expect(DEFAULT_SETTINGS.prefix).toBe("netmesh");
     expect(adapter.name).toBe("redis");
@@ -49,6 +50,7 @@ describe("options", () => {
     ["zero events per call", { url, maxEventsPerCall: 0 }],
     ["zero event bytes", { url, maxEventBytes: 0 }],
     ["NaN bytes per call", { url, maxBytesPerCall: Number.NaN }],
+    ["directReads not a boolean", { url, directReads: "yes" } as unknown as RedisAdapterOptions],
   ])("rejects %s", (_, options) => {
     expect(() => new RedisAdapter(options)).toThrow(/RedisAdapter/);
   });

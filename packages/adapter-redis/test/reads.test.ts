@@ -8,9 +8,17 @@ import { useAdapters } from "./support/adapters.js";
 const live = new AbortController().signal;
 
 const harness = useAdapters("reads");
-const ready = (logger: Logger = silentLogger) => harness.ready({}, logger);
+// Every read behaviour holds on both read paths: plain XRANGE decoded by the adapter, and the read script.
+describe.each([
+  ["direct XRANGE", true, "direct"],
+  ["read script", false, "script"],
+] as const)("pollShard over %s", (_, directReads, mode) => {
+  const ready = async (logger: Logger = silentLogger) => {
+    const ready = await harness.ready({ directReads }, logger);
+    expect(ready.adapter.readMode).toBe(mode);
+    return ready;
+  };
 
-describe("pollShard", () => {
   it("stores d, t and m per entry, and reads them back with the stream id as the event id", async () => {
     const { adapter, prefix } = await ready();
     const batch = new TestProducer().batch(7, ['{"a":1}', '"x"']);

@@ -1,0 +1,267 @@
+import { type Server, type Socket, createConnection, createServer } from "node:net";
+import { TestProducer } from "@netmesh/adapter-testkit";
+import { ConnectionError, FatalError, TransientError, silentLogger } from "@netmesh/core/adapter";
+import { Redis } from "ioredis";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { RedisAdapter } from "../src/index.js";
+import { readAll, recordingLogger, sleep } from "./support/helpers.js";
+import { type OwnRedis, startOwnRedis } from "./support/own-redis.js";
+
+// The direct read path: plain XRANGE over the adapter's own socket, decoded by the adapter. What every
+// page must hold is covered on both paths by reads.test.ts and the conformance suite; this file covers
+// what only this path has: its own connection (login, database, loss, recovery) and its decoder.
+
+const live = new AbortController().signal;
+const servers: OwnRedis[] = [];
+const adapters: RedisAdapter[] = [];
+const clients: Redis[] = [];
+afterEach(async () => {
+  await Promise.all(adapters.splice(0).map((adapter) => adapter.shutdown().catch(() => {})));
+  for (const client of clients.splice(0)) client.disconnect();
+});
+afterAll(async () => {
+  await Promise.all(servers.map((server) => server.stop()));
+});
+
+async function ownServer(args: readonly string[] = []): Promise<OwnRedis> {
+  const server = await startOwnRedis(args);
+  servers.push(server);
+  return server;
+}
+
+async function ready(options: ConstructorParameters<typeof RedisAdapter>[0]): Promise<RedisAdapter> {
+  const adapter = new RedisAdapter(options);
+  adapters.push(adapter);
+  await adapter.init({ logger: silentLogger });
+  return adapter;
+}
+
+function inspector(url: string): Redis {
+  const client = new Redis(url);
+  client.on("error", () => {}); // some tests stop the server under it
+  clients.push(client);
+  return client;
+}
+
+async function calls(redis: Redis, command: string): Promise<number> {
+  const stats = await redis.info("commandstats");
+  return Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(stats)?.[1] ?? 0);
+}
+
+/** A deterministic stream of piece sizes in [1, max]. */
+function pieceSizes(seed: number, max: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (Math.imul(state, 1_664_525) + 1_013_904_223) >>> 0;
+    return 1 + (state % max);
+  };
+}
+
+/**
+ * A loopback proxy that hands the server's replies to the client in small pieces, each in its own
+ * turn of the event loop, so a reply reaches the decoder cut at arbitrary bytes (inside a length,
+ * between CR and LF, inside a multi-byte character).
+ */
+async function startTrickleProxy(
+  targetPort: number,
+  maxPiece: number,
+): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((client) => {
+    const upstream = createConnection({ host: "127.0.0.1", port: targetPort });
+    sockets.add(client).add(upstream);
+    client.setNoDelay(true);
+    const next = pieceSizes(client.remotePort ?? 1, maxPiece);
+    let queue = Promise.resolve();
+    upstream.on("data", (data: Buffer) => {
+      queue = queue.then(async () => {
+        for (let at = 0; at < data.length && !client.destroyed; ) {
+          const size = next();
+          client.write(data.subarray(at, at + size));
+          at += size;
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+      });
+    });
+    client.on("data", (data: Buffer) => upstream.write(data));
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on("close", end).on("error", end);
+    upstream.on("close", end).on("error", end);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  if (address === null || typeof address === "string") throw new Error("proxy has no port");
+  return {
+    port: address.port,
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+describe("direct reads", () => {
+  it("are the default on a plain server: pages are plain XRANGEs, no script call", async () => {
+    const server = await ownServer();
+    const adapter = await ready({ url: server.url(), prefix: "mode" });
+    expect(adapter.readMode).toBe("direct");
+    const inspect = inspector(server.url());
+    await adapter.onBatch(new TestProducer().batch(0, ['{"a":1}', '{"a":2}']), live);
+    const scripts = await calls(inspect, "evalsha");
+    const ranges = await calls(inspect, "xrange");
+    const page = await adapter.pollShard(0, undefined, 10);
+    expect(page.events.map((event) => event.json)).toEqual(['{"a":1}', '{"a":2}']);
+    expect(await calls(inspect, "xrange")).toBe(ranges + 1);
+    expect(await calls(inspect, "evalsha")).toBe(scripts);
+  });
+
+  it("give way to the read script for directReads: false and for a keyPrefix client", async () => {
+    const server = await ownServer();
+    const off = await ready({ url: server.url(), prefix: "off", directReads: false });
+    expect(off.readMode).toBe("script");
+    const client = new Redis(server.url(), { keyPrefix: "app:" });
+    clients.push(client);
+    const prefixed = await ready({ client, prefix: "prefixed" });
+    expect(prefixed.readMode).toBe("script");
+    // The keyPrefix applies to what the client writes, and the read script reads it back.
+    await prefixed.onBatch(new TestProducer().batch(0, ['{"p":1}']), live);
+    expect((await readAll(prefixed, 0)).map((event) => event.json)).toEqual(['{"p":1}']);
+  });
+
+  it("decode replies cut at any byte: many events, multi-byte text, and one event larger than a socket read", async () => {
+    const server = await ownServer();
+    const proxy = await startTrickleProxy(server.port, 7);
+    try {
+      const adapter = await ready({
+        url: `redis://127.0.0.1:${proxy.port}`,
+        prefix: "cut",
+        commandTimeoutMs: 20_000,
+      });
+      expect(adapter.readMode).toBe("direct");
+      const texts = Array.from({ length: 300 }, (_, i) =>
+        JSON.stringify({ i, text: `é€𝄞 ${"x".repeat(i % 40)}` }),
+      );
+      const direct = new RedisAdapter({ url: server.url(), prefix: "cut" });
+      adapters.push(direct);
+      await direct.init({ logger: silentLogger });
+      await direct.onBatch(new TestProducer().batch(0, texts), live);
+      const events = await readAll(adapter, 0, 64);
+      expect(events.map((event) => event.json)).toEqual(texts);
+    } finally {
+      await proxy.close();
+    }
+    // A 3 MiB event spans many socket reads without a trickle: it is decoded once, whole.
+    const adapter = await ready({ url: server.url(), prefix: "huge" });
+    const huge = JSON.stringify({ blob: "🚀".repeat(768 * 1024) });
+    await adapter.onBatch(new TestProducer().batch(1, ['{"before":1}', huge, '{"after":1}']), live);
+    const events = await readAll(adapter, 1, 2);
+    expect(events.map((event) => event.json)).toEqual(['{"before":1}', huge, '{"after":1}']);
+  });
+
+  it("read pages in flight on one connection in parallel, each answered with its own shard", async () => {
+    const server = await ownServer();
+    const adapter = await ready({ url: server.url(), prefix: "parallel" });
+    const producer = new TestProducer();
+    for (let shard = 0; shard < 8; shard++) {
+      await adapter.onBatch(
+        producer.batch(
+          shard,
+          Array.from({ length: 50 }, (_, i) => `{"s":${shard},"i":${i}}`),
+        ),
+        live,
+      );
+    }
+    const pages = await Promise.all(
+      Array.from({ length: 8 }, (_, shard) => adapter.pollShard(shard, undefined, 50)),
+    );
+    pages.forEach((page, shard) => {
+      expect(page.hasMore).toBe(false);
+      expect(page.events.map((event) => event.json)).toEqual(
+        Array.from({ length: 50 }, (_, i) => `{"s":${shard},"i":${i}}`),
+      );
+      expect(page.events.every((event) => event.shard === shard)).toBe(true);
+    });
+  });
+
+  it("log in and select the client's database, and a refused login fails the read as fatal", async () => {
+    const server = await ownServer(["--requirepass", "s3cret"]);
+    const adapter = await ready({ url: `${server.url(undefined, "s3cret")}/3`, prefix: "auth" });
+    expect(adapter.readMode).toBe("direct");
+    await adapter.onBatch(new TestProducer().batch(0, ['{"db":3}']), live);
+    expect((await readAll(adapter, 0)).map((event) => event.json)).toEqual(['{"db":3}']);
+    const admin = inspector(server.url(undefined, "s3cret"));
+    await admin.select(3);
+    expect(await admin.exists("{auth:shard:0}")).toBe(1); // written and read in database 3
+
+    // A password changed while the adapter runs: its client stays logged in, a new read connection is refused.
+    const late = await ready({ url: server.url(undefined, "s3cret"), prefix: "late" });
+    await admin.config("SET", "requirepass", "changed");
+    const error = await late.pollShard(0, undefined, 10).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(FatalError);
+    expect(String((error as Error).message)).toMatch(/WRONGPASS/);
+    expect(String((error as Error).message)).not.toContain("s3cret");
+  });
+
+  it("recover from a server that stops answering: the read times out, the next one reads on a fresh connection", async () => {
+    const server = await ownServer();
+    const adapter = await ready({ url: server.url(), prefix: "paused", commandTimeoutMs: 300 });
+    await adapter.onBatch(new TestProducer().batch(0, ['{"a":1}']), live);
+    expect((await adapter.pollShard(0, undefined, 10)).events).toHaveLength(1);
+    await server.pause();
+    try {
+      const started = Date.now();
+      await expect(adapter.pollShard(0, undefined, 10)).rejects.toBeInstanceOf(TransientError);
+      expect(Date.now() - started).toBeLessThan(2_000);
+    } finally {
+      server.resume();
+    }
+    const page = await adapter.pollShard(0, undefined, 10);
+    expect(page.events.map((event) => event.json)).toEqual(['{"a":1}']);
+  });
+
+  it("recover from a restart: reads in flight fail as a lost connection, later reads see what the server kept", async () => {
+    const server = await ownServer(["--appendonly", "yes", "--appendfsync", "always"]);
+    const logger = recordingLogger();
+    const adapter = new RedisAdapter({ url: server.url(), prefix: "restart", commandTimeoutMs: 2_000 });
+    adapters.push(adapter);
+    await adapter.init({ logger });
+    const texts = Array.from({ length: 2_000 }, (_, i) => `{"i":${i},"pad":"${"p".repeat(200)}"}`);
+    await adapter.onBatch(new TestProducer().batch(0, texts), live);
+    const inFlight = Array.from({ length: 20 }, () =>
+      adapter.pollShard(0, undefined, 2_000).catch((error: unknown) => error),
+    );
+    await server.kill();
+    const outcomes = await Promise.all(inFlight);
+    const failures = outcomes.filter((outcome) => outcome instanceof Error);
+    for (const failure of failures) expect(failure).toBeInstanceOf(ConnectionError);
+    await expect(adapter.pollShard(0, undefined, 10)).rejects.toBeInstanceOf(ConnectionError);
+    await server.restart();
+    let events: readonly { json: string }[] = [];
+    for (let tries = 0; tries < 50; tries++) {
+      try {
+        events = await readAll(adapter, 0, 500);
+        break;
+      } catch (error) {
+        expect(error).toBeInstanceOf(ConnectionError); // the server is still loading its AOF
+        await sleep(100);
+      }
+    }
+    expect(events.map((event) => event.json)).toEqual(texts);
+  });
+
+  it("after shutdown, a read rejects as a lost connection and opens nothing", async () => {
+    const server = await ownServer();
+    const adapter = await ready({ url: server.url(), prefix: "closed" });
+    await adapter.pollShard(0, undefined, 1);
+    const inspect = inspector(server.url());
+    await adapter.shutdown();
+    const connected = async () => String(await inspect.client("LIST")).split("\n").filter(Boolean).length;
+    const clientsBefore = await connected();
+    await expect(adapter.pollShard(0, undefined, 1)).rejects.toBeInstanceOf(Error);
+    await sleep(50);
+    expect(await connected()).toBe(clientsBefore);
+  });
+});
