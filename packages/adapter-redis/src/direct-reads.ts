@@ -13,6 +13,8 @@ export interface DirectEndpoint {
   readonly username: string | undefined;
   readonly password: string | undefined;
   readonly db: number;
+  /** The client's `CLIENT LIST` name, given to this connection too (as ioredis's `duplicate()` does). */
+  readonly name: string | undefined;
 }
 
 /**
@@ -36,6 +38,7 @@ export function directEndpoint(client: Redis | Cluster): DirectEndpoint | undefi
     username: textOrUndefined(options.username),
     password: textOrUndefined(options.password),
     db: typeof options.db === "number" ? options.db : 0,
+    name: textOrUndefined(options.connectionName),
   };
 }
 
@@ -157,6 +160,11 @@ export class DirectReads {
     if (endpoint.db !== 0) {
       this.pending.push(new StatusReply(refused));
       socket.write(command(["SELECT", String(endpoint.db)]));
+    }
+    if (endpoint.name !== undefined) {
+      // Only a label for operators: a server (or ACL) that refuses it must not stop the reads.
+      this.pending.push(new StatusReply(() => {}));
+      socket.write(command(["CLIENT", "SETNAME", endpoint.name]));
     }
     return socket;
   }

@@ -116,6 +116,9 @@ describe("direct reads", () => {
     expect(page.events.map((event) => event.json)).toEqual(['{"a":1}', '{"a":2}']);
     expect(await calls(inspect, "xrange")).toBe(ranges + 1);
     expect(await calls(inspect, "evalsha")).toBe(scripts);
+    // Named like the adapter's client, for whoever reads CLIENT LIST.
+    const names = String(await inspect.client("LIST")).match(/name=\S+/g) ?? [];
+    expect(names.filter((name) => name === "name=netmesh-adapter-redis").length).toBe(2);
   });
 
   it("give way to the read script for directReads: false and for a keyPrefix client", async () => {
