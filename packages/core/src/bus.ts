@@ -228,9 +228,9 @@ export class EventBus implements AsyncDisposable {
   }
 
   /**
-   * Ingests one value, waiting for room while its shard's ring is full instead of refusing it (in any
-   * backpressure mode). Resolves `"accepted"`, or `"closed"` / `"sampled"` / `"unrouted"` when the event
-   * was not taken. Waiting is not a rejection: only the final status is counted.
+   * Ingests one value, waiting for room while its shard's ring is full instead of refusing it or evicting
+   * queued events (in any backpressure mode, drop-oldest too). Resolves `"accepted"`, or `"closed"` /
+   * `"sampled"` / `"unrouted"` when it was not taken. Waiting is not a rejection: only the final status counts.
    */
   ingestOrWait(value: unknown, options?: IngestOptions): Promise<IngestStatus> {
     if (this.path.closed) return Promise.resolve(this.path.refuseClosed(1, "closed"));

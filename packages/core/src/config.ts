@@ -24,8 +24,8 @@ export interface SampleBackpressure {
  *   the producer can resume from there.
  * - `"block"`: for producers that wait for room with `ingestOrWait`, `ingestManyOrWait` and their raw
  *   variants (the way a Node stream's `write()` and `'drain'` work). Its synchronous calls refuse like
- *   `"fail-producer"`, never dropping. (The waiting calls wait in every mode; `"block"` is the mode
- *   where nothing is ever dropped or sampled.)
+ *   `"fail-producer"`, never dropping. (The waiting calls wait in every mode and never evict, also
+ *   under `"drop-oldest"`; `"block"` is the mode where nothing is ever dropped or sampled.)
  * - `{ mode: "sample", rate, threshold }`: see {@link SampleBackpressure}; a full ring then rejects
  *   with `"full"` as in drop-newest.
  */

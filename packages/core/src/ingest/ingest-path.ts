@@ -62,7 +62,7 @@ export class IngestPath {
     if (refusal !== undefined) return refusal;
     const shard = this.destination(hash, keyed);
     if (typeof shard === "string") return shard;
-    const status = this.admit(shard, event);
+    const status = this.admit(shard, event, this.evictWhenFull);
     if (status === "full") this.rejects.full++;
     return status;
   }
@@ -87,7 +87,11 @@ export class IngestPath {
     return accepted;
   }
 
-  /** Offers one event, waiting for room while its ring is full. Routed again after each wait. */
+  /**
+   * Offers one event, waiting for room while its ring is full. Routed again after each wait. It never
+   * evicts, whatever the backpressure mode: a caller that asked to wait has room to wait for, and
+   * evicting would drop someone else's event to spare this one a wait.
+   */
   async offerWaiting(
     event: EventSource,
     hash: number,
@@ -99,7 +103,7 @@ export class IngestPath {
     for (;;) {
       const shard = this.destination(hash, keyed);
       if (typeof shard === "string") return shard;
-      const status = this.admit(shard, event);
+      const status = this.admit(shard, event, false);
       if (status !== "full") return status;
       await shard.pump.whenRoom();
     }
@@ -166,8 +170,9 @@ export class IngestPath {
   /**
    * Sampling, backpressure, encoding into the shard's slab, timestamp, push, wake. Counts every outcome
    * but `"full"`. The ring is full at either bound: `ringCapacity` events or `ringBytes` bytes.
+   * `evict`: make room by evicting the oldest events (drop-oldest), or else return `"full"`.
    */
-  private admit(shard: Shard, event: EventSource): IngestStatus {
+  private admit(shard: Shard, event: EventSource, evict: boolean): IngestStatus {
     const ring = shard.ring;
     if (ring.length === 0) this.clock.refresh();
     else this.clock.tick();
@@ -186,7 +191,7 @@ export class IngestPath {
         shard.backpressured = true;
         publishBackpressure(this.producer, shard, "engaged");
       }
-      if (!this.evictWhenFull) return "full";
+      if (!evict) return "full";
       // An event fits an empty ring (check() refused larger ones), so this ends.
       let evicted = 0;
       while (!ring.hasRoom(length) && ring.evictOldest()) evicted++;
