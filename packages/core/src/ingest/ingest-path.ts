@@ -54,14 +54,16 @@ export class IngestPath {
   }
 
   /**
-   * Offers one event; returns its status. `event` is its JSON text, or a prepared event.
+   * Offers one event; returns its status. `event` is its JSON text, or a prepared event, already
+   * checked by `EventInput` (the bus refuses input that is not an event whether or not it is closed).
    * `untrusted`: a text from the caller, checked for lone surrogates (a `JSON.stringify` text has none).
    */
   offer(event: EventSource, hash: number, keyed: boolean, untrusted: boolean): IngestStatus {
+    if (this.closed) return this.refuseClosed(1, "closed");
     const refusal = this.check(event, untrusted);
     if (refusal !== undefined) return refusal;
     const shard = this.destination(hash, keyed);
-    if (typeof shard === "string") return shard;
+    if (shard === "unrouted") return shard;
     const status = this.admit(shard, event, this.evictWhenFull);
     if (status === "full") this.rejects.full++;
     return status;
@@ -98,14 +100,17 @@ export class IngestPath {
     keyed: boolean,
     untrusted: boolean,
   ): Promise<IngestStatus> {
+    if (this.closed) return this.refuseClosed(1, "closed");
     const refusal = this.check(event, untrusted);
     if (refusal !== undefined) return refusal;
     for (;;) {
       const shard = this.destination(hash, keyed);
-      if (typeof shard === "string") return shard;
+      if (shard === "unrouted") return shard;
       const status = this.admit(shard, event, false);
       if (status !== "full") return status;
       await shard.pump.whenRoom();
+      // Shutdown releases the waiters: they are refused, not admitted into rings being drained.
+      if (this.closed) return this.refuseClosed(1, "closed");
     }
   }
 
@@ -158,9 +163,8 @@ export class IngestPath {
     return true;
   }
 
-  /** The shard an event goes to, or why it cannot go anywhere (counted). */
-  private destination(hash: number, keyed: boolean): Shard | "closed" | "unrouted" {
-    if (this.closed) return this.refuseClosed(1, "closed");
+  /** The shard an event goes to, or `"unrouted"` (counted) when it cannot go anywhere. */
+  private destination(hash: number, keyed: boolean): Shard | "unrouted" {
     const shard = this.topology.route(hash, keyed);
     if (shard !== undefined) return shard;
     this.rejects.unrouted++;
