@@ -208,8 +208,9 @@ export class EventBus implements AsyncDisposable {
   /**
    * Ingests many values; returns how many were accepted. Every value is serialized before any is
    * admitted, so an invalid one throws {@link InvalidEventError} and nothing is ingested. With
-   * `fail-producer` and `block`, ingest stops at the first event that finds its ring full, so the
-   * return value is the length of the accepted prefix; other modes carry on past rejections.
+   * `fail-producer` and `block`, ingest stops at the first event refused for any reason, so the return
+   * value `n` is the length of the accepted prefix and `values[n]` the refused event (`ingest` it alone
+   * to learn why: `"full"` and `"unrouted"` are passing, `"tooLarge"` is not); other modes carry on past refusals.
    */
   ingestMany(values: readonly unknown[], options?: IngestManyOptions): number {
     const { texts, hashes, keyed } = this.input.serializeAll(values, options);

@@ -71,7 +71,9 @@ export class IngestPath {
 
   /**
    * Offers events in order; returns how many were accepted. With fail-producer and block it stops at the
-   * first full ring (the accepted events are then a prefix).
+   * first event refused for any reason, so the accepted events are a prefix: a producer resuming from
+   * `events[accepted]` neither skips nor repeats one (stopping only at `"full"` would make the count
+   * the prefix's length only while nothing before it was refused as too large, invalid or unrouted).
    */
   offerAll(
     events: readonly EventSource[],
@@ -84,7 +86,7 @@ export class IngestPath {
     for (let i = 0; i < events.length; i++) {
       const status = this.offer(events[i]!, hashes[i]!, keyed[i]!, untrusted);
       if (status === "accepted") accepted++;
-      else if (status === "full" && this.stopAtFirstRejection) break;
+      else if (this.stopAtFirstRejection) break;
     }
     return accepted;
   }
