@@ -49,7 +49,8 @@ import { withTimeout } from "./lifecycle/timers.js";
  * {@link createBus}; stop it with {@link EventBus.shutdown} (or `await using`).
  *
  * Ingest calls are synchronous and never throw for load: they return an {@link IngestStatus}. They
- * throw {@link InvalidEventError} only for input that is not an event (not serializable, bad key).
+ * throw {@link InvalidEventError} only for input that is not an event (not serializable, bad key, not a
+ * `RawEvent`, a batch that is not an array), also once shut down; the waiting calls reject with it.
  */
 export class EventBus implements AsyncDisposable {
   /** The producer nonce carried by every batch (16 hex digits). */
@@ -186,7 +187,6 @@ export class EventBus implements AsyncDisposable {
 
   /** Ingests one JSON-serializable value (serialized once, here). */
   ingest(value: unknown, options?: IngestOptions): IngestStatus {
-    if (this.path.closed) return this.path.refuseClosed(1, "closed");
     const json = this.input.serialize(value);
     const key = options?.key;
     return this.path.offer(json, this.input.hashOf(json, key), key !== undefined, false);
@@ -198,68 +198,59 @@ export class EventBus implements AsyncDisposable {
    * refused (`"invalidText"`).
    */
   ingestRaw(event: RawEvent): IngestStatus {
-    if (this.path.closed) return this.path.refuseClosed(1, "closed");
     // A prepared event holds a string by construction, so neither its text nor its hash (a heap
     // number) is touched on the way: a pool of prepared events is read as small objects only.
     const prepared = PreparedEvent.of(event);
     if (prepared !== undefined) return this.path.offer(prepared, prepared.routingHash, prepared.keyed, false);
-    const json = event.json;
-    if (typeof json !== "string") throw this.input.invalid("RawEvent.json must be a string");
-    return this.path.offer(json, event.hash, event.keyed !== false, true);
+    return this.path.offer(this.input.rawText(event), event.hash, event.keyed !== false, true);
   }
 
   /**
    * Ingests many values; returns how many were accepted. Every value is serialized before any is
    * admitted, so an invalid one throws {@link InvalidEventError} and nothing is ingested. With
-   * `fail-producer` and `block`, ingest stops at the first event that finds its ring full, so the
-   * return value is the length of the accepted prefix; other modes carry on past rejections.
+   * `fail-producer` and `block`, ingest stops at the first event refused for any reason, so the return
+   * value `n` is the length of the accepted prefix and `values[n]` the refused event (`ingest` it alone
+   * to learn why: `"full"` and `"unrouted"` are passing, `"tooLarge"` is not); other modes carry on past refusals.
    */
   ingestMany(values: readonly unknown[], options?: IngestManyOptions): number {
-    if (this.path.closed) return this.path.refuseClosed(values.length, 0);
     const { texts, hashes, keyed } = this.input.serializeAll(values, options);
     return this.path.offerAll(texts, hashes, keyed, false);
   }
 
   /** Ingests many pre-serialized events; same rules as {@link ingestMany}. */
   ingestRawMany(events: readonly RawEvent[]): number {
-    if (this.path.closed) return this.path.refuseClosed(events.length, 0);
     const { texts, hashes, keyed } = this.input.unpackRaw(events);
     return this.path.offerAll(texts, hashes, keyed, true);
   }
 
   /**
-   * Ingests one value, waiting for room while its shard's ring is full instead of refusing it (in any
-   * backpressure mode). Resolves `"accepted"`, or `"closed"` / `"sampled"` / `"unrouted"` when the event
-   * was not taken. Waiting is not a rejection: only the final status is counted.
+   * Ingests one value, waiting for room while its shard's ring is full instead of refusing it or evicting
+   * queued events (in any backpressure mode, drop-oldest too). Resolves `"accepted"`, or `"closed"` /
+   * `"sampled"` / `"unrouted"` when it was not taken. Waiting is not a rejection: only the final status counts.
    */
-  ingestOrWait(value: unknown, options?: IngestOptions): Promise<IngestStatus> {
-    if (this.path.closed) return Promise.resolve(this.path.refuseClosed(1, "closed"));
+  async ingestOrWait(value: unknown, options?: IngestOptions): Promise<IngestStatus> {
     const json = this.input.serialize(value);
     const key = options?.key;
     return this.path.offerWaiting(json, this.input.hashOf(json, key), key !== undefined, false);
   }
 
   /** {@link ingestOrWait} for a pre-serialized event. */
-  ingestRawOrWait(event: RawEvent): Promise<IngestStatus> {
-    if (this.path.closed) return Promise.resolve(this.path.refuseClosed(1, "closed"));
-    const prepared = event === undefined || event === null ? undefined : PreparedEvent.of(event);
+  async ingestRawOrWait(event: RawEvent): Promise<IngestStatus> {
+    const prepared = PreparedEvent.of(event);
     if (prepared !== undefined) {
       return this.path.offerWaiting(prepared, prepared.routingHash, prepared.keyed, false);
     }
-    if (typeof event?.json !== "string") throw this.input.invalid("RawEvent.json must be a string");
-    return this.path.offerWaiting(event.json, event.hash, event.keyed !== false, true);
+    return this.path.offerWaiting(this.input.rawText(event), event.hash, event.keyed !== false, true);
   }
 
   /** Ingests many values in order, waiting for room whenever a ring is full; resolves the accepted count. */
   async ingestManyOrWait(values: readonly unknown[], options?: IngestManyOptions): Promise<number> {
-    if (this.path.closed) return this.path.refuseClosed(values.length, 0);
     const { texts, hashes, keyed } = this.input.serializeAll(values, options);
     return this.path.offerAllWaiting(texts, hashes, keyed, false);
   }
 
   /** {@link ingestManyOrWait} for pre-serialized events. */
   async ingestRawManyOrWait(events: readonly RawEvent[]): Promise<number> {
-    if (this.path.closed) return this.path.refuseClosed(events.length, 0);
     const { texts, hashes, keyed } = this.input.unpackRaw(events);
     return this.path.offerAllWaiting(texts, hashes, keyed, true);
   }

@@ -20,12 +20,13 @@ export interface SampleBackpressure {
  * - `"drop-oldest"` (default): evict the oldest pending event (counted as dropped, reason `evicted`)
  *   and accept the new one.
  * - `"drop-newest"`: reject the new event with status `"full"`; batch ingest carries on.
- * - `"fail-producer"`: reject with status `"full"`; batch ingest stops at the first rejected event so
- *   the producer can resume from there.
+ * - `"fail-producer"`: reject with status `"full"`; batch ingest stops at the first rejected event, full
+ *   or refused for another reason (`"tooLarge"`, `"invalidText"`, `"unrouted"`), and returns the length
+ *   of the accepted prefix, so the producer can resume from there.
  * - `"block"`: for producers that wait for room with `ingestOrWait`, `ingestManyOrWait` and their raw
  *   variants (the way a Node stream's `write()` and `'drain'` work). Its synchronous calls refuse like
- *   `"fail-producer"`, never dropping. (The waiting calls wait in every mode; `"block"` is the mode
- *   where nothing is ever dropped or sampled.)
+ *   `"fail-producer"`, never dropping. (The waiting calls wait in every mode and never evict, also
+ *   under `"drop-oldest"`; `"block"` is the mode where nothing is ever dropped or sampled.)
  * - `{ mode: "sample", rate, threshold }`: see {@link SampleBackpressure}; a full ring then rejects
  *   with `"full"` as in drop-newest.
  */

@@ -149,3 +149,53 @@ describe("waiting ingest of raw events", () => {
     expect(warnings).not.toContain("MaxListenersExceededWarning");
   });
 });
+
+describe("batch ingest's accepted prefix", () => {
+  const big = { p: "z".repeat(2_000) }; // over ringBytes (1,024 units): refused as tooLarge
+  const loneSurrogate = { json: '{"s":"\uD800"}', hash: 1 }; // refused as invalidText
+
+  /** A one-shard bus whose rings hold at most 8 events and 1,024 units. */
+  async function smallBus(backpressure: BackpressureOption) {
+    const adapter = new ScriptedAdapter();
+    const bus = await createBus({ adapter, shards: 1, ringCapacity: 8, ringBytes: 1024, backpressure });
+    return { bus, adapter };
+  }
+
+  it.each(["fail-producer", "block"] as const)(
+    "%s: ingestMany stops at an event refused as tooLarge, so the count is the accepted prefix",
+    async (mode) => {
+      const { bus, adapter } = await smallBus(mode);
+      const values = [{ i: 0 }, { i: 1 }, big, { i: 3 }];
+      const accepted = bus.ingestMany(values);
+      expect(accepted).toBe(2);
+      expect(bus.ingest(values[accepted])).toBe("tooLarge"); // what the producer learns by retrying it alone
+      expect(bus.ingestMany(values.slice(accepted + 1))).toBe(1); // and resumes past it
+      await bus.flush();
+      expect((await readStore(adapter.store)).map((e) => JSON.parse(e.json).i)).toEqual([0, 1, 3]);
+      expect(bus.stats().rejectedBy.tooLarge).toBe(2);
+      await bus.shutdown();
+    },
+  );
+
+  it.each(["fail-producer", "block"] as const)(
+    "%s: ingestRawMany stops at an event refused as invalidText",
+    async (mode) => {
+      const { bus, adapter } = await smallBus(mode);
+      const raws = [{ json: '{"i":0}', hash: 1 }, loneSurrogate, { json: '{"i":2}', hash: 1 }];
+      expect(bus.ingestRawMany(raws)).toBe(1);
+      await bus.flush();
+      expect((await readStore(adapter.store)).map((e) => JSON.parse(e.json).i)).toEqual([0]);
+      expect(bus.stats().rejectedBy).toMatchObject({ invalidText: 1 });
+      await bus.shutdown();
+    },
+  );
+
+  it("drop-newest carries on past any refusal: the count is not a prefix there", async () => {
+    const { bus, adapter } = await smallBus("drop-newest");
+    expect(bus.ingestMany([{ i: 0 }, big, { i: 2 }])).toBe(2);
+    expect(bus.ingestRawMany([loneSurrogate, { json: '{"i":3}', hash: 1 }])).toBe(1);
+    await bus.flush();
+    expect((await readStore(adapter.store)).map((e) => JSON.parse(e.json).i)).toEqual([0, 2, 3]);
+    await bus.shutdown();
+  });
+});

@@ -102,3 +102,116 @@ describe("adapter context", () => {
     await bus.shutdown();
   });
 });
+
+describe("bad input to the ingest calls, open or shut down", () => {
+  const notRawEvents: [string, unknown][] = [
+    ["null", null],
+    ["undefined", undefined],
+    ["a string", '{"a":1}'],
+    ["a number", 7],
+    ["a RawEvent whose json is not a string", { json: { a: 1 }, hash: 1 }],
+  ];
+  const notArrays: [string, unknown][] = [
+    ["null", null],
+    ["undefined", undefined],
+    ["a string", "[1,2]"],
+    ["an array-like object", { length: 2, 0: { a: 1 }, 1: { a: 2 } }],
+  ];
+  const states = ["open", "shut down"] as const;
+
+  async function busIn(state: (typeof states)[number]) {
+    const bus = await createBus();
+    if (state === "shut down") await bus.shutdown();
+    return bus;
+  }
+
+  /** Runs `call`, which must throw synchronously; returns the error. */
+  function thrown(call: () => unknown): unknown {
+    try {
+      call();
+    } catch (error) {
+      return error;
+    }
+    return expect.unreachable("the call did not throw");
+  }
+
+  describe.each(states)("%s bus", (state) => {
+    it.each(notRawEvents)("ingestRaw(%s) throws InvalidEventError", async (_, event) => {
+      const bus = await busIn(state);
+      const error = thrown(() => bus.ingestRaw(event as RawEvent));
+      expect(error).toBeInstanceOf(InvalidEventError);
+      expect(error).toMatchObject({ code: "INVALID_EVENT" });
+      expect(bus.stats().rejectedBy.invalid).toBe(1);
+      await bus.shutdown();
+    });
+
+    it.each(notRawEvents)("ingestRawOrWait(%s) rejects with InvalidEventError", async (_, event) => {
+      const bus = await busIn(state);
+      let result: Promise<unknown> | undefined;
+      expect(() => {
+        result = bus.ingestRawOrWait(event as RawEvent);
+      }).not.toThrow();
+      await expect(result).rejects.toBeInstanceOf(InvalidEventError);
+      await bus.shutdown();
+    });
+
+    it.each(notArrays)("the batch calls refuse %s with InvalidEventError", async (_, values) => {
+      const bus = await busIn(state);
+      expect(thrown(() => bus.ingestMany(values as unknown[]))).toBeInstanceOf(InvalidEventError);
+      expect(thrown(() => bus.ingestRawMany(values as RawEvent[]))).toBeInstanceOf(InvalidEventError);
+      await expect(bus.ingestManyOrWait(values as unknown[])).rejects.toBeInstanceOf(InvalidEventError);
+      await expect(bus.ingestRawManyOrWait(values as RawEvent[])).rejects.toBeInstanceOf(InvalidEventError);
+      expect(bus.stats().rejectedBy.invalid).toBe(4);
+      expect(bus.stats().rejectedBy.closed).toBe(0);
+      await bus.shutdown();
+    });
+
+    it("the batch raw calls refuse an array holding a non-event", async () => {
+      const bus = await busIn(state);
+      const events = [{ json: "{}", hash: 1 }, null] as unknown as RawEvent[];
+      expect(thrown(() => bus.ingestRawMany(events))).toBeInstanceOf(InvalidEventError);
+      await expect(bus.ingestRawManyOrWait(events)).rejects.toBeInstanceOf(InvalidEventError);
+      expect(bus.stats()).toMatchObject({ ingested: 0, rejectedBy: { invalid: 2, closed: 0 } });
+      await bus.shutdown();
+    });
+
+    it("ingest and ingestMany refuse a value that is not an event", async () => {
+      const bus = await busIn(state);
+      expect(thrown(() => bus.ingest({ n: 1n }))).toBeInstanceOf(InvalidEventError);
+      expect(thrown(() => bus.ingest({ a: 1 }, { key: 5 as unknown as string }))).toBeInstanceOf(
+        InvalidEventError,
+      );
+      expect(thrown(() => bus.ingestMany([{ ok: 1 }, { n: 1n }]))).toBeInstanceOf(InvalidEventError);
+      expect(bus.stats().rejectedBy).toMatchObject({ invalid: 3, closed: 0 });
+      await bus.shutdown();
+    });
+
+    it("ingestOrWait rejects, rather than throws, for a value that is not an event", async () => {
+      const bus = await busIn(state);
+      let serializing: Promise<unknown> | undefined;
+      let keying: Promise<unknown> | undefined;
+      expect(() => {
+        serializing = bus.ingestOrWait({ n: 1n });
+        keying = bus.ingestOrWait({ a: 1 }, { key: 5 as unknown as string });
+      }).not.toThrow();
+      await expect(serializing).rejects.toBeInstanceOf(InvalidEventError);
+      await expect(keying).rejects.toBeInstanceOf(InvalidEventError);
+      await bus.shutdown();
+    });
+  });
+
+  it("a shut-down bus still answers valid input with 'closed'", async () => {
+    const bus = await busIn("shut down");
+    const raw = bus.prepare({ a: 1 });
+    expect(bus.ingest({ a: 1 })).toBe("closed");
+    expect(bus.ingestRaw(raw)).toBe("closed");
+    expect(bus.ingestRaw({ json: "{}", hash: 1 })).toBe("closed");
+    expect(bus.ingestMany([{ a: 1 }, { a: 2 }])).toBe(0);
+    expect(bus.ingestRawMany([raw])).toBe(0);
+    expect(await bus.ingestOrWait({ a: 1 })).toBe("closed");
+    expect(await bus.ingestRawOrWait(raw)).toBe("closed");
+    expect(await bus.ingestManyOrWait([{ a: 1 }])).toBe(0);
+    expect(await bus.ingestRawManyOrWait([raw])).toBe(0);
+    expect(bus.stats().rejectedBy).toMatchObject({ closed: 10, invalid: 0 });
+  });
+});

@@ -43,7 +43,7 @@ export class EventInput {
     values: readonly unknown[],
     options: IngestManyOptions | undefined,
   ): { texts: string[]; hashes: number[]; keyed: boolean[] } {
-    if (!Array.isArray(values)) throw this.invalid("ingestMany expects an array of events");
+    if (!Array.isArray(values)) throw this.invalid(`expected an array of events, got ${kindOf(values)}`);
     const key = options?.key;
     const texts = new Array<string>(values.length);
     const hashes = new Array<number>(values.length);
@@ -65,6 +65,20 @@ export class EventInput {
     return { texts, hashes, keyed };
   }
 
+  /**
+   * The text of a raw event that is not a prepared one. Anything but an object with a string `json`
+   * (`null`, a string, `{ json: 5 }`) is refused with an {@link InvalidEventError}.
+   */
+  rawText(event: RawEvent): string {
+    // The parameter is typed, but plain-JS callers and casts hand anything: check what arrived.
+    const json: unknown = (event as RawEvent | null | undefined)?.json;
+    if (typeof json === "string") return json;
+    if (event === null || typeof event !== "object") {
+      throw this.invalid(`expected a RawEvent ({ json, hash }), got ${kindOf(event)}`);
+    }
+    throw this.invalid(`RawEvent.json must be a string, got ${kindOf(json)}`);
+  }
+
   /** A prepared event: serialized, hashed and encoded to UTF-8 once. */
   prepare(value: unknown, key: string | undefined): PreparedEvent {
     const json = this.serialize(value);
@@ -76,7 +90,7 @@ export class EventInput {
    * is admitted.
    */
   unpackRaw(events: readonly RawEvent[]): { texts: EventSource[]; hashes: number[]; keyed: boolean[] } {
-    if (!Array.isArray(events)) throw this.invalid("expected an array of raw events");
+    if (!Array.isArray(events)) throw this.invalid(`expected an array of raw events, got ${kindOf(events)}`);
     const texts = new Array<EventSource>(events.length);
     const hashes = new Array<number>(events.length);
     const keyed = new Array<boolean>(events.length);
@@ -99,4 +113,10 @@ export class EventInput {
     this.rejects.invalid++;
     return new InvalidEventError(message, { cause });
   }
+}
+
+/** What a value is, for an error message; never its content (an event's text may be large or private). */
+function kindOf(value: unknown): string {
+  if (value === null) return "null";
+  return Array.isArray(value) ? "an array" : typeof value;
 }

@@ -54,22 +54,26 @@ export class IngestPath {
   }
 
   /**
-   * Offers one event; returns its status. `event` is its JSON text, or a prepared event.
+   * Offers one event; returns its status. `event` is its JSON text, or a prepared event, already
+   * checked by `EventInput` (the bus refuses input that is not an event whether or not it is closed).
    * `untrusted`: a text from the caller, checked for lone surrogates (a `JSON.stringify` text has none).
    */
   offer(event: EventSource, hash: number, keyed: boolean, untrusted: boolean): IngestStatus {
+    if (this.closed) return this.refuseClosed(1, "closed");
     const refusal = this.check(event, untrusted);
     if (refusal !== undefined) return refusal;
     const shard = this.destination(hash, keyed);
-    if (typeof shard === "string") return shard;
-    const status = this.admit(shard, event);
+    if (shard === "unrouted") return shard;
+    const status = this.admit(shard, event, this.evictWhenFull);
     if (status === "full") this.rejects.full++;
     return status;
   }
 
   /**
    * Offers events in order; returns how many were accepted. With fail-producer and block it stops at the
-   * first full ring (the accepted events are then a prefix).
+   * first event refused for any reason, so the accepted events are a prefix: a producer resuming from
+   * `events[accepted]` neither skips nor repeats one (stopping only at `"full"` would make the count
+   * the prefix's length only while nothing before it was refused as too large, invalid or unrouted).
    */
   offerAll(
     events: readonly EventSource[],
@@ -82,26 +86,33 @@ export class IngestPath {
     for (let i = 0; i < events.length; i++) {
       const status = this.offer(events[i]!, hashes[i]!, keyed[i]!, untrusted);
       if (status === "accepted") accepted++;
-      else if (status === "full" && this.stopAtFirstRejection) break;
+      else if (this.stopAtFirstRejection) break;
     }
     return accepted;
   }
 
-  /** Offers one event, waiting for room while its ring is full. Routed again after each wait. */
+  /**
+   * Offers one event, waiting for room while its ring is full. Routed again after each wait. It never
+   * evicts, whatever the backpressure mode: a caller that asked to wait has room to wait for, and
+   * evicting would drop someone else's event to spare this one a wait.
+   */
   async offerWaiting(
     event: EventSource,
     hash: number,
     keyed: boolean,
     untrusted: boolean,
   ): Promise<IngestStatus> {
+    if (this.closed) return this.refuseClosed(1, "closed");
     const refusal = this.check(event, untrusted);
     if (refusal !== undefined) return refusal;
     for (;;) {
       const shard = this.destination(hash, keyed);
-      if (typeof shard === "string") return shard;
-      const status = this.admit(shard, event);
+      if (shard === "unrouted") return shard;
+      const status = this.admit(shard, event, false);
       if (status !== "full") return status;
       await shard.pump.whenRoom();
+      // Shutdown releases the waiters: they are refused, not admitted into rings being drained.
+      if (this.closed) return this.refuseClosed(1, "closed");
     }
   }
 
@@ -154,9 +165,8 @@ export class IngestPath {
     return true;
   }
 
-  /** The shard an event goes to, or why it cannot go anywhere (counted). */
-  private destination(hash: number, keyed: boolean): Shard | "closed" | "unrouted" {
-    if (this.closed) return this.refuseClosed(1, "closed");
+  /** The shard an event goes to, or `"unrouted"` (counted) when it cannot go anywhere. */
+  private destination(hash: number, keyed: boolean): Shard | "unrouted" {
     const shard = this.topology.route(hash, keyed);
     if (shard !== undefined) return shard;
     this.rejects.unrouted++;
@@ -166,8 +176,9 @@ export class IngestPath {
   /**
    * Sampling, backpressure, encoding into the shard's slab, timestamp, push, wake. Counts every outcome
    * but `"full"`. The ring is full at either bound: `ringCapacity` events or `ringBytes` bytes.
+   * `evict`: make room by evicting the oldest events (drop-oldest), or else return `"full"`.
    */
-  private admit(shard: Shard, event: EventSource): IngestStatus {
+  private admit(shard: Shard, event: EventSource, evict: boolean): IngestStatus {
     const ring = shard.ring;
     if (ring.length === 0) this.clock.refresh();
     else this.clock.tick();
@@ -186,7 +197,7 @@ export class IngestPath {
         shard.backpressured = true;
         publishBackpressure(this.producer, shard, "engaged");
       }
-      if (!this.evictWhenFull) return "full";
+      if (!evict) return "full";
       // An event fits an empty ring (check() refused larger ones), so this ends.
       let evicted = 0;
       while (!ring.hasRoom(length) && ring.evictOldest()) evicted++;

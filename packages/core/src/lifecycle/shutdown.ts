@@ -16,14 +16,15 @@ export interface ShutdownOptions {
    * `shutdownDeadline`; abandoned in-flight events count as `uncertain`). The adapter's `flush`,
    * `shutdown` and the producer-state save then get only what remains, each also bounded by
    * `adapterTimeoutMs`; one that does not finish in time is reported in `errors` and left to finish
-   * in the background. Default: no deadline; every pending event is sent (each adapter call is still
-   * bounded by `adapterTimeoutMs`).
+   * in the background. Default (and `Infinity`): no deadline; every pending event is sent (each
+   * adapter call is still bounded by `adapterTimeoutMs`). Any value past setTimeout's range is honoured.
    */
   readonly deadlineMs?: number;
   /**
    * How long shutdown lets running subscriptions (`bus.subscribe()`) deliver what is stored before it
    * closes the adapter, in ms (and never past `deadlineMs`). A subscription ends by itself once it has
-   * delivered everything; one whose consumer stopped iterating is not waited for longer. Default 10,000.
+   * delivered everything; one whose consumer stopped iterating is not waited for longer. Default 10,000;
+   * `Infinity` waits for them to end.
    */
   readonly subscriptionGraceMs?: number;
 }
