@@ -4,6 +4,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { createBus } from "../src/bus.js";
+import type { SubscribeOptions } from "../src/consumer/subscribe.js";
+import { InvalidPollRequestError } from "../src/errors.js";
 import { MemoryAdapter } from "../src/memory/memory-adapter.js";
 
 describe("read-ahead", () => {
@@ -25,5 +27,27 @@ describe("read-ahead", () => {
     }
     expect(seen).toEqual(Array.from({ length: 12 }, (_, i) => i));
     await bus.shutdown();
+  });
+});
+
+describe("subscribe() options", () => {
+  it.each<[string, SubscribeOptions]>([
+    ["pageSize", { pageSize: 2.5 }],
+    ["pageSize", { pageSize: Number.NaN }],
+    ["order", { order: "random" as "none" }],
+    ["shards", { shards: [-1] }],
+    ["shards", { shards: [0.5] }],
+    ["shards", { shards: "0" as unknown as number[] }],
+  ])("refuses a bad %s at once with InvalidPollRequestError (%j), also with a streaming adapter", async (field, options) => {
+    const bus = await createBus({ adapter: new MemoryAdapter(), shards: 2 });
+    let error: unknown;
+    try {
+      bus.subscribe(options);
+    } catch (thrown) {
+      error = thrown;
+    }
+    expect(error).toBeInstanceOf(InvalidPollRequestError);
+    expect(error).toMatchObject({ code: "INVALID_POLL_REQUEST", field });
+    await bus.shutdown({ subscriptionGraceMs: 0 });
   });
 });

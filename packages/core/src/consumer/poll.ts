@@ -1,14 +1,12 @@
-import { MAX_SHARD_ID } from "../contract/adapter-base.js";
 import type { Adapter, ShardPage, StoredEvent } from "../contract/adapter.js";
 import type { Logger } from "../contract/logger.js";
-import { InvalidPollRequestError } from "../errors.js";
 import { CompositeCursor } from "./cursor.js";
 import { type CompiledFilter, type Filter, compileFilter } from "./filter.js";
 import { compareIds } from "../contract/ids.js";
 import { readAheadOf } from "./read-ahead.js";
+import { type PollOrder, checkOrder, checkPageSize, checkShardIds } from "./read-request.js";
 
-/** `"none"`: shard by shard, each in its stored order. `"insertion"`: by insertion timestamp, ties by (shard, id). */
-export type PollOrder = "none" | "insertion";
+export { MAX_POLL_LIMIT, type PollOrder } from "./read-request.js";
 
 /** A request to {@link EventBus.poll} (and `Reader.poll`). */
 export interface PollRequest {
@@ -46,8 +44,6 @@ export interface PollResult {
 export const MAX_PER_SHARD_FETCH = 10_000;
 /** Smallest page read from one shard when a filter is applied. */
 const MIN_FILTERED_FETCH = 256;
-/** Largest `limit` of one poll. */
-export const MAX_POLL_LIMIT = 100_000;
 
 interface ShardRead {
   readonly shard: number;
@@ -57,23 +53,8 @@ interface ShardRead {
 }
 
 function checkRequest(request: PollRequest): { shards: number[] | undefined; order: PollOrder } {
-  const { limit, order = "none", shards } = request;
-  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_POLL_LIMIT) {
-    throw new InvalidPollRequestError(
-      "limit",
-      `must be an integer in [1, ${MAX_POLL_LIMIT}], got ${String(limit)}`,
-    );
-  }
-  if (order !== "none" && order !== "insertion")
-    throw new InvalidPollRequestError("order", "must be none or insertion");
-  if (shards === undefined) return { shards: undefined, order };
-  if (!Array.isArray(shards)) throw new InvalidPollRequestError("shards", "must be an array of shard ids");
-  for (const shard of shards) {
-    if (!Number.isInteger(shard) || shard < 0 || shard > MAX_SHARD_ID) {
-      throw new InvalidPollRequestError("shards", `contains an invalid shard id ${String(shard)}`);
-    }
-  }
-  return { shards: [...new Set(shards)].sort((a, b) => a - b), order };
+  checkPageSize("limit", request.limit);
+  return { shards: checkShardIds(request.shards), order: checkOrder(request.order) };
 }
 
 /** Orders events by insertion timestamp, then shard, then entry id: a total, deterministic order. */
