@@ -4,6 +4,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { createBus } from "../src/bus.js";
+import type { PollRequest } from "../src/consumer/poll.js";
+import { createReader } from "../src/consumer/reader.js";
 import type { SubscribeOptions } from "../src/consumer/subscribe.js";
 import { InvalidPollRequestError } from "../src/errors.js";
 import { MemoryAdapter } from "../src/memory/memory-adapter.js";
@@ -38,16 +40,42 @@ describe("subscribe() options", () => {
     ["shards", { shards: [-1] }],
     ["shards", { shards: [0.5] }],
     ["shards", { shards: "0" as unknown as number[] }],
-  ])("refuses a bad %s at once with InvalidPollRequestError (%j), also with a streaming adapter", async (field, options) => {
-    const bus = await createBus({ adapter: new MemoryAdapter(), shards: 2 });
-    let error: unknown;
-    try {
-      bus.subscribe(options);
-    } catch (thrown) {
-      error = thrown;
-    }
-    expect(error).toBeInstanceOf(InvalidPollRequestError);
-    expect(error).toMatchObject({ code: "INVALID_POLL_REQUEST", field });
-    await bus.shutdown({ subscriptionGraceMs: 0 });
-  });
+  ])(
+    "refuses a bad %s at once with InvalidPollRequestError (%j), also with a streaming adapter",
+    async (field, options) => {
+      const bus = await createBus({ adapter: new MemoryAdapter(), shards: 2 });
+      let error: unknown;
+      try {
+        bus.subscribe(options);
+      } catch (thrown) {
+        error = thrown;
+      }
+      expect(error).toBeInstanceOf(InvalidPollRequestError);
+      expect(error).toMatchObject({ code: "INVALID_POLL_REQUEST", field });
+      await bus.shutdown({ subscriptionGraceMs: 0 });
+    },
+  );
+});
+
+describe("poll requests", () => {
+  it.each([undefined, null, 5, "limit=10"])(
+    "refuses %j as a request with InvalidPollRequestError, not a TypeError",
+    async (request) => {
+      const adapter = new MemoryAdapter();
+      const bus = await createBus({ adapter, shards: 2 });
+      const reader = await createReader({
+        adapter: new MemoryAdapter({ store: adapter.store }),
+        shards: [0, 1],
+      });
+      for (const poll of [
+        bus.poll(request as unknown as PollRequest),
+        reader.poll(request as unknown as PollRequest),
+      ]) {
+        await expect(poll).rejects.toBeInstanceOf(InvalidPollRequestError);
+        await expect(poll).rejects.toMatchObject({ code: "INVALID_POLL_REQUEST", field: "request" });
+      }
+      await reader.close();
+      await bus.shutdown();
+    },
+  );
 });

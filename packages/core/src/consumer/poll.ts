@@ -1,5 +1,6 @@
 import type { Adapter, ShardPage, StoredEvent } from "../contract/adapter.js";
 import type { Logger } from "../contract/logger.js";
+import { InvalidPollRequestError, describeValue } from "../errors.js";
 import { CompositeCursor } from "./cursor.js";
 import { type CompiledFilter, type Filter, compileFilter } from "./filter.js";
 import { compareIds } from "../contract/ids.js";
@@ -53,6 +54,10 @@ interface ShardRead {
 }
 
 function checkRequest(request: PollRequest): { shards: number[] | undefined; order: PollOrder } {
+  // Callers in plain JavaScript can pass anything: a typed error, not a TypeError from reading a field.
+  if (typeof request !== "object" || request === null) {
+    throw new InvalidPollRequestError("request", `must be an object, got ${describeValue(request)}`);
+  }
   checkPageSize("limit", request.limit);
   return { shards: checkShardIds(request.shards), order: checkOrder(request.order) };
 }
