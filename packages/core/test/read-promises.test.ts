@@ -3,12 +3,38 @@
  * where an earlier version broke it.
  */
 import { describe, expect, it } from "vitest";
-import { createBus } from "../src/bus.js";
+import { type EventBus, createBus } from "../src/bus.js";
+import type { ShardPage } from "../src/contract/adapter.js";
 import type { PollRequest } from "../src/consumer/poll.js";
 import { createReader } from "../src/consumer/reader.js";
 import type { SubscribeOptions } from "../src/consumer/subscribe.js";
 import { InvalidPollRequestError } from "../src/errors.js";
 import { MemoryAdapter } from "../src/memory/memory-adapter.js";
+
+/** A memory adapter without streaming reads whose `pollShard` fails a shard's next reads on demand. */
+class FlakyAdapter extends MemoryAdapter {
+  override readonly capabilities = { ...new MemoryAdapter().capabilities, streamingReads: false };
+  /** Per shard, how many of its next reads fail (counted only while `when()` holds). */
+  readonly failing = new Map<number, number>();
+  when: () => boolean = () => true;
+  override pollShard(shard: number, afterId: string | undefined, limit: number): Promise<ShardPage> {
+    const left = this.failing.get(shard) ?? 0;
+    if (left > 0 && this.when()) {
+      this.failing.set(shard, left - 1);
+      return Promise.reject(new Error(`shard ${shard} read failed`));
+    }
+    return super.pollShard(shard, afterId, limit);
+  }
+}
+
+/** A partition key per shard of the bus, by shard id. */
+function keysByShard(bus: EventBus): Map<number, string> {
+  const keys = new Map<number, string>();
+  for (let k = 0; keys.size < bus.shardCount; k++) {
+    if (!keys.has(bus.shardFor(`k${k}`))) keys.set(bus.shardFor(`k${k}`), `k${k}`);
+  }
+  return keys;
+}
 
 describe("read-ahead", () => {
   it("reports hasMore for a window's last page as a fresh read would, also for entries stored since", async () => {
@@ -78,4 +104,24 @@ describe("poll requests", () => {
       await bus.shutdown();
     },
   );
+});
+
+describe("subscribe() after shutdown", () => {
+  it("ends only once everything stored was delivered, not at a page whose shard read failed", async () => {
+    const adapter = new FlakyAdapter();
+    const bus = await createBus({ adapter, shards: 2 });
+    const keys = keysByShard(bus);
+    const seen: number[] = [];
+    const reading = (async () => {
+      for await (const event of bus.subscribe({ pageSize: 100 })) seen.push(JSON.parse(event.json).i);
+    })();
+    for (let i = 0; i < 20; i++) bus.ingest({ i }, { key: keys.get(i % 2)! });
+    // Shard 1's reads fail a few times once shutdown has stored everything.
+    adapter.when = () => Reflect.get(bus, "drained") === true;
+    adapter.failing.set(1, 3);
+    await bus.shutdown();
+    await reading;
+    expect(adapter.failing.get(1)).toBe(0);
+    expect(seen.sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+  });
 });

@@ -208,8 +208,9 @@ export function subscribe(source: SubscriptionSource, options: SubscribeOptions 
         idle = minIdleMs;
         continue;
       }
-      // Nothing new. Once shutdown settled every event, one more empty page means everything was read.
-      if (drained) return;
+      // Nothing new. Once shutdown settled every event, one more empty page means everything was read,
+      // unless a shard's read failed: what it stored is still to be delivered, so retry after the pause.
+      if (drained && page.failedShards.length === 0) return;
       await sleep(idle, stop.signal);
       idle = Math.min(idle * 2, maxIdleMs);
     }
