@@ -8,7 +8,7 @@ import type { ShardPage } from "../src/contract/adapter.js";
 import type { PollRequest } from "../src/consumer/poll.js";
 import { createReader } from "../src/consumer/reader.js";
 import type { SubscribeOptions } from "../src/consumer/subscribe.js";
-import { InvalidPollRequestError } from "../src/errors.js";
+import { BusClosedError, InvalidPollRequestError } from "../src/errors.js";
 import { MemoryAdapter } from "../src/memory/memory-adapter.js";
 
 /** A memory adapter without streaming reads whose `pollShard` fails a shard's next reads on demand. */
@@ -123,5 +123,36 @@ describe("subscribe() after shutdown", () => {
     await reading;
     expect(adapter.failing.get(1)).toBe(0);
     expect(seen.sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+  });
+});
+
+describe("bus.poll around shutdown", () => {
+  it("rejects with BusClosedError when shutdown closes the adapter under its reads, instead of failing every shard", async () => {
+    /** Reads wait for `gate` before they reach the store. */
+    class GatedAdapter extends MemoryAdapter {
+      gate: Promise<void> = Promise.resolve();
+      override async pollShard(
+        shard: number,
+        afterId: string | undefined,
+        limit: number,
+      ): Promise<ShardPage> {
+        await this.gate;
+        return super.pollShard(shard, afterId, limit);
+      }
+    }
+    const adapter = new GatedAdapter();
+    const bus = await createBus({ adapter, shards: 2 });
+    for (let i = 0; i < 10; i++) bus.ingest({ i });
+    await bus.flush();
+    let open!: () => void;
+    adapter.gate = new Promise((resolve) => {
+      open = resolve;
+    });
+    const polling = bus.poll({ limit: 10 });
+    polling.catch(() => {});
+    await bus.shutdown();
+    open();
+    await expect(polling).rejects.toBeInstanceOf(BusClosedError);
+    await expect(polling).rejects.toMatchObject({ code: "BUS_CLOSED" });
   });
 });
