@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { type EventBus, createBus } from "../src/bus.js";
-import type { ShardPage } from "../src/contract/adapter.js";
+import type { ShardPage, StoredEvent } from "../src/contract/adapter.js";
+import type { Batch } from "../src/contract/batch.js";
 import type { PollRequest } from "../src/consumer/poll.js";
 import { createReader } from "../src/consumer/reader.js";
 import type { SubscribeOptions } from "../src/consumer/subscribe.js";
@@ -25,6 +26,59 @@ class FlakyAdapter extends MemoryAdapter {
     }
     return super.pollShard(shard, afterId, limit);
   }
+}
+
+/**
+ * A memory adapter whose reads wait for `readGate` before they reach the store, and whose writes to
+ * the shards in `slowShards` wait for `writeGate` (a batch in flight for as long as a test wants).
+ */
+class GatedAdapter extends MemoryAdapter {
+  readGate: Promise<void> = Promise.resolve();
+  writeGate: Promise<void> = Promise.resolve();
+  readonly slowShards = new Set<number>();
+  override async pollShard(shard: number, afterId: string | undefined, limit: number): Promise<ShardPage> {
+    await this.readGate;
+    return super.pollShard(shard, afterId, limit);
+  }
+  protected override async write(batch: Batch): Promise<void> {
+    if (this.slowShards.has(batch.shard)) await this.writeGate;
+    return super.write(batch);
+  }
+}
+
+/** A promise and the function that resolves it. */
+function gate(): { promise: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const promise = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { promise, open };
+}
+
+/** Waits until `condition` holds (checked every millisecond, for at most 2 s). */
+async function until(condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + 2_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error("condition not met within 2 s");
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+}
+
+/** Polls in insertion order from `cursor` until a page says nothing more; every event, page after page. */
+async function pageInsertion(bus: EventBus, limit: number, cursor?: string): Promise<StoredEvent[]> {
+  const events: StoredEvent[] = [];
+  for (let polls = 0; polls < 1_000; polls++) {
+    const page = await bus.poll({ limit, order: "insertion", ...(cursor !== undefined && { cursor }) });
+    events.push(...page.events);
+    cursor = page.cursor;
+    if (!page.hasMore && page.failedShards.length === 0) return events;
+  }
+  throw new Error("paging did not end");
+}
+
+/** Whether `events` are in non-decreasing timestamp order. */
+function timeOrdered(events: readonly StoredEvent[]): boolean {
+  return events.every((event, i) => i === 0 || event.timestamp >= events[i - 1]!.timestamp);
 }
 
 /** A partition key per shard of the bus, by shard id. */
@@ -128,31 +182,60 @@ describe("subscribe() after shutdown", () => {
 
 describe("bus.poll around shutdown", () => {
   it("rejects with BusClosedError when shutdown closes the adapter under its reads, instead of failing every shard", async () => {
-    /** Reads wait for `gate` before they reach the store. */
-    class GatedAdapter extends MemoryAdapter {
-      gate: Promise<void> = Promise.resolve();
-      override async pollShard(
-        shard: number,
-        afterId: string | undefined,
-        limit: number,
-      ): Promise<ShardPage> {
-        await this.gate;
-        return super.pollShard(shard, afterId, limit);
-      }
-    }
     const adapter = new GatedAdapter();
     const bus = await createBus({ adapter, shards: 2 });
     for (let i = 0; i < 10; i++) bus.ingest({ i });
     await bus.flush();
-    let open!: () => void;
-    adapter.gate = new Promise((resolve) => {
-      open = resolve;
-    });
+    const reads = gate();
+    adapter.readGate = reads.promise;
     const polling = bus.poll({ limit: 10 });
     polling.catch(() => {});
     await bus.shutdown();
-    open();
+    reads.open();
     await expect(polling).rejects.toBeInstanceOf(BusClosedError);
     await expect(polling).rejects.toMatchObject({ code: "BUS_CLOSED" });
+  });
+});
+
+describe('order: "insertion"', () => {
+  it("holds every shard back while one shard's read fails, and lists none of them as stalled", async () => {
+    const adapter = new FlakyAdapter();
+    const bus = await createBus({ adapter, shards: 2 });
+    const keys = keysByShard(bus);
+    for (let i = 0; i < 5; i++) bus.ingest({ i }, { key: keys.get(1)! }); // the older events
+    await bus.flush();
+    await new Promise((resolve) => setTimeout(resolve, 2));
+    for (let i = 5; i < 10; i++) bus.ingest({ i }, { key: keys.get(0)! });
+    await bus.flush();
+    adapter.failing.set(1, 1);
+    const held = await bus.poll({ limit: 2, order: "insertion" });
+    expect(held).toMatchObject({ events: [], failedShards: [1], stalledShards: [] });
+    const events = [...held.events, ...(await pageInsertion(bus, 2, held.cursor))];
+    expect(events.map((event) => JSON.parse(event.json).i)).toEqual(Array.from({ length: 10 }, (_, i) => i));
+    expect(timeOrdered(events)).toBe(true);
+    await bus.shutdown();
+  });
+
+  it("does not report shards held back behind an event in flight as stalled", async () => {
+    const adapter = new GatedAdapter();
+    const bus = await createBus({ adapter, shards: 2, batch: { maxDelayMs: 0 } });
+    const keys = keysByShard(bus);
+    const writes = gate();
+    adapter.writeGate = writes.promise;
+    adapter.slowShards.add(1);
+    bus.ingest({ n: "older" }, { key: keys.get(1)! });
+    await new Promise((resolve) => setTimeout(resolve, 2));
+    for (let i = 0; i < 5; i++) bus.ingest({ n: `newer-${i}` }, { key: keys.get(0)! });
+    await until(() => adapter.store.size(0) === 5);
+    // Shard 0 has more than this page, and all of it is later than the event in flight on shard 1.
+    const held = await bus.poll({ limit: 2, order: "insertion" });
+    expect(held).toMatchObject({ events: [], failedShards: [], stalledShards: [], hasMore: false });
+    writes.open();
+    await bus.flush();
+    const events = await pageInsertion(bus, 2, held.cursor);
+    expect(events.map((event) => JSON.parse(event.json).n)[0]).toBe("older");
+    expect(events).toHaveLength(6);
+    expect(timeOrdered(events)).toBe(true);
+    await bus.shutdown();
   });
 });

@@ -3,7 +3,7 @@ import type { Logger } from "../contract/logger.js";
 import { InvalidPollRequestError, describeValue } from "../errors.js";
 import { CompositeCursor } from "./cursor.js";
 import { type CompiledFilter, type Filter, compileFilter } from "./filter.js";
-import { compareIds } from "../contract/ids.js";
+import { byInsertion, earliestFirst } from "./insertion-order.js";
 import { readAheadOf } from "./read-ahead.js";
 import { type PollOrder, checkOrder, checkPageSize, checkShardIds } from "./read-request.js";
 
@@ -60,39 +60,6 @@ function checkRequest(request: PollRequest): { shards: number[] | undefined; ord
   }
   checkPageSize("limit", request.limit);
   return { shards: checkShardIds(request.shards), order: checkOrder(request.order) };
-}
-
-/** Orders events by insertion timestamp, then shard, then entry id: a total, deterministic order. */
-function byInsertion(a: StoredEvent, b: StoredEvent): number {
-  return a.timestamp - b.timestamp || a.shard - b.shard || compareIds(a.id, b.id);
-}
-
-/**
- * How many matches each shard returns when `limit` goes to the earliest events overall. A shard with
- * unread entries bounds the page: its next entries are later than the last one fetched, but may be
- * earlier than other shards' fetched events, so nothing later than that horizon is returned yet. With
- * per-shard increasing timestamps (one bus per shard) this makes paged reads globally time-ordered.
- * `pendingSince` is the oldest timestamp this bus accepted but has not stored yet: such an event will
- * be stored later, so nothing from that timestamp on is returned before it.
- */
-function earliestFirst(
-  reads: readonly ShardRead[],
-  limit: number,
-  pendingSince: number,
-): Map<number, number> {
-  let horizon = Number.POSITIVE_INFINITY;
-  for (const read of reads) {
-    const last = read.page.events.at(-1);
-    if (read.page.hasMore && last !== undefined) horizon = Math.min(horizon, last.timestamp);
-  }
-  const taken = new Map<number, number>();
-  const earliest = reads
-    .flatMap((read) => read.matches)
-    .filter((event) => event.timestamp <= horizon && event.timestamp < pendingSince)
-    .sort(byInsertion)
-    .slice(0, limit);
-  for (const event of earliest) taken.set(event.shard, (taken.get(event.shard) ?? 0) + 1);
-  return taken;
 }
 
 /**
@@ -158,7 +125,9 @@ async function topUpShort(
  * prefix of its own (filtered) events, so its position can move to the last event returned without
  * skipping anything; `rotation` (any counter) rotates which shard is served first when the limit is
  * shared; a shard whose matches were all returned moves to the adapter's `nextId`, past
- * entries it examined and filtered out or skipped. Positions never move backwards.
+ * entries it examined and filtered out or skipped. Positions never move backwards. `watermark` is, for
+ * insertion order, the oldest timestamp the caller accepted but has not stored yet (see
+ * `earliestFirst`); a reader without producers has none.
  */
 export async function pollShards(
   adapter: Adapter,
@@ -166,7 +135,7 @@ export async function pollShards(
   request: PollRequest,
   logger: Logger,
   rotation = 0,
-  pendingSince = Number.POSITIVE_INFINITY,
+  watermark = Number.POSITIVE_INFINITY,
 ): Promise<PollResult> {
   const { shards: requested, order } = checkRequest(request);
   const input = CompositeCursor.decode(request.cursor);
@@ -246,11 +215,11 @@ export async function pollShards(
   // Events held back only because this bus has not stored earlier ones yet cannot be read right away.
   let total = 0;
   for (const read of reads) {
-    for (const event of read.matches) if (order === "none" || event.timestamp < pendingSince) total++;
+    for (const event of read.matches) if (order === "none" || event.timestamp < watermark) total++;
   }
   const taken =
     order === "insertion"
-      ? earliestFirst(reads, request.limit, pendingSince)
+      ? earliestFirst(reads, request.limit, watermark, failedShards.length > 0)
       : fairShares(reads, request.limit, rotation);
   const events = reads.flatMap((read) => read.matches.slice(0, taken.get(read.shard) ?? 0));
   if (order === "insertion") events.sort(byInsertion);
@@ -279,7 +248,12 @@ export async function pollShards(
   const advanced = !next.equals(input);
   const progress = events.length > 0 || advanced;
   const anyHasMore = reads.some((read) => read.page.hasMore);
-  const stalledShards = progress ? [] : reads.filter((read) => read.page.hasMore).map((read) => read.shard);
+  // Stalled: a shard that claims more but brought no entry and no move of its position. A shard whose
+  // events were only held back (insertion order) brought entries: it is not stalled.
+  const stalledShards = reads
+    .filter((read) => read.page.hasMore && read.page.events.length === 0)
+    .filter((read) => next.get(read.shard) === input.get(read.shard))
+    .map((read) => read.shard);
   if (stalledShards.length > 0)
     logger.warn({ shards: stalledShards }, "poll: shards report more events but made no progress");
   return {
