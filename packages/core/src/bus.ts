@@ -328,7 +328,7 @@ export class EventBus implements AsyncDisposable {
    */
   poll(request: PollRequest): Promise<PollResult> {
     if (this.adapterClosed) return Promise.reject(new BusClosedError());
-    const since = this.topology.oldestPendingTimestamp();
+    const since = this.topology.readWatermark(!this.path.closed);
     const reads = pollShards(this.adapter, this.shardIds(), request, this.config.logger, this.polls++, since);
     // Reads failed by shutdown closing the adapter under them: refused like any poll after the close.
     return reads.then((result) =>

@@ -10,7 +10,9 @@ import type { PollRequest } from "../src/consumer/poll.js";
 import { createReader } from "../src/consumer/reader.js";
 import type { SubscribeOptions } from "../src/consumer/subscribe.js";
 import { BusClosedError, InvalidPollRequestError } from "../src/errors.js";
+import { nowMicros } from "../src/ingest/clock.js";
 import { MemoryAdapter } from "../src/memory/memory-adapter.js";
+import type { Topology } from "../src/shard/topology.js";
 
 /** A memory adapter without streaming reads whose `pollShard` fails a shard's next reads on demand. */
 class FlakyAdapter extends MemoryAdapter {
@@ -214,6 +216,48 @@ describe('order: "insertion"', () => {
     expect(events.map((event) => JSON.parse(event.json).i)).toEqual(Array.from({ length: 10 }, (_, i) => i));
     expect(timeOrdered(events)).toBe(true);
     await bus.shutdown();
+  });
+
+  it("holds back events stamped after the poll began: an older one may still be on its way to the store", async () => {
+    const adapter = new GatedAdapter();
+    const bus = await createBus({ adapter, shards: 2, batch: { maxDelayMs: 0 } });
+    const keys = keysByShard(bus);
+    const reads = gate();
+    adapter.readGate = reads.promise;
+    const polling = bus.poll({ limit: 10, order: "insertion" }); // nothing pending when it begins
+    const writes = gate();
+    adapter.writeGate = writes.promise;
+    adapter.slowShards.add(1);
+    bus.ingest({ n: "older" }, { key: keys.get(1)! }); // in flight until the write gate opens
+    await new Promise((resolve) => setTimeout(resolve, 2));
+    bus.ingest({ n: "newer" }, { key: keys.get(0)! });
+    await until(() => adapter.store.size(0) === 1);
+    reads.open();
+    const first = await polling;
+    writes.open();
+    await bus.flush();
+    const events = [...first.events, ...(await pageInsertion(bus, 10, first.cursor))];
+    expect(events.map((event) => JSON.parse(event.json).n)).toEqual(["older", "newer"]);
+    expect(timeOrdered(events)).toBe(true);
+    await bus.shutdown();
+  });
+
+  it("after shutdown, holds back nothing for events that can no longer be accepted", async () => {
+    const bus = await createBus({ adapter: new MemoryAdapter(), shards: 2 });
+    const keys = keysByShard(bus);
+    // Timestamps run ahead of the clock under bursts (and jump after a scaling fence): shard 1's here.
+    const topology = Reflect.get(bus, "topology") as Topology;
+    topology.shards().find((shard) => shard.id === 1)!.lastTimestamp = nowMicros() + 60_000_000;
+    for (let i = 0; i < 6; i++) bus.ingest({ i }, { key: keys.get(i % 2)! });
+    const seen: number[] = [];
+    const reading = (async () => {
+      for await (const event of bus.subscribe({ order: "insertion" })) seen.push(JSON.parse(event.json).i);
+    })();
+    await bus.flush();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await bus.shutdown();
+    await reading;
+    expect(seen).toEqual([0, 2, 4, 1, 3, 5]);
   });
 
   it("does not report shards held back behind an event in flight as stalled", async () => {

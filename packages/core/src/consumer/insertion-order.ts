@@ -22,8 +22,9 @@ export function byInsertion(a: StoredEvent, b: StoredEvent): number {
  *   globally time-ordered.
  * - A shard whose read failed may hold unread entries older than anything fetched: nothing is
  *   returned until it reads again (`failed`).
- * - `watermark` is the oldest timestamp this bus accepted but has not stored yet (queued or in
- *   flight): such an event is stored later, so nothing from that timestamp on is returned before it.
+ * - `watermark` is the earliest timestamp an event this bus has not stored yet can carry (queued, in
+ *   flight, or accepted after the poll began): such an event is stored later, so nothing from that
+ *   timestamp on is returned before it.
  */
 export function earliestFirst(
   reads: readonly MergedRead[],

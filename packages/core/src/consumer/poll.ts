@@ -126,7 +126,7 @@ async function topUpShort(
  * skipping anything; `rotation` (any counter) rotates which shard is served first when the limit is
  * shared; a shard whose matches were all returned moves to the adapter's `nextId`, past
  * entries it examined and filtered out or skipped. Positions never move backwards. `watermark` is, for
- * insertion order, the oldest timestamp the caller accepted but has not stored yet (see
+ * insertion order, the earliest timestamp an event the caller has not stored yet can carry (see
  * `earliestFirst`); a reader without producers has none.
  */
 export async function pollShards(
