@@ -318,13 +318,13 @@ export class EventBus implements AsyncDisposable {
    * the poll. Throws `InvalidCursorError`, `InvalidFilterError` or `InvalidPollRequestError`.
    */
   poll(request: PollRequest): Promise<PollResult> {
-    if (this.adapterClosed) {
-      return Promise.reject(
-        new BusClosedError("the bus is shut down and its adapter closed: read with a new adapter instance"),
-      );
-    }
-    const pendingSince = this.topology.oldestPendingTimestamp();
-    return pollShards(this.adapter, this.shardIds(), request, this.config.logger, this.polls++, pendingSince);
+    if (this.adapterClosed) return Promise.reject(new BusClosedError());
+    const since = this.topology.readWatermark(!this.path.closed);
+    const reads = pollShards(this.adapter, this.shardIds(), request, this.config.logger, this.polls++, since);
+    // Reads failed by shutdown closing the adapter under them: refused like any poll after the close.
+    return reads.then((result) =>
+      this.adapterClosed && result.failedShards.length > 0 ? Promise.reject(new BusClosedError()) : result,
+    );
   }
 
   /**

@@ -87,4 +87,7 @@ export class ScalingError extends NetmeshError {
 /** The bus is shut down and its adapter closed: the call needs a live bus (read with a new adapter). */
 export class BusClosedError extends NetmeshError {
   readonly code = "BUS_CLOSED" as const;
+  constructor(message = "the bus is shut down and its adapter closed: read with a new adapter instance") {
+    super(message);
+  }
 }

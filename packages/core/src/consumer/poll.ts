@@ -1,14 +1,13 @@
-import { MAX_SHARD_ID } from "../contract/adapter-base.js";
 import type { Adapter, ShardPage, StoredEvent } from "../contract/adapter.js";
 import type { Logger } from "../contract/logger.js";
-import { InvalidPollRequestError } from "../errors.js";
+import { InvalidPollRequestError, describeValue } from "../errors.js";
 import { CompositeCursor } from "./cursor.js";
 import { type CompiledFilter, type Filter, compileFilter } from "./filter.js";
-import { compareIds } from "../contract/ids.js";
+import { byInsertion, earliestFirst } from "./insertion-order.js";
 import { readAheadOf } from "./read-ahead.js";
+import { type PollOrder, checkOrder, checkPageSize, checkShardIds } from "./read-request.js";
 
-/** `"none"`: shard by shard, each in its stored order. `"insertion"`: by insertion timestamp, ties by (shard, id). */
-export type PollOrder = "none" | "insertion";
+export { MAX_POLL_LIMIT, type PollOrder } from "./read-request.js";
 
 /** A request to {@link EventBus.poll} (and `Reader.poll`). */
 export interface PollRequest {
@@ -46,8 +45,6 @@ export interface PollResult {
 export const MAX_PER_SHARD_FETCH = 10_000;
 /** Smallest page read from one shard when a filter is applied. */
 const MIN_FILTERED_FETCH = 256;
-/** Largest `limit` of one poll. */
-export const MAX_POLL_LIMIT = 100_000;
 
 interface ShardRead {
   readonly shard: number;
@@ -57,56 +54,12 @@ interface ShardRead {
 }
 
 function checkRequest(request: PollRequest): { shards: number[] | undefined; order: PollOrder } {
-  const { limit, order = "none", shards } = request;
-  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_POLL_LIMIT) {
-    throw new InvalidPollRequestError(
-      "limit",
-      `must be an integer in [1, ${MAX_POLL_LIMIT}], got ${String(limit)}`,
-    );
+  // Callers in plain JavaScript can pass anything: a typed error, not a TypeError from reading a field.
+  if (typeof request !== "object" || request === null) {
+    throw new InvalidPollRequestError("request", `must be an object, got ${describeValue(request)}`);
   }
-  if (order !== "none" && order !== "insertion")
-    throw new InvalidPollRequestError("order", "must be none or insertion");
-  if (shards === undefined) return { shards: undefined, order };
-  if (!Array.isArray(shards)) throw new InvalidPollRequestError("shards", "must be an array of shard ids");
-  for (const shard of shards) {
-    if (!Number.isInteger(shard) || shard < 0 || shard > MAX_SHARD_ID) {
-      throw new InvalidPollRequestError("shards", `contains an invalid shard id ${String(shard)}`);
-    }
-  }
-  return { shards: [...new Set(shards)].sort((a, b) => a - b), order };
-}
-
-/** Orders events by insertion timestamp, then shard, then entry id: a total, deterministic order. */
-function byInsertion(a: StoredEvent, b: StoredEvent): number {
-  return a.timestamp - b.timestamp || a.shard - b.shard || compareIds(a.id, b.id);
-}
-
-/**
- * How many matches each shard returns when `limit` goes to the earliest events overall. A shard with
- * unread entries bounds the page: its next entries are later than the last one fetched, but may be
- * earlier than other shards' fetched events, so nothing later than that horizon is returned yet. With
- * per-shard increasing timestamps (one bus per shard) this makes paged reads globally time-ordered.
- * `pendingSince` is the oldest timestamp this bus accepted but has not stored yet: such an event will
- * be stored later, so nothing from that timestamp on is returned before it.
- */
-function earliestFirst(
-  reads: readonly ShardRead[],
-  limit: number,
-  pendingSince: number,
-): Map<number, number> {
-  let horizon = Number.POSITIVE_INFINITY;
-  for (const read of reads) {
-    const last = read.page.events.at(-1);
-    if (read.page.hasMore && last !== undefined) horizon = Math.min(horizon, last.timestamp);
-  }
-  const taken = new Map<number, number>();
-  const earliest = reads
-    .flatMap((read) => read.matches)
-    .filter((event) => event.timestamp <= horizon && event.timestamp < pendingSince)
-    .sort(byInsertion)
-    .slice(0, limit);
-  for (const event of earliest) taken.set(event.shard, (taken.get(event.shard) ?? 0) + 1);
-  return taken;
+  checkPageSize("limit", request.limit);
+  return { shards: checkShardIds(request.shards), order: checkOrder(request.order) };
 }
 
 /**
@@ -172,7 +125,9 @@ async function topUpShort(
  * prefix of its own (filtered) events, so its position can move to the last event returned without
  * skipping anything; `rotation` (any counter) rotates which shard is served first when the limit is
  * shared; a shard whose matches were all returned moves to the adapter's `nextId`, past
- * entries it examined and filtered out or skipped. Positions never move backwards.
+ * entries it examined and filtered out or skipped. Positions never move backwards. `watermark` is, for
+ * insertion order, the earliest timestamp an event the caller has not stored yet can carry (see
+ * `earliestFirst`); a reader without producers has none.
  */
 export async function pollShards(
   adapter: Adapter,
@@ -180,7 +135,7 @@ export async function pollShards(
   request: PollRequest,
   logger: Logger,
   rotation = 0,
-  pendingSince = Number.POSITIVE_INFINITY,
+  watermark = Number.POSITIVE_INFINITY,
 ): Promise<PollResult> {
   const { shards: requested, order } = checkRequest(request);
   const input = CompositeCursor.decode(request.cursor);
@@ -260,11 +215,11 @@ export async function pollShards(
   // Events held back only because this bus has not stored earlier ones yet cannot be read right away.
   let total = 0;
   for (const read of reads) {
-    for (const event of read.matches) if (order === "none" || event.timestamp < pendingSince) total++;
+    for (const event of read.matches) if (order === "none" || event.timestamp < watermark) total++;
   }
   const taken =
     order === "insertion"
-      ? earliestFirst(reads, request.limit, pendingSince)
+      ? earliestFirst(reads, request.limit, watermark, failedShards.length > 0)
       : fairShares(reads, request.limit, rotation);
   const events = reads.flatMap((read) => read.matches.slice(0, taken.get(read.shard) ?? 0));
   if (order === "insertion") events.sort(byInsertion);
@@ -293,7 +248,12 @@ export async function pollShards(
   const advanced = !next.equals(input);
   const progress = events.length > 0 || advanced;
   const anyHasMore = reads.some((read) => read.page.hasMore);
-  const stalledShards = progress ? [] : reads.filter((read) => read.page.hasMore).map((read) => read.shard);
+  // Stalled: a shard that claims more but brought no entry and no move of its position. A shard whose
+  // events were only held back (insertion order) brought entries: it is not stalled.
+  const stalledShards = reads
+    .filter((read) => read.page.hasMore && read.page.events.length === 0)
+    .filter((read) => next.get(read.shard) === input.get(read.shard))
+    .map((read) => read.shard);
   if (stalledShards.length > 0)
     logger.warn({ shards: stalledShards }, "poll: shards report more events but made no progress");
   return {

@@ -26,10 +26,12 @@ interface ShardWindow {
  * works, and the polls that follow take their pages from it.
  *
  * A page is served from a window only when the poll asks for exactly the window's position and the
- * window holds a **full** page there: the entries of a full page never change (rule 11), so it is
- * exactly what a fresh read would return. Anything else — another position, a short remainder at the
- * end of the stream (newer entries may have arrived since), a failed read — reads afresh, so a window
- * never changes what a poll returns, only when the backend was asked.
+ * window holds a **full** page there and at least one entry after it: the entries of a full page never
+ * change (rule 11), and the entry after it makes its `hasMore` true now as for a fresh read. The
+ * window's own `hasMore` is never passed on: it is as old as the window's last read, and entries may
+ * have been stored since. Anything else — another position, a short remainder or a last page at the
+ * end of the stream, a failed read — reads afresh, so a window never changes what a poll returns,
+ * only when the backend was asked.
  */
 export class ReadAhead {
   private readonly windows = new Map<number, ShardWindow>();
@@ -68,14 +70,16 @@ export class ReadAhead {
       if (window !== undefined) this.windows.delete(shard);
       return adapter.pollShard(shard, afterId, limit);
     }
-    if (window.events.length - window.offset < limit && window.extending !== undefined) {
+    // The page and an entry after it, so that the page's `hasMore` is known without the window's.
+    const needed = limit + 1;
+    if (window.events.length - window.offset < needed && window.extending !== undefined) {
       await window.extending;
     }
-    // Another poll may have taken the page meanwhile, or the window ended short of a full page.
+    // Another poll may have taken the page meanwhile, or the window ended before a page and its successor.
     if (this.windows.get(shard) !== window || window.start !== afterId) {
       return adapter.pollShard(shard, afterId, limit);
     }
-    if (window.events.length - window.offset < limit) {
+    if (window.events.length - window.offset < needed) {
       this.windows.delete(shard);
       return adapter.pollShard(shard, afterId, limit);
     }
@@ -87,9 +91,9 @@ export class ReadAhead {
       window.events = window.events.slice(window.offset);
       window.offset = 0;
     }
-    const hasMore = window.offset < window.events.length || window.hasMore;
     this.extend(adapter, shard, window, limit);
-    return { events, nextId: last, hasMore };
+    // An entry of the window follows the page (checked above): more can be read right away.
+    return { events, nextId: last, hasMore: true };
   }
 
   /** Drops every window (the reads in flight finish unobserved). */
@@ -107,7 +111,8 @@ export class ReadAhead {
   private extend(adapter: Adapter, shard: number, window: ShardWindow, limit: number): void {
     if (window.extending !== undefined || !window.hasMore) return;
     if (window.events.length - window.offset >= WINDOW_PAGES * limit) return;
-    const size = Math.min(MAX_WINDOW, Math.max(limit, limit * WINDOW_PAGES));
+    // At least one entry more than a page, so that a window with a page in it also holds its successor.
+    const size = Math.max(limit + 1, Math.min(MAX_WINDOW, limit * WINDOW_PAGES));
     window.extending = adapter.pollShard(shard, window.nextId, size).then(
       (page) => {
         window.extending = undefined;

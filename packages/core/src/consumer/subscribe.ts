@@ -6,7 +6,8 @@ import { sleep } from "../lifecycle/timers.js";
 import { CompositeCursor } from "./cursor.js";
 import { type CompiledFilter, type Filter, compileFilter } from "./filter.js";
 import { ShardFollowers } from "./shard-followers.js";
-import type { PollOrder, PollRequest, PollResult } from "./poll.js";
+import type { PollRequest, PollResult } from "./poll.js";
+import { type PollOrder, checkOrder, checkPageSize, checkShardIds } from "./read-request.js";
 import { compareIds } from "../contract/ids.js";
 
 /** Options of `EventBus.subscribe()`. */
@@ -19,7 +20,7 @@ export interface SubscribeOptions {
   readonly order?: PollOrder;
   /** Shards to follow. Default: every live shard. */
   readonly shards?: readonly number[];
-  /** Events read per poll (or per streamed page). Default 1,000. */
+  /** Events read per poll (or per streamed page), an integer in [1, 100,000]. Default 1,000. */
   readonly pageSize?: number;
   /** First idle back-off in ms (doubles while idle), when polling. Default 5. */
   readonly minIdleMs?: number;
@@ -119,8 +120,9 @@ const DONE: IteratorResult<StoredEvent> = Object.freeze({ value: undefined, done
 const FOLLOW_TICK_MS = 250;
 
 /**
- * Creates a subscription over `source`. Input is validated here, so a bad cursor or filter throws at
- * once rather than at the first iteration.
+ * Creates a subscription over `source`. Input is validated here, so a bad cursor, filter, page size,
+ * order or shard list throws at once (`InvalidCursorError`, `InvalidFilterError`,
+ * `InvalidPollRequestError`) rather than at the first iteration, or never.
  *
  * With an adapter that streams (`capabilities.streamingReads`) and order `"none"`, every shard is
  * followed with `readShard`: an event is delivered as soon as the adapter sees it stored. Otherwise, and
@@ -131,7 +133,10 @@ export function subscribe(source: SubscriptionSource, options: SubscribeOptions 
   let cursor = CompositeCursor.decode(options.cursor);
   const filter: CompiledFilter | undefined =
     options.filter === undefined ? undefined : compileFilter(options.filter);
-  const pageSize = positive("pageSize", options.pageSize, 1_000, 100_000);
+  // Checked here, not by the first poll: a streaming follower would only see its reads fail, and retry.
+  const pageSize = checkPageSize("pageSize", options.pageSize ?? 1_000);
+  const order = checkOrder(options.order);
+  const shards = checkShardIds(options.shards);
   const minIdleMs = positive("minIdleMs", options.minIdleMs, 5, 60_000);
   const maxIdleMs = positive("maxIdleMs", options.maxIdleMs, 250, 60_000);
   const stop = new AbortController();
@@ -139,12 +144,10 @@ export function subscribe(source: SubscriptionSource, options: SubscribeOptions 
   const onAbort = () => stop.abort();
   options.signal?.addEventListener("abort", onAbort, { once: true });
   if (options.signal?.aborted) stop.abort();
-  const streaming = (options.order ?? "none") === "none" ? source.streamingAdapter : undefined;
+  const streaming = order === "none" ? source.streamingAdapter : undefined;
 
   const followedShards = (): number[] =>
-    options.shards !== undefined
-      ? [...options.shards]
-      : [...new Set([...source.shardIds(), ...cursor.shardIds()])];
+    shards !== undefined ? shards : [...new Set([...source.shardIds(), ...cursor.shardIds()])];
 
   async function* follow(adapter: Adapter): AsyncGenerator<DeliveryPage> {
     // The followers end with the subscription, and also when it leaves this mode for polling.
@@ -190,8 +193,8 @@ export function subscribe(source: SubscriptionSource, options: SubscribeOptions 
         limit: pageSize,
         cursor: cursor.encode(),
         ...(options.filter !== undefined && { filter: options.filter }),
-        ...(options.order !== undefined && { order: options.order }),
-        ...(options.shards !== undefined && { shards: options.shards }),
+        order,
+        ...(shards !== undefined && { shards }),
       });
       const tracker = new DeliveryTracker(page.events, cursor);
       yield {
@@ -205,8 +208,9 @@ export function subscribe(source: SubscriptionSource, options: SubscribeOptions 
         idle = minIdleMs;
         continue;
       }
-      // Nothing new. Once shutdown settled every event, one more empty page means everything was read.
-      if (drained) return;
+      // Nothing new. Once shutdown settled every event, one more empty page means everything was read,
+      // unless a shard's read failed: what it stored is still to be delivered, so retry after the pause.
+      if (drained && page.failedShards.length === 0) return;
       await sleep(idle, stop.signal);
       idle = Math.min(idle * 2, maxIdleMs);
     }

@@ -87,19 +87,23 @@ export class Shard {
   }
 
   /**
+   * The earliest insertion timestamp an event of this shard that is not stored yet can carry, given
+   * the clock reads `now` (µs; `Infinity` once no event is accepted any more): the oldest event in
+   * flight, else the oldest queued one (a shard stamps its events in increasing order, and the ring
+   * holds newer events than the batch in flight). With nothing pending, an event accepted from now on:
+   * the ingest path reads the clock afresh for an event that finds its ring empty, and never stamps at
+   * or below the shard's last timestamp.
+   */
+  unstoredFrom(now: number): number {
+    if (this.inFlight > 0) return this.inFlightSince;
+    return this.ring.oldestTimestamp() ?? Math.max(now, this.lastTimestamp + 1);
+  }
+
+  /**
    * Acceptance index of the oldest event that is neither dispatched nor dropped. The ring always holds
    * the newest accepted events, contiguously; an in-flight batch holds older ones. Evictions can settle
    * ring events before the in-flight batch, so settled events are not always a prefix.
    */
-  /**
-   * Insertion timestamp of the oldest event accepted but not yet settled (in flight or queued), or
-   * `Infinity`: no event of this shard can be stored later with an earlier timestamp.
-   */
-  get oldestPendingTimestamp(): number {
-    if (this.inFlight > 0) return this.inFlightSince;
-    return this.ring.oldestTimestamp() ?? Number.POSITIVE_INFINITY;
-  }
-
   get oldestUnsettled(): number {
     return this.inFlight > 0 ? this.inFlightStart : this.accepted - this.ring.length;
   }

@@ -1,4 +1,5 @@
 import type { Logger } from "../contract/logger.js";
+import { nowMicros } from "../ingest/clock.js";
 import { ScalingError } from "../errors.js";
 import { reduceHash } from "./routing.js";
 import { SlotTable } from "../scaling/slot-table.js";
@@ -142,11 +143,18 @@ export class Topology {
     return removed;
   }
 
-  /** The oldest insertion timestamp accepted but not yet settled on any live shard (`Infinity`: none). */
-  oldestPendingTimestamp(): number {
-    let oldest = Number.POSITIVE_INFINITY;
-    for (const shard of this.shards()) oldest = Math.min(oldest, shard.oldestPendingTimestamp);
-    return oldest;
+  /**
+   * The earliest insertion timestamp an event not stored yet can carry, on any shard: queued, in
+   * flight, or, while `accepting`, accepted from now on (on a live shard, or on one added later, whose
+   * timestamps start above every shard's). An insertion-ordered poll returns nothing from it on: such
+   * an event could still be stored before the events it precedes are read.
+   */
+  readWatermark(accepting: boolean): number {
+    // Once ingest is closed no event is accepted any more: only the pending ones can still be stored.
+    const now = accepting ? nowMicros() : Number.POSITIVE_INFINITY;
+    let earliest = Number.POSITIVE_INFINITY;
+    for (const shard of this.shards()) earliest = Math.min(earliest, shard.unstoredFrom(now));
+    return earliest;
   }
 
   /** Registers a listener; returns the function that removes it. */
