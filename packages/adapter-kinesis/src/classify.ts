@@ -99,6 +99,10 @@ export function errorCode(error: unknown): string {
  * unreachable connections (and a connect timeout) are connection failures; every other 4xx reply
  * (missing stream, access, signature, validation, KMS) is fatal, since the service judged the request
  * and will judge it the same way again; anything unrecognised is transient, as the bus treats it.
+ *
+ * A service's reply is judged by its code and HTTP status alone: its message is the service's text
+ * (it may quote anything, "socket hang up" included), never evidence. Only an error raised on this
+ * side, with no reply, is told apart by what Node or the HTTP handler says.
  */
 export function classifyKind(error: unknown): FailureKind {
   if (typeof error !== "object" || error === null) return "transient";
@@ -107,17 +111,24 @@ export function classifyKind(error: unknown): FailureKind {
   if (BACKPRESSURE.has(code)) return "backpressure";
   if (TRANSIENT.has(code)) return "transient";
   if (code in FATAL_HINTS) return "fatal";
+  const status = shape.$metadata?.httpStatusCode;
+  if (typeof status === "number" || shape.$fault === "server" || shape.$fault === "client") {
+    if (shape.$fault === "server" || (typeof status === "number" && status >= 500)) return "transient";
+    if (shape.$fault === "client" || (typeof status === "number" && status >= 400)) return "fatal";
+    return "transient";
+  }
   const nodeCode = typeof shape.code === "string" ? shape.code : "";
   if (CONNECTION_CODES.has(nodeCode) || CONNECTION_CODES.has(code)) return "connection";
   const message = typeof shape.message === "string" ? shape.message : "";
-  if (code === "TimeoutError") return /establish a connection/.test(message) ? "connection" : "transient";
-  if (/socket hang up|other side closed/i.test(message)) return "connection";
-  const status = shape.$metadata?.httpStatusCode;
-  if (shape.$fault === "server" || (typeof status === "number" && status >= 500)) return "transient";
-  if (shape.$fault === "client" || (typeof status === "number" && status >= 400)) return "fatal";
+  // The handler's connect timeout carries no code: its own wording is all that tells it from the
+  // request timeout (which carries ETIMEDOUT).
+  if (code === "TimeoutError") return CONNECT_TIMEOUT.test(message) ? "connection" : "transient";
   if (/region is missing/i.test(message)) return "fatal";
   return "transient";
 }
+
+/** The wording of `@smithy/node-http-handler`'s connect timeout ("did not establish a connection"). */
+const CONNECT_TIMEOUT = /did not establish a connection/;
 
 /**
  * A copy of an SDK error that is safe to keep as `cause`: its code, scrubbed message, HTTP status and

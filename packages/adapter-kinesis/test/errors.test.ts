@@ -66,6 +66,25 @@ describe("error families", () => {
     });
   }
 
+  // A reply is judged by its code and status: words in the service's message are never evidence.
+  const misleading = [
+    { type: "SomethingNew", status: 400, message: "socket hang up", expected: FatalError },
+    { type: "SomethingNew", status: 400, message: "ECONNRESET other side closed", expected: FatalError },
+    { type: "TimeoutError", status: 400, message: "did not establish a connection", expected: FatalError },
+    { type: "SomethingNew", status: 502, message: "socket hang up", expected: TransientError },
+    { type: "SomethingNew", status: 400, message: "Region is missing", expected: FatalError },
+  ] as const;
+  for (const { type, status, message, expected } of misleading) {
+    it(`a ${status} ${type} reply saying "${message}" is a ${expected.name}, whatever its message`, async () => {
+      proxy.rules.length = 0;
+      const adapter = await kinesis.ready({ endpoint: proxy.endpoint, maxAttempts: 1 });
+      proxy.rules.push(nextOf("PutRecords", { kind: "error", status, type, message }));
+      const error = await failure(adapter.onBatch(new Producer().batch(0, events("m", 2)), live()));
+      expect(error.constructor).toBe(expected);
+      expect((error.cause as KinesisServiceError).httpStatusCode).toBe(status);
+    });
+  }
+
   it("GetRecords throttled (LimitExceededException) is backpressure; the next poll succeeds", async () => {
     proxy.rules.length = 0;
     const adapter = await kinesis.ready({ endpoint: proxy.endpoint, maxAttempts: 1 });

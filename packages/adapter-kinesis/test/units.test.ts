@@ -206,9 +206,30 @@ describe("classification and redaction", () => {
       "connection",
     );
     expect(
-      classifyKind(Object.assign(new Error("x did not establish a connection"), { name: "TimeoutError" })),
+      // @smithy/node-http-handler's connect timeout and request timeout, as it raises them.
+      classifyKind(
+        Object.assign(
+          new Error(
+            "@smithy/node-http-handler - the request socket did not establish a connection with the server within the configured timeout of 3000 ms.",
+          ),
+          { name: "TimeoutError" },
+        ),
+      ),
     ).toBe("connection");
-    expect(classifyKind(Object.assign(new Error("timed out"), { name: "TimeoutError" }))).toBe("transient");
+    expect(
+      classifyKind(
+        Object.assign(
+          new Error(
+            "@smithy/node-http-handler - [ERROR] a request has exceeded the configured 5000 ms requestTimeout.",
+          ),
+          { name: "TimeoutError", code: "ETIMEDOUT" },
+        ),
+      ),
+    ).toBe("transient");
+    // The handler renames a reset socket ("socket hang up") TimeoutError; its code tells it.
+    expect(
+      classifyKind(Object.assign(new Error("socket hang up"), { name: "TimeoutError", code: "ECONNRESET" })),
+    ).toBe("connection");
     expect(classifyKind(new Error("ResourceNotFoundException mentioned in passing"))).toBe("transient");
   });
 
