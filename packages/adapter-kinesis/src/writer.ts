@@ -86,9 +86,13 @@ export class Writer {
       if (results.length !== entries.length) {
         throw new TransientError(`kinesis ${what}: ${results.length} results for ${entries.length} records`);
       }
-      const failed = (output.FailedRecordCount ?? 0) > 0 ? results.findIndex((r) => r.ErrorCode) : -1;
+      // A record is stored when the reply gives it a sequence number and no error, whatever
+      // FailedRecordCount says: a count that contradicts the records must not lose the failed ones.
+      const failed = results.findIndex((r) => r.ErrorCode !== undefined || r.SequenceNumber === undefined);
       const stored = failed === -1 ? results.length : failed;
-      this.context.counters.records += results.length - (output.FailedRecordCount ?? 0);
+      this.context.counters.records += results.filter(
+        (r) => r.ErrorCode === undefined && r.SequenceNumber !== undefined,
+      ).length;
       const lastShard = stored > 0 ? results[stored - 1]!.ShardId : undefined;
       if (lastShard !== undefined) this.context.wroteTo(batch.shard, lastShard);
       next += stored;

@@ -87,6 +87,28 @@ describe("partial PutRecords failures keep per-shard order", () => {
     expect(read.map((event) => event.json)).toEqual([...first.events, ...second.events]);
   });
 
+  it("a failed record is resent even when the reply's FailedRecordCount says 0, is left out, or the record has no error code", async () => {
+    proxy.rules.length = 0;
+    const adapter = await kinesis.ready({ endpoint: proxy.endpoint, shardCount: 1 });
+    const producer = new Producer();
+    const batches = [producer.batch(0, events("zero", 10)), producer.batch(0, events("none", 10))];
+    const blank = producer.batch(0, events("blank", 10));
+    proxy.rules.push(
+      nextOf("PutRecords", { kind: "fail-records", failed: new Set([3]), failedRecordCount: 0 }),
+      nextOf("PutRecords", { kind: "fail-records", failed: new Set([5, 6]), failedRecordCount: null }),
+      nextOf("PutRecords", {
+        kind: "fail-records",
+        failed: new Set([0, 8]),
+        failedRecordCount: null,
+        blank: true,
+      }),
+    );
+    for (const batch of [...batches, blank]) expect(await adapter.onBatch(batch, live())).toBeUndefined();
+    expect(adapter.writeCounters.partialFailures).toBe(3);
+    const read = await readAll(adapter, 0);
+    expect(read.map((event) => event.json)).toEqual([...batches, blank].flatMap((batch) => batch.events));
+  });
+
   it("a record failing with a KMS access error is fatal and says so", async () => {
     proxy.rules.length = 0;
     const adapter = await kinesis.ready({ endpoint: proxy.endpoint, shardCount: 1 });
