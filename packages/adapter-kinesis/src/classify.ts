@@ -147,7 +147,8 @@ export class KinesisServiceError extends Error {
     const shape = (typeof error === "object" && error !== null ? error : {}) as ErrorShape;
     super(redactor.text(typeof shape.message === "string" ? shape.message : String(error)));
     this.name = "KinesisServiceError";
-    this.code = errorCode(error);
+    // The code is the service's text too (a reply's `__type`).
+    this.code = redactor.text(errorCode(error));
     const status = shape.$metadata?.httpStatusCode;
     this.httpStatusCode = typeof status === "number" ? status : undefined;
     const requestId = shape.$metadata?.requestId;
@@ -155,8 +156,12 @@ export class KinesisServiceError extends Error {
   }
 }
 
-/** The AWS or Node code behind a classified error (the code of its {@link KinesisServiceError} cause). */
+/**
+ * The AWS or Node code behind a classified error (the code of its {@link KinesisServiceError} cause),
+ * or of such a cause itself.
+ */
 export function causeCode(error: unknown): string | undefined {
+  if (error instanceof KinesisServiceError) return error.code;
   if (!isAdapterError(error)) return undefined;
   return error.cause instanceof KinesisServiceError ? error.cause.code : undefined;
 }

@@ -6,10 +6,9 @@ import {
   type BatchBytes,
   type BatchResult,
   type EventRejection,
-  FatalError,
   TransientError,
 } from "@netmesh/core/adapter";
-import { classifyKind } from "./classify.js";
+import { causeCode, classifyKind } from "./classify.js";
 import type { Client } from "./client.js";
 import type { HashKeys } from "./hash-keys.js";
 import { HEADER_BYTES, PARTITION_KEY_BYTES, partitionKeyOf, writeHeader } from "./record-format.js";
@@ -102,15 +101,20 @@ export class Writer {
         continue;
       }
       this.context.counters.partialFailures++;
-      const code = results[failed]!.ErrorCode ?? "Unknown";
-      const detail = `record ${failed} of ${results.length} failed with ${code}`;
-      if (classifyKind({ name: code }) === "fatal") {
-        throw new FatalError(`kinesis ${what}: ${detail} (fatal: ${results[failed]!.ErrorMessage ?? code})`);
-      }
+      const result = results[failed]!;
+      const failure = {
+        name: result.ErrorCode ?? "MissingSequenceNumber",
+        message: result.ErrorMessage ?? "the reply gave the record neither a sequence number nor an error",
+      };
+      const where = `${what}, record ${failed} of ${results.length}`;
+      // Classified and scrubbed like a failed call: the record's message is the service's text.
+      if (classifyKind(failure) === "fatal") throw this.context.client.failure(failure, where);
       stalls = stored > 0 ? 0 : stalls + 1;
       if (stalls > this.context.partialFailureRetries) {
+        const { cause } = this.context.client.failure(failure, where);
         throw new BackendBackpressureError(
-          `kinesis ${what}: ${detail}, ${stalls} calls in a row without progress (throttled: retry with back-off)`,
+          `kinesis ${where} failed with ${causeCode(cause)}, ${stalls} calls in a row without progress (throttled: retry with back-off)`,
+          { cause },
         );
       }
       // Exponential back-off with jitter: 25 ms, 50 ms, … up to 1 s.

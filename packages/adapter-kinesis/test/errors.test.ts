@@ -253,6 +253,28 @@ describe("credentials never appear in errors or logs", () => {
     expect(JSON.stringify(closed.settings)).not.toContain("secretAccessKey");
   });
 
+  it("not when a record's failure in a PutRecords reply quotes them (fatal, or throttled until the writer gives up)", async () => {
+    proxy.rules.length = 0;
+    const logs = recordingLogger();
+    const adapter = kinesis.create({
+      endpoint: proxy.endpoint,
+      credentials: secrets,
+      partialFailureRetries: 0,
+    });
+    await adapter.init({ logger: logs });
+    const quoting = `key ${secrets.accessKeyId} secret ${secrets.secretAccessKey} token ${secrets.sessionToken}`;
+    for (const code of ["KMSAccessDeniedException", "ProvisionedThroughputExceededException"]) {
+      proxy.rules.push(
+        nextOf("PutRecords", { kind: "fail-records", failed: new Set([0]), code, message: quoting }),
+      );
+      const error = await failure(adapter.onBatch(new Producer().batch(0, events("q", 2)), live()));
+      expect(error.message).toContain(code);
+      expect(error.cause).toBeInstanceOf(KinesisServiceError);
+      expect((error.cause as KinesisServiceError).code).toBe(code);
+      expectClean(error, logs, `record failure ${code}`);
+    }
+  });
+
   it("not when the credentials come from a provider function", async () => {
     proxy.rules.length = 0;
     const logs = recordingLogger();

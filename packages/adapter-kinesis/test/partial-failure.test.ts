@@ -1,5 +1,6 @@
 import { BackendBackpressureError, FatalError } from "@netmesh/core/adapter";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { causeCode } from "../src/classify.js";
 import { Producer, events, live } from "./support/batches.js";
 import { readAll, storedSequences, useKinesis } from "./support/helpers.js";
 import { type KinesisProxy, nextOf, startKinesisProxy } from "./support/kinesis-proxy.js";
@@ -119,6 +120,7 @@ describe("partial PutRecords failures keep per-shard order", () => {
       .onBatch(new Producer().batch(0, events("kms", 3)), live())
       .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(FatalError);
-    expect((error as Error).message).toMatch(/KMSAccessDeniedException.*fatal/);
+    expect((error as Error).message).toMatch(/KMSAccessDeniedException.*fatal: .*retrying cannot help/);
+    expect(causeCode(error)).toBe("KMSAccessDeniedException");
   });
 });
