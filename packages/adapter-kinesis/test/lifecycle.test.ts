@@ -116,6 +116,26 @@ describe("with a kinesalite of our own (slow stream transitions, connection coun
     await Promise.all([adapter.shutdown(), late.shutdown()]);
   });
 
+  it("shutdown while init waits for a new stream ends the wait at once; init rejects with AdapterShutdownError", async () => {
+    const slow = await startKinesalite({ delayMs: 3_000 });
+    try {
+      const adapter = new KinesisAdapter({
+        streamName: uniqueStream("own-stop"),
+        endpoint: slow.endpoint,
+        region: REGION,
+        credentials: TEST_CREDENTIALS,
+      });
+      const init = adapter.init({ logger: silentLogger }).catch((caught: unknown) => caught);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const started = performance.now();
+      await adapter.shutdown();
+      expect(performance.now() - started).toBeLessThan(1_000);
+      expect(await init).toBeInstanceOf(AdapterShutdownError);
+    } finally {
+      await slow.close();
+    }
+  });
+
   it("shutdown destroys the client's sockets, ends open readShard iterations, and refuses later calls", async () => {
     const adapter = make();
     await adapter.init({ logger: silentLogger });
