@@ -145,6 +145,7 @@ export class KinesisAdapter extends AdapterBase {
       partialFailureRetries: settings.partialFailureRetries,
       maxEventBytes: this.caps.maxEventBytes,
       counters: this.writeCounters,
+      stopped: this.shutdownSignal,
       wroteTo: (busShard, kinesisShard) => this.written.set(busShard, kinesisShard),
     });
     this.reader = new Reader(

@@ -1,6 +1,7 @@
 import { randomInt } from "node:crypto";
 import { PutRecordsCommand, type PutRecordsRequestEntry } from "@aws-sdk/client-kinesis";
 import {
+  AdapterShutdownError,
   BackendBackpressureError,
   type Batch,
   type BatchBytes,
@@ -30,6 +31,8 @@ export interface WriterContext {
   readonly maxEventBytes: number;
   /** Where to count what the writer does. */
   readonly counters: WriteCounters;
+  /** Aborted at shutdown: ends every write under way. */
+  readonly stopped: AbortSignal;
   /** Tells the reader which Kinesis shard now holds `busShard`'s newest records (a reshard hint). */
   wroteTo(busShard: number, kinesisShardId: string): void;
 }
@@ -65,8 +68,32 @@ export class Writer {
   constructor(private readonly context: WriterContext) {}
 
   /** Stores `batch` (contract rules 1–5), or reports its unstorable events; see the class notes. */
-  async write(batch: Batch, signal: AbortSignal): Promise<BatchResult | void> {
+  async write(batch: Batch, attempt: AbortSignal): Promise<BatchResult | void> {
     if (batch.size === 0) return;
+    // The attempt ends when the bus aborts it or the adapter shuts down: a write backing off between
+    // resends must not outlive the adapter, nor send on its destroyed client.
+    const { stopped } = this.context;
+    const controller = new AbortController();
+    const abort = () => controller.abort(attempt.aborted ? attempt.reason : stopped.reason);
+    attempt.addEventListener("abort", abort);
+    stopped.addEventListener("abort", abort);
+    if (attempt.aborted || stopped.aborted) abort();
+    try {
+      return await this.send(batch, controller.signal);
+    } catch (error) {
+      if (stopped.aborted && !attempt.aborted) {
+        throw new AdapterShutdownError(
+          `kinesis PutRecords of bus shard ${batch.shard}: the adapter was shut down during the write`,
+        );
+      }
+      throw error;
+    } finally {
+      attempt.removeEventListener("abort", abort);
+      stopped.removeEventListener("abort", abort);
+    }
+  }
+
+  private async send(batch: Batch, signal: AbortSignal): Promise<BatchResult | void> {
     const bytes = batch.bytes();
     const { sendable, rejected } = this.screen(batch, bytes);
     const producer = Buffer.from(batch.producer, "hex");

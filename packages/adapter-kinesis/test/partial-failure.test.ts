@@ -1,4 +1,4 @@
-import { BackendBackpressureError, FatalError } from "@netmesh/core/adapter";
+import { AdapterShutdownError, BackendBackpressureError, FatalError } from "@netmesh/core/adapter";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { causeCode } from "../src/classify.js";
 import { Producer, events, live } from "./support/batches.js";
@@ -108,6 +108,33 @@ describe("partial PutRecords failures keep per-shard order", () => {
     expect(adapter.writeCounters.partialFailures).toBe(3);
     const read = await readAll(adapter, 0);
     expect(read.map((event) => event.json)).toEqual([...batches, blank].flatMap((batch) => batch.events));
+  });
+
+  it("shutdown ends a write that is backing off between resends: it rejects at once and sends nothing more", async () => {
+    proxy.rules.length = 0;
+    const adapter = await kinesis.ready({
+      endpoint: proxy.endpoint,
+      shardCount: 1,
+      partialFailureRetries: 100,
+    });
+    proxy.rules.push((operation) =>
+      operation === "PutRecords" ? { kind: "fail-records", failed: new Set([0, 1, 2]) } : undefined,
+    );
+    const writing = adapter.onBatch(new Producer().batch(0, events("stop", 3)), live()).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    for (let i = 0; i < 100 && adapter.writeCounters.partialFailures < 3; i++)
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    const started = performance.now();
+    await adapter.shutdown();
+    const error = await writing;
+    expect(performance.now() - started).toBeLessThan(500);
+    expect(error).toBeInstanceOf(AdapterShutdownError);
+    const calls = proxy.operations.filter((operation) => operation === "PutRecords").length;
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(proxy.operations.filter((operation) => operation === "PutRecords")).toHaveLength(calls);
+    proxy.rules.length = 0;
   });
 
   it("a record failing with a KMS access error is fatal and says so", async () => {
