@@ -1,6 +1,8 @@
+import { PutRecordCommand } from "@aws-sdk/client-kinesis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hashKeyOf, partitionKeyOf } from "../src/index.js";
 import { Producer, events, live } from "./support/batches.js";
-import { readAll, useKinesis } from "./support/helpers.js";
+import { readAll, recordingLogger, useKinesis } from "./support/helpers.js";
 import { type KinesisProxy, nextOf, startKinesisProxy } from "./support/kinesis-proxy.js";
 
 const kinesis = useKinesis("reads");
@@ -56,5 +58,51 @@ describe("reading Kinesis's awkward answers", () => {
     const after = await readAll(adapter, 0, read.at(-1)!.id);
     expect(after.map((event) => event.json)).toEqual(second.events);
     expect(proxy.operations.slice(before)).toContain("GetShardIterator");
+  });
+
+  it("records in another format are skipped with a warning, and the cursor moves past them, also at the end", async () => {
+    const logs = recordingLogger();
+    const adapter = await kinesis.ready({ shardCount: 1, logger: logs });
+    const stream = adapter.settings.streamName;
+    const producer = new Producer();
+    const put = async (data: Uint8Array, shard = 0) => {
+      const { SequenceNumber } = await kinesis.admin.send(
+        new PutRecordCommand({
+          StreamName: stream,
+          Data: data,
+          PartitionKey: partitionKeyOf(shard),
+          ExplicitHashKey: hashKeyOf(shard).toString(),
+        }),
+      );
+      return SequenceNumber!;
+    };
+    const first = producer.batch(0, events("first", 3));
+    await adapter.onBatch(first, live());
+    await put(Buffer.from("not a netmesh record, just text"));
+    await put(Buffer.from([0x01, 0x02])); // too short for the header
+    const second = producer.batch(0, events("second", 2));
+    await adapter.onBatch(second, live());
+    await put(Buffer.from("{}"), 1); // another bus shard sharing the Kinesis shard: skipped silently
+    await put(Buffer.from("garbage at the end"));
+    const last = await put(Buffer.from("more garbage at the end"));
+
+    const read = await readAll(adapter, 0, undefined, 2);
+    expect(read.map((event) => event.json)).toEqual([...first.events, ...second.events]);
+    expect(adapter.readCounters.corrupt).toBe(4);
+    const warnings = logs.lines.filter(
+      (line) => line.level === "warn" && /not a netmesh event/.test(line.message),
+    );
+    expect(warnings).toHaveLength(4);
+    expect(warnings.every((line) => typeof line.fields.reason === "string")).toBe(true);
+
+    // After the last event only unreadable records follow: the page moves the cursor past them.
+    for (const reader of [adapter, await kinesis.ready({ streamName: stream })]) {
+      expect(await reader.pollShard(0, read.at(-1)!.id, 10)).toEqual({
+        events: [],
+        nextId: last,
+        hasMore: false,
+      });
+      expect(await reader.pollShard(0, last, 10)).toEqual({ events: [], nextId: undefined, hasMore: false });
+    }
   });
 });
