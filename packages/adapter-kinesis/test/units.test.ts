@@ -276,6 +276,41 @@ describe("options", () => {
     }
   });
 
+  it("refuses malformed credentials and clientConfig with a TypeError naming the option", () => {
+    const bad: [Record<string, unknown>, RegExp][] = [
+      [{ credentials: null }, /credentials/],
+      [{ credentials: "AKID:secret" }, /credentials/],
+      [{ credentials: { accessKeyId: "", secretAccessKey: "s" } }, /credentials/],
+      [{ credentials: { accessKeyId: "a", secretAccessKey: "" } }, /credentials/],
+      [{ credentials: { accessKeyId: "a", secretAccessKey: "s", sessionToken: 42 } }, /credentials/],
+      [{ clientConfig: "fast" }, /clientConfig/],
+      [{ clientConfig: null }, /clientConfig/],
+      [{ clientConfig: [] }, /clientConfig/],
+      // What the adapter sets itself cannot come in through clientConfig (settings would not show it).
+      [{ clientConfig: { region: "eu-west-1" } }, /clientConfig\.region/],
+      [{ clientConfig: { endpoint: "http://127.0.0.1:1" } }, /clientConfig\.endpoint/],
+      [
+        { clientConfig: { credentials: { accessKeyId: "a", secretAccessKey: "s" } } },
+        /clientConfig\.credentials/,
+      ],
+      [{ clientConfig: { maxAttempts: 9 } }, /clientConfig\.maxAttempts/],
+      [{ clientConfig: { requestHandler: {} } }, /clientConfig\.requestHandler/],
+    ];
+    for (const [options, message] of bad) {
+      const create = () => new KinesisAdapter({ streamName: "s", ...options } as never);
+      expect(create, JSON.stringify(options)).toThrow(TypeError);
+      expect(create, JSON.stringify(options)).toThrow(message);
+    }
+    expect(
+      () =>
+        new KinesisAdapter({
+          streamName: "s",
+          credentials: { accessKeyId: "a", secretAccessKey: "s", sessionToken: "t" },
+          clientConfig: { customUserAgent: "netmesh-test", region: undefined } as never,
+        }),
+    ).not.toThrow();
+  });
+
   it("accepts frozen static credentials (the SDK writes into the object it is given: the adapter copies it)", () => {
     const credentials = Object.freeze({ accessKeyId: "AKIDFROZEN", secretAccessKey: "frozen" });
     expect(() => new KinesisAdapter({ streamName: "s", credentials })).not.toThrow();
