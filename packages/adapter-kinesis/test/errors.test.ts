@@ -111,6 +111,21 @@ describe("error families", () => {
     expect(performance.now() - started).toBeLessThan(3_000);
   });
 
+  it("isHealthy is bounded by healthCheckTimeoutMs when Kinesis never answers, and true again once it does", async () => {
+    proxy.rules.length = 0;
+    const adapter = await kinesis.ready({
+      endpoint: proxy.endpoint,
+      healthCheckTimeoutMs: 200,
+      requestTimeoutMs: 5_000,
+    });
+    expect(await adapter.isHealthy()).toBe(true);
+    proxy.rules.push(nextOf("DescribeStreamSummary", { kind: "hang" }));
+    const started = performance.now();
+    expect(await adapter.isHealthy()).toBe(false);
+    expect(performance.now() - started).toBeLessThan(1_500);
+    expect(await adapter.isHealthy()).toBe(true);
+  });
+
   it("the bus's abort ends a hanging call at once with a retryable error", async () => {
     proxy.rules.length = 0;
     const adapter = await kinesis.ready({ endpoint: proxy.endpoint, maxAttempts: 1 });
