@@ -1,8 +1,10 @@
 import {
   type AdapterError,
+  AdapterShutdownError,
   BackendBackpressureError,
   ConnectionError,
   FatalError,
+  SerializationError,
   TransientError,
   isAdapterError,
 } from "@netmesh/core/adapter";
@@ -81,7 +83,11 @@ interface ErrorShape {
   readonly code?: unknown;
   readonly message?: unknown;
   readonly $fault?: unknown;
-  readonly $metadata?: { readonly httpStatusCode?: unknown; readonly requestId?: unknown };
+  readonly $metadata?: {
+    readonly httpStatusCode?: unknown;
+    readonly requestId?: unknown;
+    readonly attempts?: unknown;
+  };
 }
 
 /** The AWS error code of an SDK error (its `name`), or a Node error code, or `"Error"`. */
@@ -177,16 +183,44 @@ export function classify(error: unknown, what: string, redactor: Redactor): Adap
   const cause = new KinesisServiceError(error, redactor);
   const kind = classifyKind(error);
   const base = `kinesis ${what}: ${cause.code}: ${cause.message}`;
+  // The SDK sent the request more than once: an earlier attempt (a reset, a timeout) may have been
+  // applied, whatever the last answer says.
+  const attempts = (error as ErrorShape).$metadata?.attempts;
+  const options = typeof attempts === "number" && attempts > 1 ? { cause, notStored: false } : { cause };
   switch (kind) {
     case "backpressure":
-      return new BackendBackpressureError(`${base} (throttled: retry with back-off)`, { cause });
+      return new BackendBackpressureError(`${base} (throttled: retry with back-off)`, options);
     case "transient":
-      return new TransientError(base, { cause });
+      return new TransientError(base, options);
     case "connection":
-      return new ConnectionError(`${base} (cannot reach Kinesis)`, { cause });
+      return new ConnectionError(`${base} (cannot reach Kinesis)`, options);
     case "fatal": {
       const hint = FATAL_HINTS[cause.code] ?? "Kinesis refused the request";
-      return new FatalError(`${base} (fatal: ${hint}; retrying cannot help)`, { cause });
+      return new FatalError(`${base} (fatal: ${hint}; retrying cannot help)`, options);
     }
+  }
+}
+
+/**
+ * `error` declaring that part of its batch may be stored (`notStored: false`), for a write that fails
+ * after some of its records were confirmed: the default of a fatal, throttling or shutdown error is
+ * "nothing stored", which would make the bus count stored events as certainly lost.
+ */
+export function mayHaveStored(error: unknown): unknown {
+  if (!isAdapterError(error) || !error.notStored) return error;
+  const options = { cause: error.cause, notStored: false };
+  switch (error.kind) {
+    case "backpressure":
+      return new BackendBackpressureError(error.message, options);
+    case "fatal":
+      return new FatalError(error.message, options);
+    case "shutdown":
+      return new AdapterShutdownError(error.message, options);
+    case "serialization":
+      return new SerializationError(error.message, options);
+    case "connection":
+      return new ConnectionError(error.message, options);
+    case "transient":
+      return new TransientError(error.message, options);
   }
 }

@@ -9,7 +9,7 @@ import {
   type EventRejection,
   TransientError,
 } from "@netmesh/core/adapter";
-import { causeCode, classifyKind } from "./classify.js";
+import { causeCode, classifyKind, mayHaveStored } from "./classify.js";
 import type { Client } from "./client.js";
 import type { HashKeys } from "./hash-keys.js";
 import { HEADER_BYTES, PARTITION_KEY_BYTES, partitionKeyOf, writeHeader } from "./record-format.js";
@@ -80,13 +80,15 @@ export class Writer {
     if (attempt.aborted || stopped.aborted) abort();
     try {
       return await this.send(batch, controller.signal);
-    } catch (error) {
-      if (stopped.aborted && !attempt.aborted) {
-        throw new AdapterShutdownError(
-          `kinesis PutRecords of bus shard ${batch.shard}: the adapter was shut down during the write`,
-        );
-      }
-      throw error;
+    } catch (caught) {
+      const error =
+        stopped.aborted && !attempt.aborted
+          ? new AdapterShutdownError(
+              `kinesis PutRecords of bus shard ${batch.shard}: the adapter was shut down during the write`,
+            )
+          : caught;
+      // Records of the batch confirmed stored (in this attempt or an earlier one) are readable.
+      throw (this.progress.get(batch) ?? 0) > 0 ? mayHaveStored(error) : error;
     } finally {
       attempt.removeEventListener("abort", abort);
       stopped.removeEventListener("abort", abort);
