@@ -1,4 +1,5 @@
 import {
+  CreateStreamCommand,
   DeleteStreamCommand,
   DescribeStreamSummaryCommand,
   ListShardsCommand,
@@ -114,6 +115,35 @@ describe("with a kinesalite of our own (slow stream transitions, connection coun
     expect((deleting as Error).message).toMatch(/being deleted/);
     admin.destroy();
     await Promise.all([adapter.shutdown(), late.shutdown()]);
+  });
+
+  it("a failed init closes its sockets and can be called again: it succeeds once the stream exists", async () => {
+    const streamName = uniqueStream("own-retry");
+    const adapter = new KinesisAdapter({
+      streamName,
+      endpoint: own.endpoint,
+      region: REGION,
+      credentials: TEST_CREDENTIALS,
+      createStream: false,
+    });
+    const missing = await adapter.init({ logger: silentLogger }).catch((caught: unknown) => caught);
+    expect(missing).toBeInstanceOf(FatalError);
+    for (let i = 0; i < 50 && (await connections()) > 0; i++)
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await connections()).toBe(0);
+    expect(await adapter.isHealthy()).toBe(false);
+    await expect(adapter.pollShard(0, undefined, 1)).rejects.toBeInstanceOf(FatalError);
+
+    const admin = rawClient(own.endpoint);
+    await admin.send(new CreateStreamCommand({ StreamName: streamName, ShardCount: 1 }));
+    admin.destroy();
+    await adapter.init({ logger: silentLogger }); // waits for ACTIVE (300 ms here)
+    expect(adapter.stream?.created).toBe(false);
+    const batch = new Producer().batch(0, events("retry", 3));
+    await adapter.onBatch(batch, live());
+    expect((await readAll(adapter, 0)).map((event) => event.json)).toEqual(batch.events);
+    expect(await adapter.isHealthy()).toBe(true);
+    await adapter.shutdown();
   });
 
   it("shutdown while init waits for a new stream ends the wait at once; init rejects with AdapterShutdownError", async () => {
