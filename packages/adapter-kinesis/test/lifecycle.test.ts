@@ -6,7 +6,7 @@ import {
 } from "@aws-sdk/client-kinesis";
 import { AdapterShutdownError, FatalError, type ShardPage, silentLogger } from "@netmesh/core/adapter";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { KinesisAdapter } from "../src/index.js";
+import { KinesisAdapter, RECORD_OVERHEAD_BYTES } from "../src/index.js";
 import { Producer, events, live } from "./support/batches.js";
 import {
   REGION,
@@ -18,6 +18,7 @@ import {
   useKinesis,
 } from "./support/helpers.js";
 import { type LocalKinesis, startKinesalite } from "./support/kinesalite.js";
+import { type Action, type KinesisProxy, nextOf, startKinesisProxy } from "./support/kinesis-proxy.js";
 
 const kinesis = useKinesis("life");
 
@@ -70,6 +71,60 @@ describe("stream set-up at init", () => {
     const adapter = kinesis.create({ dedupWindowMs: 5_000 });
     await adapter.init({ logger: logs, adapterTimeoutMs: 10_000 });
     expect(logs.lines.some((line) => line.level === "warn" && /dedupWindowMs/.test(line.message))).toBe(true);
+  });
+});
+
+describe("what DescribeStreamSummary tells at init (answered by a proxy: kinesalite knows neither field)", () => {
+  let proxy: KinesisProxy;
+  beforeAll(async () => {
+    proxy = await startKinesisProxy(kinesis.endpoint);
+  });
+  afterAll(() => proxy.close());
+  const summary = (streamName: string, extra: Record<string, unknown>): Action => ({
+    kind: "reply",
+    body: {
+      StreamDescriptionSummary: {
+        StreamName: streamName,
+        StreamStatus: "ACTIVE",
+        StreamModeDetails: { StreamMode: "ON_DEMAND" },
+        OpenShardCount: 4,
+        ...extra,
+      },
+    },
+  });
+
+  it("a raised record limit (MaxRecordSizeInKiB) settles maxEventBytes, and the writer refuses one byte more alone", async () => {
+    proxy.rules.length = 0;
+    const streamName = uniqueStream("life-limit");
+    await (await kinesis.ready({ streamName })).shutdown(); // the stream exists
+    proxy.rules.push(nextOf("DescribeStreamSummary", summary(streamName, { MaxRecordSizeInKiB: 2_048 })));
+    const adapter = await kinesis.ready({ streamName, endpoint: proxy.endpoint });
+    expect(adapter.stream?.recordLimitBytes).toBe(2 * 1_048_576);
+    expect(adapter.capabilities.maxEventBytes).toBe(2 * 1_048_576 - RECORD_OVERHEAD_BYTES);
+    expect(Object.isFrozen(adapter.capabilities)).toBe(true);
+    const max = adapter.capabilities.maxEventBytes;
+    const texts = ["{}", `"${"x".repeat(max - 1)}"`, "[]"];
+    const before = proxy.operations.length;
+    const result = await adapter.onBatch(new Producer().batch(0, texts), live());
+    expect(result?.rejected?.map(({ index, reason }) => ({ index, reason }))).toEqual([
+      { index: 1, reason: "tooLarge" },
+    ]);
+    expect(proxy.operations.slice(before)).toEqual(["PutRecords"]);
+  });
+
+  it("an on-demand stream distributing records AUTOmatically (ignoring hash keys) is refused at init as fatal", async () => {
+    proxy.rules.length = 0;
+    const streamName = uniqueStream("life-auto");
+    await (await kinesis.ready({ streamName })).shutdown();
+    proxy.rules.push(
+      nextOf("DescribeStreamSummary", summary(streamName, { RecordDistributionStrategy: "AUTO" })),
+    );
+    const error = await kinesis
+      .create({ streamName, endpoint: proxy.endpoint })
+      .init({ logger: silentLogger })
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(FatalError);
+    expect((error as Error).message).toMatch(/AUTO.*USER_PARTITION_KEY/);
   });
 });
 
