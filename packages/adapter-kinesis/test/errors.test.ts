@@ -175,6 +175,14 @@ describe("error families", () => {
     const foreign = await failure(fresh.pollShard(0, one.at(-1)!.id, 10));
     expect(foreign).toBeInstanceOf(FatalError);
     expect(foreign.message).toMatch(/not a sequence number/);
+    // A decimal above the last id is not a sequence number Kinesis produced (they have an inner
+    // structure): Kinesis refuses it as a starting point, and so does the reader.
+    const above = (BigInt(zero.at(-1)!.id) + 1n).toString();
+    for (const reader of [adapter, await kinesis.ready({ streamName: adapter.settings.streamName })]) {
+      const refused = await failure(reader.pollShard(0, above, 10));
+      expect(refused).toBeInstanceOf(FatalError);
+      expect(refused.message).toMatch(/not a sequence number/);
+    }
     for (const reader of [adapter, fresh]) {
       expect(await reader.pollShard(0, zero.at(-1)!.id, 10)).toEqual({
         events: [],
