@@ -112,6 +112,24 @@ describe("what DescribeStreamSummary tells at init (answered by a proxy: kinesal
     expect(proxy.operations.slice(before)).toEqual(["PutRecords"]);
   });
 
+  it("the account's shard quota reached at creation (LimitExceededException) is fatal, not throttling", async () => {
+    proxy.rules.length = 0;
+    proxy.rules.push(
+      nextOf("CreateStream", {
+        kind: "error",
+        status: 400,
+        type: "LimitExceededException",
+        message: "This request would exceed the shard limit for the account",
+      }),
+    );
+    const error = await kinesis
+      .create({ endpoint: proxy.endpoint, maxAttempts: 1 })
+      .init({ logger: silentLogger })
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(FatalError);
+    expect((error as Error).message).toMatch(/LimitExceededException.*shard quota/);
+  });
+
   it("an on-demand stream distributing records AUTOmatically (ignoring hash keys) is refused at init as fatal", async () => {
     proxy.rules.length = 0;
     const streamName = uniqueStream("life-auto");

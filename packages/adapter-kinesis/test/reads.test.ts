@@ -105,4 +105,51 @@ describe("reading Kinesis's awkward answers", () => {
       expect(await reader.pollShard(0, last, 10)).toEqual({ events: [], nextId: undefined, hasMore: false });
     }
   });
+
+  it("a read cache far too small for the shard (readCacheBytes 1) evicts as it goes; reads stay exact, copies still dropped", async () => {
+    proxy.rules.length = 0;
+    const writer = await kinesis.ready({ endpoint: proxy.endpoint, shardCount: 1, maxAttempts: 1 });
+    const producer = new Producer();
+    const batches = Array.from({ length: 6 }, (_, i) => producer.batch(0, events(`cache-${i}`, 50)));
+    for (const [i, batch] of batches.entries()) {
+      if (i === 3) {
+        // A lost reply: the bus's retry stores batch 3 twice.
+        proxy.rules.push(nextOf("PutRecords", { kind: "lose-reply" }));
+        await adapterRetry(() => writer.onBatch(batch, live()));
+      } else await writer.onBatch(batch, live());
+    }
+    const expected = batches.flatMap((batch) => batch.events);
+    const adapter = await kinesis.ready({ streamName: writer.settings.streamName, readCacheBytes: 1 });
+    const all = await readAll(adapter, 0, undefined, 7);
+    expect(all.map((event) => event.json)).toEqual(expected);
+    expect(adapter.readCounters.duplicates).toBe(50);
+    // Cursors behind the evicted part, two readers at once, and the same cursor twice.
+    for (const at of [0, 120, 149, 150, 151, 299]) {
+      const [a, b] = await Promise.all([
+        readAll(adapter, 0, all[at]!.id, 11),
+        readAll(adapter, 0, all[at]!.id, 5),
+      ]);
+      expect(
+        a.map((event) => event.json),
+        `after ${at}`,
+      ).toEqual(expected.slice(at + 1));
+      expect(
+        b.map((event) => event.json),
+        `after ${at}`,
+      ).toEqual(expected.slice(at + 1));
+    }
+  });
 });
+
+/** Runs a write until it resolves, as the bus retries a batch (at most 5 attempts). */
+async function adapterRetry(write: () => Promise<unknown>): Promise<void> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    try {
+      await write();
+      return;
+    } catch {
+      // retried with the same batch object
+    }
+  }
+  throw new Error("the write did not succeed in 5 attempts");
+}
