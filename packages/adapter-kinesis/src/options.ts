@@ -45,7 +45,11 @@ export interface KinesisAdapterOptions {
   readonly maxSockets?: number;
   /** Attempts the SDK makes per request (its own retries of 5xx and throttling). Default 3. */
   readonly maxAttempts?: number;
-  /** Resends of a partially failed `PutRecords` inside one `onBatch` before it rejects. Default 5. */
+  /**
+   * Resends of a partially failed `PutRecords` that store none of its records (no progress), in a row,
+   * before `onBatch` rejects with a retryable `BackendBackpressureError`; resends that make progress
+   * are not counted. Default 5.
+   */
   readonly partialFailureRetries?: number;
   /** `GetRecords` calls one `pollShard` may make to fill its page (a cold start's look-back aside). Default 10. */
   readonly maxFetchesPerPoll?: number;

@@ -43,7 +43,7 @@ export interface WriteCounters {
   requests: number;
   /** Records Kinesis reported stored. */
   records: number;
-  /** Calls in which some records failed (throttled or failed internally) and were resent. */
+  /** Answered calls in which some records failed (throttled, failed internally, a KMS error). */
   partialFailures: number;
 }
 
