@@ -154,6 +154,27 @@ describe("error families", () => {
     expect(await adapter.isHealthy()).toBe(false);
   });
 
+  it("no region anywhere (no option, no AWS_REGION, no profile) is fatal at init and says what to configure", async () => {
+    const saved = { ...process.env };
+    for (const name of ["AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"]) delete process.env[name];
+    process.env.AWS_CONFIG_FILE = "/nonexistent/netmesh-test-aws-config";
+    process.env.AWS_SHARED_CREDENTIALS_FILE = "/nonexistent/netmesh-test-aws-credentials";
+    try {
+      const adapter = new KinesisAdapter({
+        streamName: "no-region",
+        endpoint: kinesis.endpoint,
+        credentials: { accessKeyId: "AKIDLOCALTEST", secretAccessKey: "local-test-secret" },
+      });
+      const error = await failure(adapter.init({ logger: silentLogger }));
+      expect(error).toBeInstanceOf(FatalError);
+      expect(error.message).toMatch(/region/i);
+      expect(error.message).toMatch(/fatal: configure them/);
+      await adapter.shutdown();
+    } finally {
+      process.env = saved;
+    }
+  });
+
   it("a missing stream with createStream: false is fatal at init", async () => {
     const error = await failure(kinesis.create({ createStream: false }).init({ logger: silentLogger }));
     expect(error).toBeInstanceOf(FatalError);
