@@ -1,8 +1,10 @@
 import {
   type AdapterError,
+  AdapterShutdownError,
   BackendBackpressureError,
   ConnectionError,
   FatalError,
+  SerializationError,
   TransientError,
   isAdapterError,
 } from "@netmesh/core/adapter";
@@ -81,7 +83,11 @@ interface ErrorShape {
   readonly code?: unknown;
   readonly message?: unknown;
   readonly $fault?: unknown;
-  readonly $metadata?: { readonly httpStatusCode?: unknown; readonly requestId?: unknown };
+  readonly $metadata?: {
+    readonly httpStatusCode?: unknown;
+    readonly requestId?: unknown;
+    readonly attempts?: unknown;
+  };
 }
 
 /** The AWS error code of an SDK error (its `name`), or a Node error code, or `"Error"`. */
@@ -99,6 +105,10 @@ export function errorCode(error: unknown): string {
  * unreachable connections (and a connect timeout) are connection failures; every other 4xx reply
  * (missing stream, access, signature, validation, KMS) is fatal, since the service judged the request
  * and will judge it the same way again; anything unrecognised is transient, as the bus treats it.
+ *
+ * A service's reply is judged by its code and HTTP status alone: its message is the service's text
+ * (it may quote anything, "socket hang up" included), never evidence. Only an error raised on this
+ * side, with no reply, is told apart by what Node or the HTTP handler says.
  */
 export function classifyKind(error: unknown): FailureKind {
   if (typeof error !== "object" || error === null) return "transient";
@@ -107,17 +117,24 @@ export function classifyKind(error: unknown): FailureKind {
   if (BACKPRESSURE.has(code)) return "backpressure";
   if (TRANSIENT.has(code)) return "transient";
   if (code in FATAL_HINTS) return "fatal";
+  const status = shape.$metadata?.httpStatusCode;
+  if (typeof status === "number" || shape.$fault === "server" || shape.$fault === "client") {
+    if (shape.$fault === "server" || (typeof status === "number" && status >= 500)) return "transient";
+    if (shape.$fault === "client" || (typeof status === "number" && status >= 400)) return "fatal";
+    return "transient";
+  }
   const nodeCode = typeof shape.code === "string" ? shape.code : "";
   if (CONNECTION_CODES.has(nodeCode) || CONNECTION_CODES.has(code)) return "connection";
   const message = typeof shape.message === "string" ? shape.message : "";
-  if (code === "TimeoutError") return /establish a connection/.test(message) ? "connection" : "transient";
-  if (/socket hang up|other side closed/i.test(message)) return "connection";
-  const status = shape.$metadata?.httpStatusCode;
-  if (shape.$fault === "server" || (typeof status === "number" && status >= 500)) return "transient";
-  if (shape.$fault === "client" || (typeof status === "number" && status >= 400)) return "fatal";
+  // The handler's connect timeout carries no code: its own wording is all that tells it from the
+  // request timeout (which carries ETIMEDOUT).
+  if (code === "TimeoutError") return CONNECT_TIMEOUT.test(message) ? "connection" : "transient";
   if (/region is missing/i.test(message)) return "fatal";
   return "transient";
 }
+
+/** The wording of `@smithy/node-http-handler`'s connect timeout ("did not establish a connection"). */
+const CONNECT_TIMEOUT = /did not establish a connection/;
 
 /**
  * A copy of an SDK error that is safe to keep as `cause`: its code, scrubbed message, HTTP status and
@@ -136,7 +153,8 @@ export class KinesisServiceError extends Error {
     const shape = (typeof error === "object" && error !== null ? error : {}) as ErrorShape;
     super(redactor.text(typeof shape.message === "string" ? shape.message : String(error)));
     this.name = "KinesisServiceError";
-    this.code = errorCode(error);
+    // The code is the service's text too (a reply's `__type`).
+    this.code = redactor.text(errorCode(error));
     const status = shape.$metadata?.httpStatusCode;
     this.httpStatusCode = typeof status === "number" ? status : undefined;
     const requestId = shape.$metadata?.requestId;
@@ -144,8 +162,12 @@ export class KinesisServiceError extends Error {
   }
 }
 
-/** The AWS or Node code behind a classified error (the code of its {@link KinesisServiceError} cause). */
+/**
+ * The AWS or Node code behind a classified error (the code of its {@link KinesisServiceError} cause),
+ * or of such a cause itself.
+ */
 export function causeCode(error: unknown): string | undefined {
+  if (error instanceof KinesisServiceError) return error.code;
   if (!isAdapterError(error)) return undefined;
   return error.cause instanceof KinesisServiceError ? error.cause.code : undefined;
 }
@@ -161,16 +183,44 @@ export function classify(error: unknown, what: string, redactor: Redactor): Adap
   const cause = new KinesisServiceError(error, redactor);
   const kind = classifyKind(error);
   const base = `kinesis ${what}: ${cause.code}: ${cause.message}`;
+  // The SDK sent the request more than once: an earlier attempt (a reset, a timeout) may have been
+  // applied, whatever the last answer says.
+  const attempts = (error as ErrorShape).$metadata?.attempts;
+  const options = typeof attempts === "number" && attempts > 1 ? { cause, notStored: false } : { cause };
   switch (kind) {
     case "backpressure":
-      return new BackendBackpressureError(`${base} (throttled: retry with back-off)`, { cause });
+      return new BackendBackpressureError(`${base} (throttled: retry with back-off)`, options);
     case "transient":
-      return new TransientError(base, { cause });
+      return new TransientError(base, options);
     case "connection":
-      return new ConnectionError(`${base} (cannot reach Kinesis)`, { cause });
+      return new ConnectionError(`${base} (cannot reach Kinesis)`, options);
     case "fatal": {
       const hint = FATAL_HINTS[cause.code] ?? "Kinesis refused the request";
-      return new FatalError(`${base} (fatal: ${hint}; retrying cannot help)`, { cause });
+      return new FatalError(`${base} (fatal: ${hint}; retrying cannot help)`, options);
     }
+  }
+}
+
+/**
+ * `error` declaring that part of its batch may be stored (`notStored: false`), for a write that fails
+ * after some of its records were confirmed: the default of a fatal, throttling or shutdown error is
+ * "nothing stored", which would make the bus count stored events as certainly lost.
+ */
+export function mayHaveStored(error: unknown): unknown {
+  if (!isAdapterError(error) || !error.notStored) return error;
+  const options = { cause: error.cause, notStored: false };
+  switch (error.kind) {
+    case "backpressure":
+      return new BackendBackpressureError(error.message, options);
+    case "fatal":
+      return new FatalError(error.message, options);
+    case "shutdown":
+      return new AdapterShutdownError(error.message, options);
+    case "serialization":
+      return new SerializationError(error.message, options);
+    case "connection":
+      return new ConnectionError(error.message, options);
+    case "transient":
+      return new TransientError(error.message, options);
   }
 }

@@ -1,6 +1,7 @@
 import { Agent as HttpAgent } from "node:http";
 import { Agent as HttpsAgent } from "node:https";
 import { KinesisClient, type KinesisClientConfig } from "@aws-sdk/client-kinesis";
+import type { AdapterError } from "@netmesh/core/adapter";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { classify } from "./classify.js";
 import type { KinesisCredentials, KinesisSettings } from "./options.js";
@@ -77,6 +78,14 @@ export class Client {
       await this.learnCredentials().catch(() => {});
       throw classify(error, what, this.redactor);
     }
+  }
+
+  /**
+   * Classifies a failure reported inside a reply (a record of `PutRecords`), as {@link Client.call}
+   * does for a failed call: the contract's class for its code, scrubbed, with a copy as cause.
+   */
+  failure(error: { readonly name: string; readonly message: string }, what: string): AdapterError {
+    return classify(error, what, this.redactor);
   }
 
   /** Closes every socket of the pool. */

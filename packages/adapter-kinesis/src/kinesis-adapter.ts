@@ -18,6 +18,8 @@ import {
   type KinesisAdapterOptions,
   type KinesisCredentials,
   type KinesisSettings,
+  checkClientConfig,
+  checkCredentials,
   resolveSettings,
 } from "./options.js";
 import { Reader } from "./reader.js";
@@ -41,18 +43,6 @@ function capabilitiesFor(recordLimitBytes: number, dedupWindowMs: number): Adapt
     // Record data are views of the batch's bytes.
     payload: "bytes",
   });
-}
-
-function checkCredentials(credentials: unknown): KinesisCredentials | undefined {
-  if (credentials === undefined || typeof credentials === "function")
-    return credentials as KinesisCredentials;
-  const parts = credentials as { accessKeyId?: unknown; secretAccessKey?: unknown } | null;
-  if (typeof parts?.accessKeyId !== "string" || typeof parts.secretAccessKey !== "string") {
-    throw new TypeError(
-      "KinesisAdapter option credentials must be { accessKeyId, secretAccessKey, sessionToken? } or a provider",
-    );
-  }
-  return credentials as KinesisCredentials;
 }
 
 /**
@@ -103,7 +93,7 @@ export class KinesisAdapter extends AdapterBase {
     this.settings = resolveSettings(options);
     this.credentials = checkCredentials(options.credentials);
     this.endpoint = options.endpoint;
-    this.clientConfig = options.clientConfig;
+    this.clientConfig = checkClientConfig(options.clientConfig);
     this.caps = capabilitiesFor(DEFAULT_RECORD_LIMIT_BYTES, this.settings.dedupWindowMs);
   }
 
@@ -145,6 +135,7 @@ export class KinesisAdapter extends AdapterBase {
       partialFailureRetries: settings.partialFailureRetries,
       maxEventBytes: this.caps.maxEventBytes,
       counters: this.writeCounters,
+      stopped: this.shutdownSignal,
       wroteTo: (busShard, kinesisShard) => this.written.set(busShard, kinesisShard),
     });
     this.reader = new Reader(

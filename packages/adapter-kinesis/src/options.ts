@@ -45,7 +45,11 @@ export interface KinesisAdapterOptions {
   readonly maxSockets?: number;
   /** Attempts the SDK makes per request (its own retries of 5xx and throttling). Default 3. */
   readonly maxAttempts?: number;
-  /** Resends of a partially failed `PutRecords` inside one `onBatch` before it rejects. Default 5. */
+  /**
+   * Resends of a partially failed `PutRecords` that store none of its records (no progress), in a row,
+   * before `onBatch` rejects with a retryable `BackendBackpressureError`; resends that make progress
+   * are not counted. Default 5.
+   */
   readonly partialFailureRetries?: number;
   /** `GetRecords` calls one `pollShard` may make to fill its page (a cold start's look-back aside). Default 10. */
   readonly maxFetchesPerPoll?: number;
@@ -53,7 +57,10 @@ export interface KinesisAdapterOptions {
   readonly followIntervalMs?: number;
   /** Bytes of decoded events the read cache keeps across all shards. Default 64 MiB. */
   readonly readCacheBytes?: number;
-  /** Anything else for the `KinesisClient` (retry strategy, user agent, …). */
+  /**
+   * Anything else for the `KinesisClient` (retry strategy, user agent, …). What the options above set
+   * (region, endpoint, credentials, maxAttempts, the request handler) is refused here with a `TypeError`.
+   */
   readonly clientConfig?: ExtraClientConfig;
 }
 
@@ -173,4 +180,53 @@ export function resolveSettings(options: KinesisAdapterOptions): KinesisSettings
     followIntervalMs: pick("followIntervalMs", 1, MAX_TIMER_MS),
     readCacheBytes: pick("readCacheBytes", 1, Number.MAX_SAFE_INTEGER),
   };
+}
+
+/** Static keys (non-empty strings, an optional session token) or a provider function. */
+export function checkCredentials(credentials: unknown): KinesisCredentials | undefined {
+  if (credentials === undefined || typeof credentials === "function")
+    return credentials as KinesisCredentials | undefined;
+  const parts = credentials as { accessKeyId?: unknown; secretAccessKey?: unknown; sessionToken?: unknown };
+  const text = (value: unknown) => typeof value === "string" && value.length > 0;
+  if (
+    typeof credentials !== "object" ||
+    credentials === null ||
+    !text(parts.accessKeyId) ||
+    !text(parts.secretAccessKey) ||
+    (parts.sessionToken !== undefined && typeof parts.sessionToken !== "string")
+  ) {
+    throw new TypeError(
+      "KinesisAdapter option credentials must be { accessKeyId, secretAccessKey, sessionToken? } or a provider",
+    );
+  }
+  return credentials as KinesisCredentials;
+}
+
+/** What the adapter sets on the client itself, each from an option of its own. */
+const OWN_CLIENT_SETTINGS: ReadonlyMap<string, string> = new Map([
+  ["region", "region"],
+  ["endpoint", "endpoint"],
+  ["credentials", "credentials"],
+  ["maxAttempts", "maxAttempts"],
+  ["requestHandler", "requestTimeoutMs, connectTimeoutMs and maxSockets"],
+]);
+
+/**
+ * An object of further client settings. What the adapter sets itself is refused there: it would be
+ * overridden, or be in force without `settings` showing it.
+ */
+export function checkClientConfig(config: unknown): ExtraClientConfig | undefined {
+  if (config === undefined) return undefined;
+  if (typeof config !== "object" || config === null || Array.isArray(config)) {
+    throw new TypeError("KinesisAdapter option clientConfig must be an object of KinesisClient settings");
+  }
+  for (const [key, value] of Object.entries(config)) {
+    const instead = OWN_CLIENT_SETTINGS.get(key);
+    if (instead !== undefined && value !== undefined) {
+      throw new TypeError(
+        `KinesisAdapter option clientConfig.${key} is not taken: use the option ${instead}`,
+      );
+    }
+  }
+  return config as ExtraClientConfig;
 }

@@ -135,7 +135,13 @@ export class Reader {
     if (events.length > 0) {
       return { events, nextId: events.at(-1)!.id, hasMore: log.events.length > start + limit || !complete };
     }
-    if (complete) return { events: [], nextId: undefined, hasMore: false };
+    if (complete) {
+      // Nothing to return: only records in another format are worth moving the cursor past (skipped
+      // copies, orphans and other bus shards' records cost nothing to pass again from the cache).
+      const corrupt = log.lastCorruptId;
+      const past = corrupt !== undefined && (afterId === undefined || compareIds(corrupt, afterId) > 0);
+      return { events: [], nextId: past ? corrupt : undefined, hasMore: false };
+    }
     // Out of calls before finding an event: move past what was examined, if anything was.
     const moved =
       log.frontierId !== undefined && (afterId === undefined || compareIds(log.frontierId, afterId) > 0);

@@ -110,6 +110,11 @@ export class ShardLog {
   bytes = 0;
   /** When this log last served a page (for eviction). */
   lastUsed = Date.now();
+  /**
+   * The last record in another format examined after {@link ShardLog.startAfter}: a page with no event
+   * after it still moves the cursor past it (contract `ShardPage.nextId`), so no reader examines it again.
+   */
+  lastCorruptId: string | undefined;
   /** The last fetch reached the end of the open shard. */
   caughtUp = false;
   private readonly partitionKey: string;
@@ -249,6 +254,7 @@ export class ShardLog {
     const decoded = decodeRecord(record.Data ?? new Uint8Array(0));
     if (!decoded.ok) {
       if (emit) {
+        this.lastCorruptId = sequence;
         this.context.counters.corrupt++;
         this.context.logger.warn(
           { adapter: "kinesis", shard: this.shard, id: sequence, reason: decoded.reason },

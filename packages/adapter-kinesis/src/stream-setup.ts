@@ -3,7 +3,7 @@ import {
   DescribeStreamSummaryCommand,
   type StreamDescriptionSummary,
 } from "@aws-sdk/client-kinesis";
-import { FatalError, type Logger, isAdapterError } from "@netmesh/core/adapter";
+import { AdapterShutdownError, FatalError, type Logger, isAdapterError } from "@netmesh/core/adapter";
 import { causeCode } from "./classify.js";
 import type { Client } from "./client.js";
 import type { KinesisSettings } from "./options.js";
@@ -22,9 +22,13 @@ export interface StreamFacts {
   readonly created: boolean;
 }
 
-async function describe(client: Client, name: string): Promise<StreamDescriptionSummary | undefined> {
+async function describe(
+  client: Client,
+  name: string,
+  signal: AbortSignal,
+): Promise<StreamDescriptionSummary | undefined> {
   try {
-    const output = await client.call(`DescribeStreamSummary of stream "${name}"`, undefined, (sdk, options) =>
+    const output = await client.call(`DescribeStreamSummary of stream "${name}"`, signal, (sdk, options) =>
       sdk.send(new DescribeStreamSummaryCommand({ StreamName: name }), options),
     );
     return output.StreamDescriptionSummary;
@@ -34,7 +38,7 @@ async function describe(client: Client, name: string): Promise<StreamDescription
   }
 }
 
-async function create(client: Client, settings: KinesisSettings): Promise<void> {
+async function create(client: Client, settings: KinesisSettings, signal: AbortSignal): Promise<void> {
   const { streamName, shardCount, maxRecordSizeKiB } = settings;
   try {
     const input = {
@@ -42,7 +46,7 @@ async function create(client: Client, settings: KinesisSettings): Promise<void> 
       ShardCount: shardCount,
       ...(maxRecordSizeKiB !== undefined && { MaxRecordSizeInKiB: maxRecordSizeKiB }),
     };
-    await client.call(`CreateStream "${streamName}" with ${shardCount} shards`, undefined, (sdk, options) =>
+    await client.call(`CreateStream "${streamName}" with ${shardCount} shards`, signal, (sdk, options) =>
       sdk.send(new CreateStreamCommand(input), options),
     );
   } catch (error) {
@@ -59,6 +63,27 @@ async function create(client: Client, settings: KinesisSettings): Promise<void> 
   }
 }
 
+function shutDown(streamName: string): AdapterShutdownError {
+  return new AdapterShutdownError(`kinesis adapter was shut down while preparing stream "${streamName}"`);
+}
+
+/**
+ * {@link prepareSteps} ended by `signal` (the adapter's shutdown): whatever was under way when it
+ * aborted, `init` rejects with `AdapterShutdownError` at once.
+ */
+export async function prepareStream(
+  client: Client,
+  settings: KinesisSettings,
+  logger: Logger,
+  signal: AbortSignal,
+): Promise<StreamFacts> {
+  try {
+    return await prepareSteps(client, settings, logger, signal);
+  } catch (error) {
+    throw signal.aborted ? shutDown(settings.streamName) : error;
+  }
+}
+
 /**
  * Makes sure the stream exists and accepts writes: describes it, creates it when missing (with
  * `shardCount` shards, if allowed), and waits (bounded by `activeTimeoutMs`, polling with growing
@@ -66,7 +91,7 @@ async function create(client: Client, settings: KinesisSettings): Promise<void> 
  * Refuses a stream that is being deleted, and an on-demand stream whose record distribution ignores
  * hash keys (`AUTO`), since per-shard order depends on them.
  */
-export async function prepareStream(
+async function prepareSteps(
   client: Client,
   settings: KinesisSettings,
   logger: Logger,
@@ -77,7 +102,7 @@ export async function prepareStream(
   let created = false;
   let pause = 50;
   for (let attempt = 0; ; attempt++) {
-    const summary = await describe(client, streamName);
+    const summary = await describe(client, streamName, signal);
     if (summary === undefined) {
       if (created || attempt > 0) {
         // Created (by us or a racing process) but not visible yet: keep waiting.
@@ -86,7 +111,7 @@ export async function prepareStream(
           `kinesis stream "${streamName}" does not exist and createStream is false (fatal: create it first)`,
         );
       } else {
-        await create(client, settings);
+        await create(client, settings, signal);
         created = true;
         logger.info(
           { adapter: "kinesis", stream: streamName, shards: settings.shardCount },
@@ -128,6 +153,8 @@ export async function prepareStream(
       );
     }
     await sleep(pause, signal);
+    // The sleep ends early at shutdown: without this the loop would ask again and again until the deadline.
+    if (signal.aborted) throw shutDown(streamName);
     pause = Math.min(pause * 2, 2_000);
   }
 }

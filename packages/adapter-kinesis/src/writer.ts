@@ -1,15 +1,15 @@
 import { randomInt } from "node:crypto";
 import { PutRecordsCommand, type PutRecordsRequestEntry } from "@aws-sdk/client-kinesis";
 import {
+  AdapterShutdownError,
   BackendBackpressureError,
   type Batch,
   type BatchBytes,
   type BatchResult,
   type EventRejection,
-  FatalError,
   TransientError,
 } from "@netmesh/core/adapter";
-import { classifyKind } from "./classify.js";
+import { causeCode, classifyKind, mayHaveStored } from "./classify.js";
 import type { Client } from "./client.js";
 import type { HashKeys } from "./hash-keys.js";
 import { HEADER_BYTES, PARTITION_KEY_BYTES, partitionKeyOf, writeHeader } from "./record-format.js";
@@ -31,6 +31,8 @@ export interface WriterContext {
   readonly maxEventBytes: number;
   /** Where to count what the writer does. */
   readonly counters: WriteCounters;
+  /** Aborted at shutdown: ends every write under way. */
+  readonly stopped: AbortSignal;
   /** Tells the reader which Kinesis shard now holds `busShard`'s newest records (a reshard hint). */
   wroteTo(busShard: number, kinesisShardId: string): void;
 }
@@ -41,7 +43,7 @@ export interface WriteCounters {
   requests: number;
   /** Records Kinesis reported stored. */
   records: number;
-  /** Calls in which some records failed (throttled or failed internally) and were resent. */
+  /** Answered calls in which some records failed (throttled, failed internally, a KMS error). */
   partialFailures: number;
 }
 
@@ -66,8 +68,34 @@ export class Writer {
   constructor(private readonly context: WriterContext) {}
 
   /** Stores `batch` (contract rules 1–5), or reports its unstorable events; see the class notes. */
-  async write(batch: Batch, signal: AbortSignal): Promise<BatchResult | void> {
+  async write(batch: Batch, attempt: AbortSignal): Promise<BatchResult | void> {
     if (batch.size === 0) return;
+    // The attempt ends when the bus aborts it or the adapter shuts down: a write backing off between
+    // resends must not outlive the adapter, nor send on its destroyed client.
+    const { stopped } = this.context;
+    const controller = new AbortController();
+    const abort = () => controller.abort(attempt.aborted ? attempt.reason : stopped.reason);
+    attempt.addEventListener("abort", abort);
+    stopped.addEventListener("abort", abort);
+    if (attempt.aborted || stopped.aborted) abort();
+    try {
+      return await this.send(batch, controller.signal);
+    } catch (caught) {
+      const error =
+        stopped.aborted && !attempt.aborted
+          ? new AdapterShutdownError(
+              `kinesis PutRecords of bus shard ${batch.shard}: the adapter was shut down during the write`,
+            )
+          : caught;
+      // Records of the batch confirmed stored (in this attempt or an earlier one) are readable.
+      throw (this.progress.get(batch) ?? 0) > 0 ? mayHaveStored(error) : error;
+    } finally {
+      attempt.removeEventListener("abort", abort);
+      stopped.removeEventListener("abort", abort);
+    }
+  }
+
+  private async send(batch: Batch, signal: AbortSignal): Promise<BatchResult | void> {
     const bytes = batch.bytes();
     const { sendable, rejected } = this.screen(batch, bytes);
     const producer = Buffer.from(batch.producer, "hex");
@@ -86,9 +114,13 @@ export class Writer {
       if (results.length !== entries.length) {
         throw new TransientError(`kinesis ${what}: ${results.length} results for ${entries.length} records`);
       }
-      const failed = (output.FailedRecordCount ?? 0) > 0 ? results.findIndex((r) => r.ErrorCode) : -1;
+      // A record is stored when the reply gives it a sequence number and no error, whatever
+      // FailedRecordCount says: a count that contradicts the records must not lose the failed ones.
+      const failed = results.findIndex((r) => r.ErrorCode !== undefined || r.SequenceNumber === undefined);
       const stored = failed === -1 ? results.length : failed;
-      this.context.counters.records += results.length - (output.FailedRecordCount ?? 0);
+      this.context.counters.records += results.filter(
+        (r) => r.ErrorCode === undefined && r.SequenceNumber !== undefined,
+      ).length;
       const lastShard = stored > 0 ? results[stored - 1]!.ShardId : undefined;
       if (lastShard !== undefined) this.context.wroteTo(batch.shard, lastShard);
       next += stored;
@@ -98,15 +130,20 @@ export class Writer {
         continue;
       }
       this.context.counters.partialFailures++;
-      const code = results[failed]!.ErrorCode ?? "Unknown";
-      const detail = `record ${failed} of ${results.length} failed with ${code}`;
-      if (classifyKind({ name: code }) === "fatal") {
-        throw new FatalError(`kinesis ${what}: ${detail} (fatal: ${results[failed]!.ErrorMessage ?? code})`);
-      }
+      const result = results[failed]!;
+      const failure = {
+        name: result.ErrorCode ?? "MissingSequenceNumber",
+        message: result.ErrorMessage ?? "the reply gave the record neither a sequence number nor an error",
+      };
+      const where = `${what}, record ${failed} of ${results.length}`;
+      // Classified and scrubbed like a failed call: the record's message is the service's text.
+      if (classifyKind(failure) === "fatal") throw this.context.client.failure(failure, where);
       stalls = stored > 0 ? 0 : stalls + 1;
       if (stalls > this.context.partialFailureRetries) {
+        const { cause } = this.context.client.failure(failure, where);
         throw new BackendBackpressureError(
-          `kinesis ${what}: ${detail}, ${stalls} calls in a row without progress (throttled: retry with back-off)`,
+          `kinesis ${where} failed with ${causeCode(cause)}, ${stalls} calls in a row without progress (throttled: retry with back-off)`,
+          { cause },
         );
       }
       // Exponential back-off with jitter: 25 ms, 50 ms, … up to 1 s.

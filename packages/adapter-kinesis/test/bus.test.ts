@@ -65,15 +65,16 @@ function expectExactly(polled: readonly StoredEvent[], ingested: Map<string, str
   expect(got).toEqual(ingested);
 }
 
-async function run(adapter: KinesisAdapter, retryBaseDelayMs: number, smallPages: boolean) {
+async function run(adapter: KinesisAdapter, retryBaseDelayMs: number, smallPages: boolean, retries = 3) {
   const log = recordingLogger();
-  const bus = await createBus({ adapter, shards: 4, logger: log, retryBaseDelayMs });
+  const bus = await createBus({ adapter, shards: 4, logger: log, retryBaseDelayMs, retries });
   try {
     const ingested = ingest(bus);
     await bus.flush();
     const stats = bus.stats();
     expect(stats.dropped, JSON.stringify(log.lines.slice(0, 5))).toBe(0);
     expect(stats.dispatched).toBe(EVENTS);
+    expect(stats.ingested).toBe(stats.dispatched + stats.dropped);
     expectExactly(await pollAll(bus, 500), ingested, bus);
     // Small pages: bus.poll rolls each shard's position back to what it returned, mid-page of the
     // adapter's reads; those cursors are served from the adapter's cached logs.
@@ -114,5 +115,74 @@ describe("through a real bus", () => {
     expect(adapter.readCounters.duplicates).toBeGreaterThan(0);
     expect(log.lines.some((line) => /retry|retrying/i.test(line.message))).toBe(true);
     proxy.rules.length = 0;
+  });
+
+  it("the same with throttling (whole calls and every record of a call): backpressure the bus waits out, nothing lost or repeated", async () => {
+    proxy.rules.length = 0;
+    let calls = 0;
+    const faults: Rule = (operation, body) => {
+      if (operation !== "PutRecords") return undefined;
+      calls++;
+      const size = (body.Records as unknown[]).length;
+      if (calls % 4 === 0) {
+        return {
+          kind: "error",
+          status: 400,
+          type: "ProvisionedThroughputExceededException",
+          message: "Rate exceeded for shard",
+        };
+      }
+      // No record stored: with partialFailureRetries 0 the writer hands the batch back at once.
+      if (calls % 5 === 0)
+        return { kind: "fail-records", failed: new Set(Array.from({ length: size }, (_, i) => i)) };
+      return undefined;
+    };
+    proxy.rules.push(faults);
+    const adapter = kinesis.create({
+      shardCount: 4,
+      endpoint: proxy.endpoint,
+      maxAttempts: 1,
+      partialFailureRetries: 0,
+    });
+    // Two in five calls are throttled: enough retries that no batch runs out of them by chance.
+    await run(adapter, 10, false, 30);
+    expect(calls).toBeGreaterThan(10);
+    expect(adapter.readCounters).toMatchObject({ duplicates: 0, corrupt: 0 });
+    proxy.rules.length = 0;
+  });
+
+  it("a shard whose records fail fatally (KMS): its batches are dropped as rejected, ingested = dispatched + dropped, the rest read exactly", async () => {
+    proxy.rules.length = 0;
+    const faults: Rule = (operation, body) => {
+      if (operation !== "PutRecords") return undefined;
+      const records = body.Records as { PartitionKey: string }[];
+      if (records[0]?.PartitionKey !== "0002" || records.length < 2) return undefined;
+      return { kind: "fail-records", failed: new Set([1]), code: "KMSDisabledException" };
+    };
+    proxy.rules.push(faults);
+    const adapter = kinesis.create({ shardCount: 4, endpoint: proxy.endpoint, maxAttempts: 1 });
+    const bus = await createBus({ adapter, shards: 4, logger: recordingLogger(), retryBaseDelayMs: 10 });
+    try {
+      const ingested = ingest(bus);
+      await bus.flush();
+      const stats = bus.stats();
+      expect(stats.ingested).toBe(EVENTS);
+      expect(stats.ingested).toBe(stats.dispatched + stats.dropped);
+      expect(stats.droppedBy.adapterRejected).toBeGreaterThan(0);
+      expect(stats.dropped).toBe(stats.droppedBy.adapterRejected);
+      const polled = await pollAll(bus, 500);
+      expect(new Set(polled.map((event) => event.messageId)).size).toBe(polled.length);
+      const kept = new Map<string, string[]>();
+      for (const event of polled) {
+        const { key } = JSON.parse(event.json) as { key: string };
+        if (bus.shardFor(key) === 2) continue; // what the failed calls stored before their failed record
+        kept.set(key, [...(kept.get(key) ?? []), event.json]);
+      }
+      const others = new Map([...ingested].filter(([key]) => bus.shardFor(key) !== 2));
+      expect(kept).toEqual(others);
+    } finally {
+      await bus.shutdown({ deadlineMs: 1_000 }).catch(() => {});
+      proxy.rules.length = 0;
+    }
   });
 });

@@ -66,6 +66,25 @@ describe("error families", () => {
     });
   }
 
+  // A reply is judged by its code and status: words in the service's message are never evidence.
+  const misleading = [
+    { type: "SomethingNew", status: 400, message: "socket hang up", expected: FatalError },
+    { type: "SomethingNew", status: 400, message: "ECONNRESET other side closed", expected: FatalError },
+    { type: "TimeoutError", status: 400, message: "did not establish a connection", expected: FatalError },
+    { type: "SomethingNew", status: 502, message: "socket hang up", expected: TransientError },
+    { type: "SomethingNew", status: 400, message: "Region is missing", expected: FatalError },
+  ] as const;
+  for (const { type, status, message, expected } of misleading) {
+    it(`a ${status} ${type} reply saying "${message}" is a ${expected.name}, whatever its message`, async () => {
+      proxy.rules.length = 0;
+      const adapter = await kinesis.ready({ endpoint: proxy.endpoint, maxAttempts: 1 });
+      proxy.rules.push(nextOf("PutRecords", { kind: "error", status, type, message }));
+      const error = await failure(adapter.onBatch(new Producer().batch(0, events("m", 2)), live()));
+      expect(error.constructor).toBe(expected);
+      expect((error.cause as KinesisServiceError).httpStatusCode).toBe(status);
+    });
+  }
+
   it("GetRecords throttled (LimitExceededException) is backpressure; the next poll succeeds", async () => {
     proxy.rules.length = 0;
     const adapter = await kinesis.ready({ endpoint: proxy.endpoint, maxAttempts: 1 });
@@ -90,6 +109,21 @@ describe("error families", () => {
     const error = await failure(adapter.onBatch(new Producer().batch(0, events("t", 2)), live()));
     expect(error).toBeInstanceOf(TransientError);
     expect(performance.now() - started).toBeLessThan(3_000);
+  });
+
+  it("isHealthy is bounded by healthCheckTimeoutMs when Kinesis never answers, and true again once it does", async () => {
+    proxy.rules.length = 0;
+    const adapter = await kinesis.ready({
+      endpoint: proxy.endpoint,
+      healthCheckTimeoutMs: 200,
+      requestTimeoutMs: 5_000,
+    });
+    expect(await adapter.isHealthy()).toBe(true);
+    proxy.rules.push(nextOf("DescribeStreamSummary", { kind: "hang" }));
+    const started = performance.now();
+    expect(await adapter.isHealthy()).toBe(false);
+    expect(performance.now() - started).toBeLessThan(1_500);
+    expect(await adapter.isHealthy()).toBe(true);
   });
 
   it("the bus's abort ends a hanging call at once with a retryable error", async () => {
@@ -120,6 +154,27 @@ describe("error families", () => {
     expect(await adapter.isHealthy()).toBe(false);
   });
 
+  it("no region anywhere (no option, no AWS_REGION, no profile) is fatal at init and says what to configure", async () => {
+    const saved = { ...process.env };
+    for (const name of ["AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"]) delete process.env[name];
+    process.env.AWS_CONFIG_FILE = "/nonexistent/netmesh-test-aws-config";
+    process.env.AWS_SHARED_CREDENTIALS_FILE = "/nonexistent/netmesh-test-aws-credentials";
+    try {
+      const adapter = new KinesisAdapter({
+        streamName: "no-region",
+        endpoint: kinesis.endpoint,
+        credentials: { accessKeyId: "AKIDLOCALTEST", secretAccessKey: "local-test-secret" },
+      });
+      const error = await failure(adapter.init({ logger: silentLogger }));
+      expect(error).toBeInstanceOf(FatalError);
+      expect(error.message).toMatch(/region/i);
+      expect(error.message).toMatch(/fatal: configure them/);
+      await adapter.shutdown();
+    } finally {
+      process.env = saved;
+    }
+  });
+
   it("a missing stream with createStream: false is fatal at init", async () => {
     const error = await failure(kinesis.create({ createStream: false }).init({ logger: silentLogger }));
     expect(error).toBeInstanceOf(FatalError);
@@ -141,6 +196,14 @@ describe("error families", () => {
     const foreign = await failure(fresh.pollShard(0, one.at(-1)!.id, 10));
     expect(foreign).toBeInstanceOf(FatalError);
     expect(foreign.message).toMatch(/not a sequence number/);
+    // A decimal above the last id is not a sequence number Kinesis produced (they have an inner
+    // structure): Kinesis refuses it as a starting point, and so does the reader.
+    const above = (BigInt(zero.at(-1)!.id) + 1n).toString();
+    for (const reader of [adapter, await kinesis.ready({ streamName: adapter.settings.streamName })]) {
+      const refused = await failure(reader.pollShard(0, above, 10));
+      expect(refused).toBeInstanceOf(FatalError);
+      expect(refused.message).toMatch(/not a sequence number/);
+    }
     for (const reader of [adapter, fresh]) {
       expect(await reader.pollShard(0, zero.at(-1)!.id, 10)).toEqual({
         events: [],
@@ -232,6 +295,28 @@ describe("credentials never appear in errors or logs", () => {
     await closed.shutdown();
     expectClean(closed.settings, logs, "settings");
     expect(JSON.stringify(closed.settings)).not.toContain("secretAccessKey");
+  });
+
+  it("not when a record's failure in a PutRecords reply quotes them (fatal, or throttled until the writer gives up)", async () => {
+    proxy.rules.length = 0;
+    const logs = recordingLogger();
+    const adapter = kinesis.create({
+      endpoint: proxy.endpoint,
+      credentials: secrets,
+      partialFailureRetries: 0,
+    });
+    await adapter.init({ logger: logs });
+    const quoting = `key ${secrets.accessKeyId} secret ${secrets.secretAccessKey} token ${secrets.sessionToken}`;
+    for (const code of ["KMSAccessDeniedException", "ProvisionedThroughputExceededException"]) {
+      proxy.rules.push(
+        nextOf("PutRecords", { kind: "fail-records", failed: new Set([0]), code, message: quoting }),
+      );
+      const error = await failure(adapter.onBatch(new Producer().batch(0, events("q", 2)), live()));
+      expect(error.message).toContain(code);
+      expect(error.cause).toBeInstanceOf(KinesisServiceError);
+      expect((error.cause as KinesisServiceError).code).toBe(code);
+      expectClean(error, logs, `record failure ${code}`);
+    }
   });
 
   it("not when the credentials come from a provider function", async () => {

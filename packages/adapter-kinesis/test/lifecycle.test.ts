@@ -1,11 +1,12 @@
 import {
+  CreateStreamCommand,
   DeleteStreamCommand,
   DescribeStreamSummaryCommand,
   ListShardsCommand,
 } from "@aws-sdk/client-kinesis";
 import { AdapterShutdownError, FatalError, type ShardPage, silentLogger } from "@netmesh/core/adapter";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { KinesisAdapter } from "../src/index.js";
+import { KinesisAdapter, RECORD_OVERHEAD_BYTES } from "../src/index.js";
 import { Producer, events, live } from "./support/batches.js";
 import {
   REGION,
@@ -17,6 +18,7 @@ import {
   useKinesis,
 } from "./support/helpers.js";
 import { type LocalKinesis, startKinesalite } from "./support/kinesalite.js";
+import { type Action, type KinesisProxy, nextOf, startKinesisProxy } from "./support/kinesis-proxy.js";
 
 const kinesis = useKinesis("life");
 
@@ -72,6 +74,78 @@ describe("stream set-up at init", () => {
   });
 });
 
+describe("what DescribeStreamSummary tells at init (answered by a proxy: kinesalite knows neither field)", () => {
+  let proxy: KinesisProxy;
+  beforeAll(async () => {
+    proxy = await startKinesisProxy(kinesis.endpoint);
+  });
+  afterAll(() => proxy.close());
+  const summary = (streamName: string, extra: Record<string, unknown>): Action => ({
+    kind: "reply",
+    body: {
+      StreamDescriptionSummary: {
+        StreamName: streamName,
+        StreamStatus: "ACTIVE",
+        StreamModeDetails: { StreamMode: "ON_DEMAND" },
+        OpenShardCount: 4,
+        ...extra,
+      },
+    },
+  });
+
+  it("a raised record limit (MaxRecordSizeInKiB) settles maxEventBytes, and the writer refuses one byte more alone", async () => {
+    proxy.rules.length = 0;
+    const streamName = uniqueStream("life-limit");
+    await (await kinesis.ready({ streamName })).shutdown(); // the stream exists
+    proxy.rules.push(nextOf("DescribeStreamSummary", summary(streamName, { MaxRecordSizeInKiB: 2_048 })));
+    const adapter = await kinesis.ready({ streamName, endpoint: proxy.endpoint });
+    expect(adapter.stream?.recordLimitBytes).toBe(2 * 1_048_576);
+    expect(adapter.capabilities.maxEventBytes).toBe(2 * 1_048_576 - RECORD_OVERHEAD_BYTES);
+    expect(Object.isFrozen(adapter.capabilities)).toBe(true);
+    const max = adapter.capabilities.maxEventBytes;
+    const texts = ["{}", `"${"x".repeat(max - 1)}"`, "[]"];
+    const before = proxy.operations.length;
+    const result = await adapter.onBatch(new Producer().batch(0, texts), live());
+    expect(result?.rejected?.map(({ index, reason }) => ({ index, reason }))).toEqual([
+      { index: 1, reason: "tooLarge" },
+    ]);
+    expect(proxy.operations.slice(before)).toEqual(["PutRecords"]);
+  });
+
+  it("the account's shard quota reached at creation (LimitExceededException) is fatal, not throttling", async () => {
+    proxy.rules.length = 0;
+    proxy.rules.push(
+      nextOf("CreateStream", {
+        kind: "error",
+        status: 400,
+        type: "LimitExceededException",
+        message: "This request would exceed the shard limit for the account",
+      }),
+    );
+    const error = await kinesis
+      .create({ endpoint: proxy.endpoint, maxAttempts: 1 })
+      .init({ logger: silentLogger })
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(FatalError);
+    expect((error as Error).message).toMatch(/LimitExceededException.*shard quota/);
+  });
+
+  it("an on-demand stream distributing records AUTOmatically (ignoring hash keys) is refused at init as fatal", async () => {
+    proxy.rules.length = 0;
+    const streamName = uniqueStream("life-auto");
+    await (await kinesis.ready({ streamName })).shutdown();
+    proxy.rules.push(
+      nextOf("DescribeStreamSummary", summary(streamName, { RecordDistributionStrategy: "AUTO" })),
+    );
+    const error = await kinesis
+      .create({ streamName, endpoint: proxy.endpoint })
+      .init({ logger: silentLogger })
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(FatalError);
+    expect((error as Error).message).toMatch(/AUTO.*USER_PARTITION_KEY/);
+  });
+});
+
 describe("with a kinesalite of our own (slow stream transitions, connection counts)", () => {
   let own: LocalKinesis;
   beforeAll(async () => {
@@ -114,6 +188,55 @@ describe("with a kinesalite of our own (slow stream transitions, connection coun
     expect((deleting as Error).message).toMatch(/being deleted/);
     admin.destroy();
     await Promise.all([adapter.shutdown(), late.shutdown()]);
+  });
+
+  it("a failed init closes its sockets and can be called again: it succeeds once the stream exists", async () => {
+    const streamName = uniqueStream("own-retry");
+    const adapter = new KinesisAdapter({
+      streamName,
+      endpoint: own.endpoint,
+      region: REGION,
+      credentials: TEST_CREDENTIALS,
+      createStream: false,
+    });
+    const missing = await adapter.init({ logger: silentLogger }).catch((caught: unknown) => caught);
+    expect(missing).toBeInstanceOf(FatalError);
+    for (let i = 0; i < 50 && (await connections()) > 0; i++)
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await connections()).toBe(0);
+    expect(await adapter.isHealthy()).toBe(false);
+    await expect(adapter.pollShard(0, undefined, 1)).rejects.toBeInstanceOf(FatalError);
+
+    const admin = rawClient(own.endpoint);
+    await admin.send(new CreateStreamCommand({ StreamName: streamName, ShardCount: 1 }));
+    admin.destroy();
+    await adapter.init({ logger: silentLogger }); // waits for ACTIVE (300 ms here)
+    expect(adapter.stream?.created).toBe(false);
+    const batch = new Producer().batch(0, events("retry", 3));
+    await adapter.onBatch(batch, live());
+    expect((await readAll(adapter, 0)).map((event) => event.json)).toEqual(batch.events);
+    expect(await adapter.isHealthy()).toBe(true);
+    await adapter.shutdown();
+  });
+
+  it("shutdown while init waits for a new stream ends the wait at once; init rejects with AdapterShutdownError", async () => {
+    const slow = await startKinesalite({ delayMs: 3_000 });
+    try {
+      const adapter = new KinesisAdapter({
+        streamName: uniqueStream("own-stop"),
+        endpoint: slow.endpoint,
+        region: REGION,
+        credentials: TEST_CREDENTIALS,
+      });
+      const init = adapter.init({ logger: silentLogger }).catch((caught: unknown) => caught);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const started = performance.now();
+      await adapter.shutdown();
+      expect(performance.now() - started).toBeLessThan(1_000);
+      expect(await init).toBeInstanceOf(AdapterShutdownError);
+    } finally {
+      await slow.close();
+    }
   });
 
   it("shutdown destroys the client's sockets, ends open readShard iterations, and refuses later calls", async () => {

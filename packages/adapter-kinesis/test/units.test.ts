@@ -206,9 +206,30 @@ describe("classification and redaction", () => {
       "connection",
     );
     expect(
-      classifyKind(Object.assign(new Error("x did not establish a connection"), { name: "TimeoutError" })),
+      // @smithy/node-http-handler's connect timeout and request timeout, as it raises them.
+      classifyKind(
+        Object.assign(
+          new Error(
+            "@smithy/node-http-handler - the request socket did not establish a connection with the server within the configured timeout of 3000 ms.",
+          ),
+          { name: "TimeoutError" },
+        ),
+      ),
     ).toBe("connection");
-    expect(classifyKind(Object.assign(new Error("timed out"), { name: "TimeoutError" }))).toBe("transient");
+    expect(
+      classifyKind(
+        Object.assign(
+          new Error(
+            "@smithy/node-http-handler - [ERROR] a request has exceeded the configured 5000 ms requestTimeout.",
+          ),
+          { name: "TimeoutError", code: "ETIMEDOUT" },
+        ),
+      ),
+    ).toBe("transient");
+    // The handler renames a reset socket ("socket hang up") TimeoutError; its code tells it.
+    expect(
+      classifyKind(Object.assign(new Error("socket hang up"), { name: "TimeoutError", code: "ECONNRESET" })),
+    ).toBe("connection");
     expect(classifyKind(new Error("ResourceNotFoundException mentioned in passing"))).toBe("transient");
   });
 
@@ -253,6 +274,41 @@ describe("options", () => {
     for (const [options, message] of bad) {
       expect(() => new KinesisAdapter(options as never), JSON.stringify(options)).toThrow(message);
     }
+  });
+
+  it("refuses malformed credentials and clientConfig with a TypeError naming the option", () => {
+    const bad: [Record<string, unknown>, RegExp][] = [
+      [{ credentials: null }, /credentials/],
+      [{ credentials: "AKID:secret" }, /credentials/],
+      [{ credentials: { accessKeyId: "", secretAccessKey: "s" } }, /credentials/],
+      [{ credentials: { accessKeyId: "a", secretAccessKey: "" } }, /credentials/],
+      [{ credentials: { accessKeyId: "a", secretAccessKey: "s", sessionToken: 42 } }, /credentials/],
+      [{ clientConfig: "fast" }, /clientConfig/],
+      [{ clientConfig: null }, /clientConfig/],
+      [{ clientConfig: [] }, /clientConfig/],
+      // What the adapter sets itself cannot come in through clientConfig (settings would not show it).
+      [{ clientConfig: { region: "eu-west-1" } }, /clientConfig\.region/],
+      [{ clientConfig: { endpoint: "http://127.0.0.1:1" } }, /clientConfig\.endpoint/],
+      [
+        { clientConfig: { credentials: { accessKeyId: "a", secretAccessKey: "s" } } },
+        /clientConfig\.credentials/,
+      ],
+      [{ clientConfig: { maxAttempts: 9 } }, /clientConfig\.maxAttempts/],
+      [{ clientConfig: { requestHandler: {} } }, /clientConfig\.requestHandler/],
+    ];
+    for (const [options, message] of bad) {
+      const create = () => new KinesisAdapter({ streamName: "s", ...options } as never);
+      expect(create, JSON.stringify(options)).toThrow(TypeError);
+      expect(create, JSON.stringify(options)).toThrow(message);
+    }
+    expect(
+      () =>
+        new KinesisAdapter({
+          streamName: "s",
+          credentials: { accessKeyId: "a", secretAccessKey: "s", sessionToken: "t" },
+          clientConfig: { customUserAgent: "netmesh-test", region: undefined } as never,
+        }),
+    ).not.toThrow();
   });
 
   it("accepts frozen static credentials (the SDK writes into the object it is given: the adapter copies it)", () => {

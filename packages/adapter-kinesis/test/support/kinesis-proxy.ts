@@ -12,8 +12,20 @@ export interface WireRecord {
 export type Action =
   /** Pass it on and pass the reply back. */
   | { readonly kind: "forward" }
-  /** PutRecords only: store all records but those at `failed`, and report those as failed with `code`. */
-  | { readonly kind: "fail-records"; readonly failed: ReadonlySet<number>; readonly code?: string }
+  /**
+   * PutRecords only: store all records but those at `failed`, and report those as failed with `code`
+   * and `message`. `failedRecordCount` replaces the count in the reply (`null`: leave it out), and
+   * `blank` reports each failed record as `{}` (neither an error code nor a sequence number): replies
+   * that contradict themselves, which the writer must not read as "stored".
+   */
+  | {
+      readonly kind: "fail-records";
+      readonly failed: ReadonlySet<number>;
+      readonly code?: string;
+      readonly message?: string;
+      readonly failedRecordCount?: number | null;
+      readonly blank?: boolean;
+    }
   /** Pass it on (Kinesis applies it), then cut the connection instead of replying. */
   | { readonly kind: "lose-reply" }
   /** Answer with an error of this type and status without passing it on. */
@@ -152,13 +164,15 @@ export async function startKinesisProxy(upstream: string): Promise<KinesisProxy>
           stored = (JSON.parse(result.body.toString("utf8")) as { Records: typeof stored }).Records;
         }
         let next = 0;
-        const merged = records.map((_, i) =>
-          action.failed.has(i) ? { ErrorCode: code, ErrorMessage: `injected ${code}` } : stored[next++],
-        );
+        const failure = action.blank
+          ? {}
+          : { ErrorCode: code, ErrorMessage: action.message ?? `injected ${code}` };
+        const merged = records.map((_, i) => (action.failed.has(i) ? failure : stored[next++]));
+        const count = action.failedRecordCount === undefined ? action.failed.size : action.failedRecordCount;
         reply(
           200,
           "application/x-amz-json-1.1",
-          JSON.stringify({ FailedRecordCount: action.failed.size, Records: merged }),
+          JSON.stringify({ ...(count !== null && { FailedRecordCount: count }), Records: merged }),
         );
         return;
       }
