@@ -15,6 +15,7 @@ import {
   redactUrl,
 } from "@netmesh/core/adapter";
 import { classifyClientError, describe } from "./classify.js";
+import { parseSequence } from "./cursor.js";
 import { LinkState, drainWithin, openConnection, secretsOf, watchStatus, within } from "./connection.js";
 import { type JetStreamCoordinator, jetstreamCoordinator } from "./group-coordinator.js";
 import { MAX_HEADER_BYTES } from "./headers.js";
@@ -253,6 +254,11 @@ export class JetStreamAdapter extends AdapterBase {
       },
     };
     return this.track(writeBatch(context, batch, signal).catch(this.scrubbed));
+  }
+
+  /** Whether `id` is a JetStream stream sequence (decimal, no leading zeros, at most 2^64-1): every entry id of this adapter. */
+  isEntryId(id: string): boolean {
+    return parseSequence(id) !== undefined;
   }
 
   /**

@@ -22,7 +22,7 @@ import {
   checkCredentials,
   resolveSettings,
 } from "./options.js";
-import { Reader } from "./reader.js";
+import { Reader, isSequenceNumber } from "./reader.js";
 import { RECORD_OVERHEAD_BYTES } from "./record-format.js";
 import { Redactor } from "./redaction.js";
 import type { ReadCounters } from "./shard-log.js";
@@ -187,6 +187,11 @@ export class KinesisAdapter extends AdapterBase {
   /** Stores a batch with `PutRecords` (see `Writer`). */
   protected write(batch: Batch, signal: AbortSignal): Promise<BatchResult | void> {
     return this.writer!.write(batch, signal);
+  }
+
+  /** Whether `id` has the form of a Kinesis sequence number, the form of every entry id of this adapter. */
+  isEntryId(id: string): boolean {
+    return isSequenceNumber(id);
   }
 
   /** One page of a bus shard (see `Reader`). */

@@ -6,6 +6,11 @@ import { sleep } from "./sleep.js";
 
 /** A Kinesis sequence number as the API accepts one: a decimal of at most 129 digits. */
 const SEQUENCE = /^(0|[1-9]\d{0,128})$/;
+
+/** Whether `text` has the form of a Kinesis sequence number (decimal, no leading zeros). */
+export function isSequenceNumber(text: string): boolean {
+  return SEQUENCE.test(text);
+}
 /** Logs kept per bus shard (readers at different places). */
 const LOGS_PER_SHARD = 4;
 /** Fetches a cold start may spend scanning its look-back window, whatever `maxFetchesPerPoll` says. */

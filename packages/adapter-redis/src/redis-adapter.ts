@@ -252,6 +252,11 @@ export class RedisAdapter extends AdapterBase {
     });
   }
 
+  /** Whether `id` is a Redis stream id (`<ms>-<seq>`), the form of every entry id and cursor of this adapter. */
+  isEntryId(id: string): boolean {
+    return ENTRY_ID.test(id);
+  }
+
   /** The shards whose streams exist under the prefix (`SCAN … TYPE stream` on every master). */
   protected override discoverShards(): Promise<readonly number[]> {
     return listShardStreams(this.client, this.settings.prefix, this.settings.commandTimeoutMs).catch(

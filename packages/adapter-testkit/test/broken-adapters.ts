@@ -215,6 +215,24 @@ export class HasMoreWhenFull extends Delegating {
   }
 }
 
+/** Claims an id form its own ids do not have, so the bus would refuse its own cursors. */
+export class WrongEntryIdForm extends Delegating {
+  isEntryId(id: string): boolean {
+    return /^[a-z]+$/.test(id);
+  }
+}
+
+/** Says which ids are its own, but reads after any id, its own or not, as the empty page. */
+export class ReadsForeignIds extends Delegating {
+  isEntryId(id: string): boolean {
+    return /^[1-9]\d*$/.test(id);
+  }
+  override async pollShard(shard: number, afterId: string | undefined, limit: number): Promise<ShardPage> {
+    if (afterId !== undefined && !this.isEntryId(afterId)) return { events: [], nextId: undefined, hasMore: false };
+    return this.inner.pollShard(shard, afterId, limit);
+  }
+}
+
 /** After shutdown, rejects with a retryable error, so the bus would retry into a closed adapter. */
 export class RetryableAfterShutdown extends Delegating {
   private closed = false;

@@ -16,8 +16,10 @@ import {
   NoDedup,
   Reordering,
   Reserializes,
+  ReadsForeignIds,
   RetryableAfterShutdown,
   UnclassifiedErrors,
+  WrongEntryIdForm,
   sharedLogs,
   sharedStores,
 } from "./broken-adapters.js";
@@ -98,6 +100,16 @@ const proofs: readonly Proof[] = [
       "cursor.limit-boundary": /limit = count: hasMore/,
       "cursor.limit-one": /page 30 with limit 1: hasMore/,
     },
+  },
+  {
+    bug: "claims an entry-id form its own ids do not have",
+    make: (inner) => new WrongEntryIdForm("wrong-entry-id-form", inner),
+    mustFail: { "cursor.entry-id-form": /isEntryId\(1\) of a stored event/ },
+  },
+  {
+    bug: "reads after an id its isEntryId refuses instead of refusing it",
+    make: (inner) => new ReadsForeignIds("reads-foreign-ids", inner),
+    mustFail: { "cursor.entry-id-form": /pollShard after #not-an-id#, which isEntryId refuses: resolved/ },
   },
   {
     bug: "rejects with a retryable error after shutdown",

@@ -339,6 +339,7 @@ export class EventBus implements AsyncDisposable {
         isClosed: () => this.path.closed,
         isDrained: () => this.drained,
         streamingAdapter: this.capabilities.streamingReads ? this.adapter : undefined,
+        entryIds: this.adapter,
         shardIds: () => this.shardIds(),
         logger: this.config.logger,
         track: () => this.subscriptions.track(),

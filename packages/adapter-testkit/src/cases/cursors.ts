@@ -2,6 +2,7 @@ import type { Adapter, StoredEvent } from "@netmesh/core/adapter";
 import { expect } from "vitest";
 import { type CaseDefinition, needsReadable } from "../case.js";
 import { type CaseContext, expectedOf } from "../case-context.js";
+import { expectAdapterRejection } from "../expect-errors.js";
 import { expectStoredEvents } from "../expect-events.js";
 import { expectEmptyShard, expectValidPage, readShard } from "../read-shard.js";
 
@@ -140,6 +141,30 @@ export const cursorCases: readonly CaseDefinition[] = [
       const seen = new Set(ids(all));
       for (const event of events) {
         expect(seen.has(event.id), `new event reuses id ${event.id}`).toBe(false);
+      }
+    },
+  },
+  {
+    id: "cursor.entry-id-form",
+    title:
+      "isEntryId, where the adapter has it, holds for every id and nextId it returns, and an id it says no to is refused by pollShard as non-retryable",
+    skip: needsReadable,
+    async run(context) {
+      const { adapter, all } = await seed(context);
+      if (adapter.isEntryId === undefined) return; // optional: the bus then finds foreign cursors only by failed reads
+      const isEntryId = (id: string) => adapter.isEntryId!(id);
+      for (const event of all) expect(isEntryId(event.id), `isEntryId(${event.id}) of a stored event`).toBe(true);
+      const page = await adapter.pollShard(5, undefined, 7);
+      expect(isEntryId(page.nextId!), `isEntryId(${page.nextId}) of a page's nextId`).toBe(true);
+      // Ids of other backends' forms: whichever this adapter says no to, its reads must refuse too,
+      // since the bus refuses a cursor by isEntryId before any read.
+      for (const foreign of ["#not-an-id#", "1700000000000-0", "17", "01HZX3J5K8Q2W4E6R8T0Y2U4I6", "0017"]) {
+        if (isEntryId(foreign)) continue;
+        await expectAdapterRejection(
+          () => adapter.pollShard(5, foreign, 1),
+          { retryable: false },
+          `pollShard after ${foreign}, which isEntryId refuses`,
+        );
       }
     },
   },

@@ -1,4 +1,5 @@
 import { MAX_SHARD_ID } from "../contract/adapter-base.js";
+import type { Adapter } from "../contract/adapter.js";
 import { InvalidCursorError } from "../errors.js";
 import { compareIds, idFormat } from "../contract/ids.js";
 
@@ -7,6 +8,9 @@ const MAX_ID_LENGTH = 512;
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 const SHARD_KEY = /^(0|[1-9]\d{0,4})$/;
 const PRINTABLE = /^[\x21-\x7e]+$/;
+
+/** The part of an adapter that tells its entry ids from others (see `Adapter.isEntryId`). */
+export type EntryIdFormat = Pick<Adapter, "name" | "isEntryId">;
 
 /** What happened when a shard's position was offered a new id. */
 export type AdvanceOutcome = "advanced" | "unchanged" | "format-change";
@@ -19,8 +23,11 @@ export type AdvanceOutcome = "advanced" | "unchanged" | "format-change";
 export class CompositeCursor {
   private readonly positions = new Map<number, string>();
 
-  /** Decodes a cursor string, or starts from scratch when it is undefined. Throws {@link InvalidCursorError}. */
-  static decode(text: string | undefined): CompositeCursor {
+  /**
+   * Decodes a cursor string, or starts from scratch when it is undefined. Throws
+   * {@link InvalidCursorError}, also for a position `backend` says is not one of its entry ids.
+   */
+  static decode(text: string | undefined, backend?: EntryIdFormat): CompositeCursor {
     const cursor = new CompositeCursor();
     if (text === undefined) return cursor;
     if (typeof text !== "string") throw new InvalidCursorError("must be a string");
@@ -43,6 +50,11 @@ export class CompositeCursor {
       }
       if (typeof id !== "string" || id.length > MAX_ID_LENGTH || !PRINTABLE.test(id)) {
         throw new InvalidCursorError(`position of shard ${key} is not a valid entry id`);
+      }
+      if (backend?.isEntryId !== undefined && !backend.isEntryId(id)) {
+        throw new InvalidCursorError(
+          `position of shard ${key} is not a ${backend.name} entry id: ${JSON.stringify(id).slice(0, 40)}`,
+        );
       }
       cursor.positions.set(Number(key), id);
     }

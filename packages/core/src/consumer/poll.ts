@@ -138,7 +138,7 @@ export async function pollShards(
   watermark = Number.POSITIVE_INFINITY,
 ): Promise<PollResult> {
   const { shards: requested, order } = checkRequest(request);
-  const input = CompositeCursor.decode(request.cursor);
+  const input = CompositeCursor.decode(request.cursor, adapter);
   const filter: CompiledFilter | undefined =
     request.filter === undefined ? undefined : compileFilter(request.filter);
   // By default: the live shards, plus any shard the cursor names (a removed shard may still hold unread events).

@@ -142,6 +142,7 @@ export class Reader implements AsyncDisposable {
         isClosed: () => this.closed,
         isDrained: () => this.closed,
         streamingAdapter: this.adapter.capabilities.streamingReads ? this.adapter : undefined,
+        entryIds: this.adapter,
         shardIds: () => this.shardIds(),
         logger: this.logger,
         track: () => {

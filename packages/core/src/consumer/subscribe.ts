@@ -3,7 +3,7 @@ import type { Adapter, StoredEvent } from "../contract/adapter.js";
 import type { Logger } from "../contract/logger.js";
 import { InvalidPollRequestError } from "../errors.js";
 import { sleep } from "../lifecycle/timers.js";
-import { CompositeCursor } from "./cursor.js";
+import { CompositeCursor, type EntryIdFormat } from "./cursor.js";
 import { type CompiledFilter, type Filter, compileFilter } from "./filter.js";
 import { ShardFollowers } from "./shard-followers.js";
 import type { PollRequest, PollResult } from "./poll.js";
@@ -47,6 +47,8 @@ export interface SubscriptionSource {
   isDrained(): boolean;
   /** The adapter, when its streaming read should be used; `undefined` to poll. */
   readonly streamingAdapter: Adapter | undefined;
+  /** The adapter's entry-id check, so a cursor of another backend is refused at once. */
+  readonly entryIds: EntryIdFormat;
   /** The shards to follow by default (live ones). */
   shardIds(): number[];
   readonly logger: Logger;
@@ -130,7 +132,7 @@ const FOLLOW_TICK_MS = 250;
  * delivered (shutdown waits for running subscriptions, see `ShutdownOptions.subscriptionGraceMs`).
  */
 export function subscribe(source: SubscriptionSource, options: SubscribeOptions = {}): Subscription {
-  let cursor = CompositeCursor.decode(options.cursor);
+  let cursor = CompositeCursor.decode(options.cursor, source.entryIds);
   const filter: CompiledFilter | undefined =
     options.filter === undefined ? undefined : compileFilter(options.filter);
   // Checked here, not by the first poll: a streaming follower would only see its reads fail, and retry.

@@ -159,6 +159,14 @@ export interface Adapter {
    * lifecycle: after `shutdown` its calls reject with `AdapterShutdownError`.
    */
   coordination?(): GroupCoordinator;
+  /**
+   * Optional, additive (no contract version change): whether `id` has the form of this backend's entry
+   * ids — a check of the text alone, no backend call. It must hold for every `id` and `nextId` the
+   * adapter returns. The bus uses it to refuse a cursor holding another backend's ids (a Redis stream id
+   * handed to a JetStream bus) with `InvalidCursorError` when `poll` or `subscribe` is called; without
+   * it, such a cursor is only found out when that shard's reads fail, on every poll.
+   */
+  isEntryId?(id: string): boolean;
   /** True when the backend is reachable and the adapter is initialised and not shut down. Never rejects. */
   isHealthy(): Promise<boolean>;
 }

@@ -89,6 +89,11 @@ export class MemoryAdapter extends AdapterBase {
     }
   }
 
+  /** Whether `id` is a memory entry id: a decimal position without leading zeros (`"0"` is the start). */
+  isEntryId(id: string): boolean {
+    return ENTRY_ID.test(id);
+  }
+
   protected override async discoverShards(): Promise<readonly number[]> {
     return this.store.shardIds();
   }
