@@ -23,9 +23,15 @@ export const NODE_TAGS: Readonly<Record<string, readonly string[]>> = {
   n3: ["far"],
 };
 
-/** Starts the three nodes and waits until JetStream answers. */
-export function startNatsCluster(): Promise<NatsCluster> {
-  return startCluster<NatsConnection>({
+/**
+ * Starts the three nodes and waits until JetStream answers and a stream of 3 replicas can be placed.
+ * JetStream answers once a meta leader is elected, which can be before it knows all three peers: an
+ * R3 stream is then refused ("no suitable peers for placement") for a moment, which failed every
+ * conformance case of one CI run. Only here, at start: a probe after a node's restart (the shared
+ * helper's `waitForJetStream`) would race the restart tests' own streams.
+ */
+export async function startNatsCluster(): Promise<NatsCluster> {
+  const cluster = await startCluster<NatsConnection>({
     clusterName: "netmesh-js-test",
     tags: NODE_TAGS,
     client: {
@@ -33,4 +39,23 @@ export function startNatsCluster(): Promise<NatsCluster> {
       jetstreamManager: (nc, options) => jetstreamManager(nc, options),
     },
   });
+  await untilR3Placeable(cluster, 30_000);
+  return cluster;
+}
+
+async function untilR3Placeable(cluster: NatsCluster, timeoutMs: number): Promise<void> {
+  const nc = await cluster.connect();
+  const jsm = await jetstreamManager(nc, { timeout: 2_000 });
+  const probe = `netmesh_placement_probe_${process.pid}`;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await jsm.streams.add({ name: probe, subjects: [`${probe}.x`], num_replicas: 3 });
+      await jsm.streams.delete(probe);
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
 }
