@@ -234,16 +234,6 @@ export function subscribe(source: SubscriptionSource, options: SubscribeOptions 
   // counts the page's events handed over (the one being delivered included: a consumer that breaks
   // on it has received it); `settled` how many of them the cursor already covers.
   let page: DeliveryPage | undefined;
-  /** `page.events`, or empty: read once per event, so kept here rather than behind two property loads. */
-  let pageEvents: readonly StoredEvent[] = [];
-  let stopped = stop.signal.aborted;
-  stop.signal.addEventListener(
-    "abort",
-    () => {
-      stopped = true;
-    },
-    { once: true },
-  );
   let handed = 0;
   let settled = 0;
   const settle = () => {
@@ -261,7 +251,6 @@ export function subscribe(source: SubscriptionSource, options: SubscribeOptions 
         if (handed < page.events.length) settle();
         else page.finished();
         page = undefined;
-        pageEvents = [];
       }
       for (;;) {
         if (stop.signal.aborted) {
@@ -275,7 +264,6 @@ export function subscribe(source: SubscriptionSource, options: SubscribeOptions 
           continue;
         }
         page = next.value;
-        pageEvents = page.events;
         handed = 1;
         settled = 0;
         return { value: page.events[0]!, done: false };
@@ -283,15 +271,14 @@ export function subscribe(source: SubscriptionSource, options: SubscribeOptions 
     };
     return {
       next() {
-        if (handed < pageEvents.length && !stopped) {
-          return Promise.resolve({ value: pageEvents[handed++]!, done: false });
+        if (page !== undefined && handed < page.events.length && !stop.signal.aborted) {
+          return Promise.resolve({ value: page.events[handed++]!, done: false });
         }
         return advance();
       },
       async return() {
         settle();
         page = undefined;
-        pageEvents = [];
         await feed.return(undefined);
         return DONE;
       },

@@ -60,6 +60,11 @@ export class IngestPath {
    */
   offer(event: EventSource, hash: number, keyed: boolean, untrusted: boolean): IngestStatus {
     if (this.closed) return this.refuseClosed(1, "closed");
+    return this.take(event, hash, keyed, untrusted);
+  }
+
+  /** {@link offer} once the bus is known to be open (a batch checks that once, not per event). */
+  private take(event: EventSource, hash: number, keyed: boolean, untrusted: boolean): IngestStatus {
     const refusal = this.check(event, untrusted);
     if (refusal !== undefined) return refusal;
     const shard = this.destination(hash, keyed);
@@ -84,7 +89,7 @@ export class IngestPath {
     if (this.closed) return this.refuseClosed(events.length, 0);
     let accepted = 0;
     for (let i = 0; i < events.length; i++) {
-      const status = this.offer(events[i]!, hashes[i]!, keyed[i]!, untrusted);
+      const status = this.take(events[i]!, hashes[i]!, keyed[i]!, untrusted);
       if (status === "accepted") accepted++;
       else if (this.stopAtFirstRejection) break;
     }
@@ -96,13 +101,18 @@ export class IngestPath {
    * evicts, whatever the backpressure mode: a caller that asked to wait has room to wait for, and
    * evicting would drop someone else's event to spare this one a wait.
    */
-  async offerWaiting(
+  offerWaiting(event: EventSource, hash: number, keyed: boolean, untrusted: boolean): Promise<IngestStatus> {
+    if (this.closed) return Promise.resolve(this.refuseClosed(1, "closed"));
+    return this.takeWaiting(event, hash, keyed, untrusted);
+  }
+
+  /** {@link offerWaiting} once the bus is known to be open. */
+  private async takeWaiting(
     event: EventSource,
     hash: number,
     keyed: boolean,
     untrusted: boolean,
   ): Promise<IngestStatus> {
-    if (this.closed) return this.refuseClosed(1, "closed");
     const refusal = this.check(event, untrusted);
     if (refusal !== undefined) return refusal;
     for (;;) {
@@ -126,7 +136,7 @@ export class IngestPath {
     let accepted = 0;
     for (let i = 0; i < events.length; i++) {
       if (this.closed) return this.refuseClosed(events.length - i, accepted);
-      const status = await this.offerWaiting(events[i]!, hashes[i]!, keyed[i]!, untrusted);
+      const status = await this.takeWaiting(events[i]!, hashes[i]!, keyed[i]!, untrusted);
       if (status === "accepted") accepted++;
       else if (status === "closed") return this.refuseClosed(events.length - i - 1, accepted);
     }
