@@ -183,7 +183,9 @@ export class ShardPump {
       shard.wakeBytes = shard.wakeBytesAt;
       const waited = performance.now() - this.pendingSince;
       const remaining = Math.max(0, this.context.config.batch.maxDelayMs - waited);
-      this.timer = setTimeout(this.onDeadline, Math.ceil(remaining));
+      // Rounded down: a timer fires a fraction of a millisecond late as a rule (more on a busy host), and
+      // `maxDelayMs` is the longest an event may wait, not the shortest.
+      this.timer = setTimeout(this.onDeadline, Math.floor(remaining));
     });
   }
 
