@@ -213,14 +213,12 @@ export class EventBus implements AsyncDisposable {
    * to learn why: `"full"` and `"unrouted"` are passing, `"tooLarge"` is not); other modes carry on past refusals.
    */
   ingestMany(values: readonly unknown[], options?: IngestManyOptions): number {
-    const { texts, hashes, keyed } = this.input.serializeAll(values, options);
-    return this.path.offerAll(texts, hashes, keyed, false);
+    return this.path.offerAll(this.input.serializeAll(values, options), false);
   }
 
   /** Ingests many pre-serialized events; same rules as {@link ingestMany}. */
   ingestRawMany(events: readonly RawEvent[]): number {
-    const { texts, hashes, keyed } = this.input.unpackRaw(events);
-    return this.path.offerAll(texts, hashes, keyed, true);
+    return this.path.offerAll(this.input.unpackRaw(events), true);
   }
 
   /**
@@ -245,14 +243,12 @@ export class EventBus implements AsyncDisposable {
 
   /** Ingests many values in order, waiting for room whenever a ring is full; resolves the accepted count. */
   async ingestManyOrWait(values: readonly unknown[], options?: IngestManyOptions): Promise<number> {
-    const { texts, hashes, keyed } = this.input.serializeAll(values, options);
-    return this.path.offerAllWaiting(texts, hashes, keyed, false);
+    return this.path.offerAllWaiting(this.input.serializeAll(values, options), false);
   }
 
   /** {@link ingestManyOrWait} for pre-serialized events. */
   async ingestRawManyOrWait(events: readonly RawEvent[]): Promise<number> {
-    const { texts, hashes, keyed } = this.input.unpackRaw(events);
-    return this.path.offerAllWaiting(texts, hashes, keyed, true);
+    return this.path.offerAllWaiting(this.input.unpackRaw(events), true);
   }
 
   /**

@@ -1,6 +1,6 @@
 import { InvalidEventError } from "../errors.js";
+import { ColumnLender, type EventColumns } from "./event-columns.js";
 import type { RoutingHasher } from "./hashing.js";
-import type { EventSource } from "../shard/shard-ring.js";
 import { PreparedEvent } from "./prepared-event.js";
 import type { IngestManyOptions, RawEvent } from "./raw-event.js";
 import type { RejectCounts } from "../stats.js";
@@ -10,6 +10,8 @@ import type { RejectCounts } from "../stats.js";
  * event with an {@link InvalidEventError} (counted once as `rejectedBy.invalid`).
  */
 export class EventInput {
+  private readonly columns = new ColumnLender();
+
   constructor(
     private readonly hasher: RoutingHasher,
     private readonly rejects: RejectCounts,
@@ -38,31 +40,36 @@ export class EventInput {
     return json;
   }
 
-  /** Texts and hashes of a batch of values; throws before anything is admitted if one is invalid. */
-  serializeAll(
-    values: readonly unknown[],
-    options: IngestManyOptions | undefined,
-  ): { texts: string[]; hashes: number[]; keyed: boolean[] } {
+  /**
+   * Texts and hashes of a batch of values; throws before anything is admitted if one is invalid. The
+   * columns are lent: hand them back with {@link giveBack} once the batch is offered.
+   */
+  serializeAll(values: readonly unknown[], options: IngestManyOptions | undefined): EventColumns {
     if (!Array.isArray(values)) throw this.invalid(`expected an array of events, got ${kindOf(values)}`);
     const key = options?.key;
-    const texts = new Array<string>(values.length);
-    const hashes = new Array<number>(values.length);
-    const keyed = new Array<boolean>(values.length);
-    for (let i = 0; i < values.length; i++) {
-      const value: unknown = values[i];
-      let json: string;
-      try {
-        json = this.serialize(value);
-      } catch (error) {
-        // serialize() has counted the rejection already; only the message gains the index.
-        throw new InvalidEventError(`events[${i}]: ${(error as Error).message}`, { cause: error });
+    const columns = this.columns.borrow(values.length);
+    const { texts, hashes, keyed } = columns;
+    try {
+      for (let i = 0; i < values.length; i++) {
+        const value: unknown = values[i];
+        let json: string;
+        try {
+          json = this.serialize(value);
+        } catch (error) {
+          // serialize() has counted the rejection already; only the message gains the index.
+          throw new InvalidEventError(`events[${i}]: ${(error as Error).message}`, { cause: error });
+        }
+        const eventKey = typeof key === "function" ? key(value, i) : key;
+        texts[i] = json;
+        columns.count = i + 1;
+        hashes[i] = this.hashOf(json, eventKey);
+        keyed[i] = eventKey !== undefined;
       }
-      const eventKey = typeof key === "function" ? key(value, i) : key;
-      texts[i] = json;
-      hashes[i] = this.hashOf(json, eventKey);
-      keyed[i] = eventKey !== undefined;
+    } catch (error) {
+      columns.done();
+      throw error;
     }
-    return { texts, hashes, keyed };
+    return columns;
   }
 
   /**
@@ -87,25 +94,26 @@ export class EventInput {
 
   /**
    * Texts (or, for prepared events, bytes) and hashes of a batch of raw events, checked before anything
-   * is admitted.
+   * is admitted. The columns are lent, as by {@link serializeAll}.
    */
-  unpackRaw(events: readonly RawEvent[]): { texts: EventSource[]; hashes: number[]; keyed: boolean[] } {
+  unpackRaw(events: readonly RawEvent[]): EventColumns {
     if (!Array.isArray(events)) throw this.invalid(`expected an array of raw events, got ${kindOf(events)}`);
-    const texts = new Array<EventSource>(events.length);
-    const hashes = new Array<number>(events.length);
-    const keyed = new Array<boolean>(events.length);
+    const columns = this.columns.borrow(events.length);
+    const { texts, hashes, keyed } = columns;
     for (let i = 0; i < events.length; i++) {
       const event = events[i];
       // A prepared event holds a string by construction: checking would touch its (cold) text.
       const prepared = event === undefined ? undefined : PreparedEvent.of(event);
       if (prepared === undefined && typeof event?.json !== "string") {
+        columns.done();
         throw this.invalid(`events[${i}].json must be a string`);
       }
       texts[i] = prepared ?? event!.json;
+      columns.count = i + 1;
       hashes[i] = prepared?.routingHash ?? event!.hash;
       keyed[i] = event.keyed !== false;
     }
-    return { texts, hashes, keyed };
+    return columns;
   }
 
   /** Counts one invalid input and returns the error to throw. */

@@ -5,6 +5,7 @@ import type { Shard } from "../shard/shard.js";
 import type { DropCounts, IngestStatus, RejectCounts } from "../stats.js";
 import type { Topology } from "../shard/topology.js";
 import type { EventSource } from "../shard/shard-ring.js";
+import type { EventColumns } from "./event-columns.js";
 
 /**
  * The ingest hot path: route an event, apply sampling and backpressure, write its bytes into the
@@ -80,20 +81,20 @@ export class IngestPath {
    * `events[accepted]` neither skips nor repeats one (stopping only at `"full"` would make the count
    * the prefix's length only while nothing before it was refused as too large, invalid or unrouted).
    */
-  offerAll(
-    events: readonly EventSource[],
-    hashes: readonly number[],
-    keyed: readonly boolean[],
-    untrusted: boolean,
-  ): number {
-    if (this.closed) return this.refuseClosed(events.length, 0);
-    let accepted = 0;
-    for (let i = 0; i < events.length; i++) {
-      const status = this.take(events[i]!, hashes[i]!, keyed[i]!, untrusted);
-      if (status === "accepted") accepted++;
-      else if (this.stopAtFirstRejection) break;
+  offerAll(batch: EventColumns, untrusted: boolean): number {
+    const { texts, hashes, keyed, count } = batch;
+    try {
+      if (this.closed) return this.refuseClosed(count, 0);
+      let accepted = 0;
+      for (let i = 0; i < count; i++) {
+        const status = this.take(texts[i]!, hashes[i]!, keyed[i]!, untrusted);
+        if (status === "accepted") accepted++;
+        else if (this.stopAtFirstRejection) break;
+      }
+      return accepted;
+    } finally {
+      batch.done();
     }
-    return accepted;
   }
 
   /**
@@ -127,20 +128,20 @@ export class IngestPath {
   }
 
   /** Offers events in order, waiting for room whenever a ring is full; resolves the accepted count. */
-  async offerAllWaiting(
-    events: readonly EventSource[],
-    hashes: readonly number[],
-    keyed: readonly boolean[],
-    untrusted: boolean,
-  ): Promise<number> {
-    let accepted = 0;
-    for (let i = 0; i < events.length; i++) {
-      if (this.closed) return this.refuseClosed(events.length - i, accepted);
-      const status = await this.takeWaiting(events[i]!, hashes[i]!, keyed[i]!, untrusted);
-      if (status === "accepted") accepted++;
-      else if (status === "closed") return this.refuseClosed(events.length - i - 1, accepted);
+  async offerAllWaiting(batch: EventColumns, untrusted: boolean): Promise<number> {
+    const { texts, hashes, keyed, count } = batch;
+    try {
+      let accepted = 0;
+      for (let i = 0; i < count; i++) {
+        if (this.closed) return this.refuseClosed(count - i, accepted);
+        const status = await this.takeWaiting(texts[i]!, hashes[i]!, keyed[i]!, untrusted);
+        if (status === "accepted") accepted++;
+        else if (status === "closed") return this.refuseClosed(count - i - 1, accepted);
+      }
+      return accepted;
+    } finally {
+      batch.done();
     }
-    return accepted;
   }
 
   /** Counts `count` events refused because the bus is closed, and returns `result`. */
