@@ -31,6 +31,22 @@ class FlakyAdapter extends MemoryAdapter {
 }
 
 /**
+ * A memory adapter without streaming reads whose first read of each shard in `skipping` examines
+ * entries and returns none of them (as an adapter does past corrupt entries): an empty page that says
+ * more follows, with the cursor moved to the start.
+ */
+class SkippingAdapter extends MemoryAdapter {
+  override readonly capabilities = { ...new MemoryAdapter().capabilities, streamingReads: false };
+  readonly skipping = new Set<number>();
+  override pollShard(shard: number, afterId: string | undefined, limit: number): Promise<ShardPage> {
+    if (afterId === undefined && this.skipping.delete(shard)) {
+      return Promise.resolve({ events: [], nextId: "0", hasMore: true });
+    }
+    return super.pollShard(shard, afterId, limit);
+  }
+}
+
+/**
  * A memory adapter whose reads wait for `readGate` before they reach the store, and whose writes to
  * the shards in `slowShards` wait for `writeGate` (a batch in flight for as long as a test wants).
  */
@@ -199,20 +215,39 @@ describe("bus.poll around shutdown", () => {
   });
 });
 
+/** Stores events 0–4 on shard 1, then (stamped later) 5–9 on shard 0, of a 2-shard bus. */
+async function olderOnShardOne(bus: EventBus): Promise<void> {
+  const keys = keysByShard(bus);
+  for (let i = 0; i < 5; i++) bus.ingest({ i }, { key: keys.get(1)! });
+  await bus.flush();
+  await new Promise((resolve) => setTimeout(resolve, 2));
+  for (let i = 5; i < 10; i++) bus.ingest({ i }, { key: keys.get(0)! });
+  await bus.flush();
+}
+
 describe('order: "insertion"', () => {
   it("holds every shard back while one shard's read fails, and lists none of them as stalled", async () => {
     const adapter = new FlakyAdapter();
     const bus = await createBus({ adapter, shards: 2 });
-    const keys = keysByShard(bus);
-    for (let i = 0; i < 5; i++) bus.ingest({ i }, { key: keys.get(1)! }); // the older events
-    await bus.flush();
-    await new Promise((resolve) => setTimeout(resolve, 2));
-    for (let i = 5; i < 10; i++) bus.ingest({ i }, { key: keys.get(0)! });
-    await bus.flush();
+    await olderOnShardOne(bus);
     adapter.failing.set(1, 1);
     const held = await bus.poll({ limit: 2, order: "insertion" });
     expect(held).toMatchObject({ events: [], failedShards: [1], stalledShards: [] });
     const events = [...held.events, ...(await pageInsertion(bus, 2, held.cursor))];
+    expect(events.map((event) => JSON.parse(event.json).i)).toEqual(Array.from({ length: 10 }, (_, i) => i));
+    expect(timeOrdered(events)).toBe(true);
+    await bus.shutdown();
+  });
+
+  it("holds every shard back behind a shard whose page is empty but says more follows", async () => {
+    const adapter = new SkippingAdapter();
+    const bus = await createBus({ adapter, shards: 2 });
+    await olderOnShardOne(bus);
+    adapter.skipping.add(1);
+    const held = await bus.poll({ limit: 2, order: "insertion" });
+    // Shard 1's next events are unknown, so any of shard 0's may be later than one of them.
+    expect(held).toMatchObject({ events: [], failedShards: [], stalledShards: [], hasMore: true });
+    const events = await pageInsertion(bus, 2, held.cursor);
     expect(events.map((event) => JSON.parse(event.json).i)).toEqual(Array.from({ length: 10 }, (_, i) => i));
     expect(timeOrdered(events)).toBe(true);
     await bus.shutdown();

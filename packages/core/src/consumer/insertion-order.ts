@@ -21,7 +21,8 @@ export function byInsertion(a: StoredEvent, b: StoredEvent): number {
  *   is returned yet. With per-shard increasing timestamps (one bus per shard) this makes paged reads
  *   globally time-ordered.
  * - A shard whose read failed may hold unread entries older than anything fetched: nothing is
- *   returned until it reads again (`failed`).
+ *   returned until it reads again (`failed`). So may a shard whose page brought no event but says more
+ *   follows (it examined entries it could not deliver): its position moves, and the next poll reads on.
  * - `watermark` is the earliest timestamp an event this bus has not stored yet can carry (queued, in
  *   flight, or accepted after the poll began): such an event is stored later, so nothing from that
  *   timestamp on is returned before it.
@@ -36,8 +37,12 @@ export function earliestFirst(
   if (failed) return taken;
   let horizon = Number.POSITIVE_INFINITY;
   for (const read of reads) {
+    if (!read.page.hasMore) continue;
     const last = read.page.events.at(-1);
-    if (read.page.hasMore && last !== undefined) horizon = Math.min(horizon, last.timestamp);
+    // A page with no event that says more follows tells nothing of when its shard's next events were
+    // stamped: all of them may precede everything fetched, so nothing is returned until it reads on.
+    if (last === undefined) return taken;
+    horizon = Math.min(horizon, last.timestamp);
   }
   const earliest = reads
     .flatMap((read) => read.matches)
