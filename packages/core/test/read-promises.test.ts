@@ -38,7 +38,10 @@ class FlakyAdapter extends MemoryAdapter {
 class SkippingAdapter extends MemoryAdapter {
   override readonly capabilities = { ...new MemoryAdapter().capabilities, streamingReads: false };
   readonly skipping = new Set<number>();
+  /** Shards whose every read says more follows and brings nothing, without moving (an adapter fault). */
+  readonly stalling = new Set<number>();
   override pollShard(shard: number, afterId: string | undefined, limit: number): Promise<ShardPage> {
+    if (this.stalling.has(shard)) return Promise.resolve({ events: [], nextId: afterId, hasMore: true });
     if (afterId === undefined && this.skipping.delete(shard)) {
       return Promise.resolve({ events: [], nextId: "0", hasMore: true });
     }
@@ -250,6 +253,17 @@ describe('order: "insertion"', () => {
     const events = await pageInsertion(bus, 2, held.cursor);
     expect(events.map((event) => JSON.parse(event.json).i)).toEqual(Array.from({ length: 10 }, (_, i) => i));
     expect(timeOrdered(events)).toBe(true);
+    await bus.shutdown();
+  });
+
+  it("does not wait for a stalled shard (an empty page that never moves): it is reported, the others read on", async () => {
+    const adapter = new SkippingAdapter();
+    const bus = await createBus({ adapter, shards: 2 });
+    await olderOnShardOne(bus);
+    adapter.stalling.add(1);
+    const page = await bus.poll({ limit: 10, order: "insertion" });
+    expect(page.stalledShards).toEqual([1]);
+    expect(page.events.map((event) => JSON.parse(event.json).i)).toEqual([5, 6, 7, 8, 9]);
     await bus.shutdown();
   });
 

@@ -20,9 +20,11 @@ export function byInsertion(a: StoredEvent, b: StoredEvent): number {
  *   fetched, but may be earlier than other shards' fetched events, so nothing later than that horizon
  *   is returned yet. With per-shard increasing timestamps (one bus per shard) this makes paged reads
  *   globally time-ordered.
- * - A shard whose read failed may hold unread entries older than anything fetched: nothing is
- *   returned until it reads again (`failed`). So may a shard whose page brought no event but says more
- *   follows (it examined entries it could not deliver): its position moves, and the next poll reads on.
+ * - A shard whose read failed may hold unread entries older than anything fetched, and so may a shard
+ *   whose page brought no event but moved its position and says more follows (it examined entries it
+ *   could not deliver): nothing is returned until it reads on (`holdAll`). A shard whose page brings
+ *   nothing and does not move is stalled (an adapter fault, reported as such): waiting for it could
+ *   stall the merge for ever, so it bounds nothing.
  * - `watermark` is the earliest timestamp an event this bus has not stored yet can carry (queued, in
  *   flight, or accepted after the poll began): such an event is stored later, so nothing from that
  *   timestamp on is returned before it.
@@ -31,18 +33,14 @@ export function earliestFirst(
   reads: readonly MergedRead[],
   limit: number,
   watermark: number,
-  failed: boolean,
+  holdAll: boolean,
 ): Map<number, number> {
   const taken = new Map<number, number>();
-  if (failed) return taken;
+  if (holdAll) return taken;
   let horizon = Number.POSITIVE_INFINITY;
   for (const read of reads) {
-    if (!read.page.hasMore) continue;
     const last = read.page.events.at(-1);
-    // A page with no event that says more follows tells nothing of when its shard's next events were
-    // stamped: all of them may precede everything fetched, so nothing is returned until it reads on.
-    if (last === undefined) return taken;
-    horizon = Math.min(horizon, last.timestamp);
+    if (read.page.hasMore && last !== undefined) horizon = Math.min(horizon, last.timestamp);
   }
   const earliest = reads
     .flatMap((read) => read.matches)

@@ -217,9 +217,15 @@ export async function pollShards(
   for (const read of reads) {
     for (const event of read.matches) if (order === "none" || event.timestamp < watermark) total++;
   }
+  // A shard that examined entries and delivered none of them, and has more: its next events are unknown.
+  const skippedOnly = (read: ShardRead) =>
+    read.page.hasMore &&
+    read.page.events.length === 0 &&
+    read.page.nextId !== undefined &&
+    read.page.nextId !== input.get(read.shard);
   const taken =
     order === "insertion"
-      ? earliestFirst(reads, request.limit, watermark, failedShards.length > 0)
+      ? earliestFirst(reads, request.limit, watermark, failedShards.length > 0 || reads.some(skippedOnly))
       : fairShares(reads, request.limit, rotation);
   const events = reads.flatMap((read) => read.matches.slice(0, taken.get(read.shard) ?? 0));
   if (order === "insertion") events.sort(byInsertion);
