@@ -1,6 +1,7 @@
 import { type Socket, connect } from "node:net";
 import type { Logger, ShardPage } from "@netmesh/core/adapter";
 import type { Cluster, Redis } from "ioredis";
+import { selectedDb } from "./duplicate.js";
 import { type Need, type PendingReply, ProtocolError, StatusReply, XrangeReply } from "./resp-replies.js";
 
 /** Where a plain (non-TLS, non-Sentinel, non-Cluster) Redis server is, and how to log in. */
@@ -12,7 +13,10 @@ export interface DirectEndpoint {
   readonly family: number | undefined;
   readonly username: string | undefined;
   readonly password: string | undefined;
-  readonly db: number;
+  /** The database to read: asked at every read, since a caller's client may `SELECT` another one. */
+  readonly db: () => number;
+  /** The client's TCP keep-alive delay in ms (`keepAlive`), `undefined` for none. */
+  readonly keepAlive: number | undefined;
   /** The client's `CLIENT LIST` name, given to this connection too (as ioredis's `duplicate()` does). */
   readonly name: string | undefined;
 }
@@ -24,7 +28,8 @@ export interface DirectEndpoint {
  */
 export function directEndpoint(client: Redis | Cluster): DirectEndpoint | undefined {
   if ((client as Cluster).isCluster) return undefined;
-  const options = (client as Redis).options;
+  const redis = client as Redis;
+  const { options } = redis;
   if (options === undefined) return undefined;
   if ((options.sentinels?.length ?? 0) > 0 || options.tls !== undefined) return undefined;
   if (options.keyPrefix !== undefined && options.keyPrefix !== "") return undefined;
@@ -37,7 +42,8 @@ export function directEndpoint(client: Redis | Cluster): DirectEndpoint | undefi
     family: typeof options.family === "number" ? options.family : undefined,
     username: textOrUndefined(options.username),
     password: textOrUndefined(options.password),
-    db: typeof options.db === "number" ? options.db : 0,
+    db: () => selectedDb(redis),
+    keepAlive: typeof options.keepAlive === "number" ? options.keepAlive : undefined,
     name: textOrUndefined(options.connectionName),
   };
 }
@@ -62,8 +68,9 @@ function connectionClosed(why: string): Error {
  *
  * Commands are pipelined on the one connection and answered in order. It connects on first use and
  * after any failure (a lost connection, a reply that breaks the protocol): every read in flight then
- * rejects with a connection error, and the next read connects afresh. `AUTH` and `SELECT` go ahead of
- * the first read, so a refused login fails the reads with the server's own reply (`WRONGPASS`, fatal).
+ * rejects with a connection error, and the next read connects afresh. `AUTH` goes ahead of the first
+ * read, so a refused login fails the reads with the server's own reply (`WRONGPASS`, fatal), and a
+ * `SELECT` ahead of any read that finds the client on another database than the connection.
  */
 export class DirectReads {
   private socket: Socket | undefined;
@@ -74,6 +81,8 @@ export class DirectReads {
   private needed = 0;
   private readonly need: Need = { at: 0 };
   private closed = false;
+  /** The database the connection is on (as far as the commands written so far go). */
+  private selected = 0;
 
   constructor(
     private readonly endpoint: DirectEndpoint,
@@ -91,6 +100,12 @@ export class DirectReads {
   ): Promise<ShardPage> {
     if (this.closed) return Promise.reject(connectionClosed("the adapter is shut down"));
     const socket = this.socket ?? this.open();
+    const db = this.endpoint.db();
+    if (db !== this.selected) {
+      this.selected = db;
+      this.pending.push(new StatusReply(this.refusedBy(socket)));
+      socket.write(command(["SELECT", String(db)]));
+    }
     return new Promise<ShardPage>((resolve, reject) => {
       this.pending.push(new XrangeReply(shard, limit, logger, stream, resolve, reject));
       socket.write(command(["XRANGE", stream, start, "+", "COUNT", count]));
@@ -126,7 +141,9 @@ export class DirectReads {
             ...(endpoint.family && { family: endpoint.family }),
           });
     this.socket = socket;
+    this.selected = 0;
     socket.setNoDelay(true);
+    if (endpoint.keepAlive !== undefined) socket.setKeepAlive(true, endpoint.keepAlive);
     const timer = setTimeout(() => {
       if (this.socket === socket) {
         const error = Object.assign(new Error("connect ETIMEDOUT"), { code: "ETIMEDOUT" });
@@ -146,20 +163,12 @@ export class DirectReads {
       if (this.socket === socket) this.reset(connectionClosed("the server closed it"));
     });
     // Written before the socket connects: node queues them, and Redis answers them first.
-    const refused = (error: Error) => {
-      if (this.socket === socket) this.reset(error);
-    };
-    if (endpoint.password !== undefined) {
-      this.pending.push(new StatusReply(refused));
-      const auth =
-        endpoint.username !== undefined
-          ? ["AUTH", endpoint.username, endpoint.password]
-          : ["AUTH", endpoint.password];
-      socket.write(command(auth));
-    }
-    if (endpoint.db !== 0) {
-      this.pending.push(new StatusReply(refused));
-      socket.write(command(["SELECT", String(endpoint.db)]));
+    if (endpoint.password !== undefined || endpoint.username !== undefined) {
+      // Always the two-argument form, as ioredis logs in (`HELLO 3 AUTH default <password>`): the
+      // one-argument `AUTH <password>` is refused by a default user that needs no password, and a user
+      // named without a password (`redis://alice@host`, a `nopass` user) must still be logged in as.
+      this.pending.push(new StatusReply(this.refusedBy(socket)));
+      socket.write(command(["AUTH", endpoint.username ?? "default", endpoint.password ?? ""]));
     }
     if (endpoint.name !== undefined) {
       // Only a label for operators: a server (or ACL) that refuses it must not stop the reads.
@@ -167,6 +176,13 @@ export class DirectReads {
       socket.write(command(["CLIENT", "SETNAME", endpoint.name]));
     }
     return socket;
+  }
+
+  /** What a refused set-up command does: fails the connection it was sent on, if still the current one. */
+  private refusedBy(socket: Socket): (error: Error) => void {
+    return (error) => {
+      if (this.socket === socket) this.reset(error);
+    };
   }
 
   /** Decodes what is buffered into the replies waiting, in order; settles each completed one. */
