@@ -12,7 +12,7 @@ import {
   type ShardPage,
 } from "@netmesh/core/adapter";
 import type { Cluster, Redis } from "ioredis";
-import { APPEND_SCRIPT } from "./append-script.js";
+import { APPEND_SCRIPT, partlyStored } from "./append-script.js";
 import { bounded } from "./bounded.js";
 import { buildChunks } from "./chunks.js";
 import { classify } from "./classify.js";
@@ -162,7 +162,8 @@ export class RedisAdapter extends AdapterBase {
   /**
    * Appends the batch to its shard's stream: resolves once Redis has stored every event (or found it
    * already stored), naming the events it refused. Rejects with a classified error; after a rejection
-   * some chunks may be stored, and the bus's retry of the same batch stores exactly the rest.
+   * some chunks may be stored (the error then says `notStored: false`), and the bus's retry of the
+   * same batch stores exactly the rest.
    */
   protected async write(batch: Batch, signal: AbortSignal): Promise<BatchResult | undefined> {
     if (batch.size === 0) return undefined;
@@ -181,13 +182,22 @@ export class RedisAdapter extends AdapterBase {
             : String(Date.now() - trim.value),
     });
     const client = this.client;
+    /** The chunk whose failure came first; replies come in order, so every chunk before it succeeded. */
+    let failed = -1;
     // All chunks go out at once, in order, on the shard's connection; see the script for why that is safe.
-    const replies = calls.map((args) => this.script.run(client, 2, args));
+    const replies = calls.map((args, index) =>
+      this.script.run(client, 2, args).catch((error: unknown) => {
+        if (failed < 0) failed = index;
+        throw error;
+      }),
+    );
     try {
       await bounded(Promise.all(replies), this.settings.commandTimeoutMs, "append", signal);
     } catch (error) {
       for (const reply of replies) reply.catch(() => {}); // the first failure speaks for all
-      throw classify(error, `append to ${keys.stream}`, this.connection.redactor);
+      // Chunks before the failed one may have stored events, and so may a chunk failing inside its loop.
+      const mayHaveStored = failed > 0 || partlyStored(error);
+      throw classify(error, `append to ${keys.stream}`, this.connection.redactor, mayHaveStored);
     }
     return rejected.length === 0 ? undefined : { rejected };
   }

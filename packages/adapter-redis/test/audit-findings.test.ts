@@ -120,7 +120,7 @@ describe("audit findings: direct reads reach the server differently from the cli
 });
 
 describe("audit findings: notStored claims nothing was stored after part of the batch was", () => {
-  it.fails("F4: OOM refuses a later chunk after earlier chunks were stored: the error says notStored", async () => {
+  it("F4: OOM refuses a later chunk after earlier chunks were stored: the error says notStored", async () => {
     const server = await own();
     const admin = client(server.url());
     const adapter = await ready({ url: server.url(), prefix: "f4" });
@@ -136,7 +136,7 @@ describe("audit findings: notStored claims nothing was stored after part of the 
     expect(error.notStored).toBe(false);
   });
 
-  it.fails("F4b: through a bus, those stored events are counted lost (dropped − uncertain)", async () => {
+  it("F4b: through a bus, those stored events are counted lost (dropped − uncertain)", async () => {
     const server = await own();
     const admin = client(server.url());
     const adapter = new RedisAdapter({ url: server.url(), prefix: "f4b" });
