@@ -1,6 +1,7 @@
 import { type Socket, connect } from "node:net";
-import type { Logger, ShardPage } from "@netmesh/core/adapter";
+import { AdapterShutdownError, type Logger, type ShardPage } from "@netmesh/core/adapter";
 import type { Cluster, Redis } from "ioredis";
+import { bounded } from "./bounded.js";
 import { selectedDb } from "./duplicate.js";
 import { type Need, type PendingReply, ProtocolError, StatusReply, XrangeReply } from "./resp-replies.js";
 
@@ -52,6 +53,11 @@ function textOrUndefined(value: unknown): string | undefined {
   return typeof value === "string" && value !== "" ? value : undefined;
 }
 
+/** What a read gets once the adapter is shut down: not retryable, as on the read script's path. */
+function shutDown(): AdapterShutdownError {
+  return new AdapterShutdownError("redis adapter has been shut down");
+}
+
 /** The error every pending read gets when the connection goes away under it (classified as a lost connection). */
 function connectionClosed(why: string): Error {
   return new Error(`Connection is closed. (${why})`);
@@ -68,7 +74,8 @@ function connectionClosed(why: string): Error {
  *
  * Commands are pipelined on the one connection and answered in order. It connects on first use and
  * after any failure (a lost connection, a reply that breaks the protocol): every read in flight then
- * rejects with a connection error, and the next read connects afresh. `AUTH` goes ahead of the first
+ * rejects with a connection error, and the next read connects afresh (a read that timed out drops
+ * the connection it was sent on, never a fresh one opened since). `AUTH` goes ahead of the first
  * read, so a refused login fails the reads with the server's own reply (`WRONGPASS`, fatal), and a
  * `SELECT` ahead of any read that finds the client on another database than the connection.
  */
@@ -83,6 +90,7 @@ export class DirectReads {
   private closed = false;
   /** The database the connection is on (as far as the commands written so far go). */
   private selected = 0;
+  private opened = 0;
 
   constructor(
     private readonly endpoint: DirectEndpoint,
@@ -98,7 +106,7 @@ export class DirectReads {
     limit: number,
     logger: Logger,
   ): Promise<ShardPage> {
-    if (this.closed) return Promise.reject(connectionClosed("the adapter is shut down"));
+    if (this.closed) return Promise.reject(shutDown());
     const socket = this.socket ?? this.open();
     const db = this.endpoint.db();
     if (db !== this.selected) {
@@ -112,22 +120,42 @@ export class DirectReads {
     });
   }
 
-  /** Drops the connection: reads in flight reject with `error`; the next read connects again. */
-  reset(error: Error): void {
+  /** Which connection the reads go on: it changes each time one is opened. Read it after {@link xrange}. */
+  get connection(): number {
+    return this.opened;
+  }
+
+  /**
+   * Drops the connection (only if it is still `connection`, when given): reads in flight reject with
+   * `error` (with `AdapterShutdownError` once closed); the next read connects again.
+   */
+  reset(error: Error, connection?: number): void {
     const { socket } = this;
-    if (socket === undefined) return;
+    if (socket === undefined || (connection !== undefined && connection !== this.opened)) return;
     this.socket = undefined;
     socket.destroy();
     this.chunks = [];
     this.buffered = 0;
     this.needed = 0;
-    for (const reply of this.pending.splice(0)) reply.fail(error);
+    const reason = this.closed ? shutDown() : error;
+    for (const reply of this.pending.splice(0)) reply.fail(reason);
   }
 
-  /** Closes for good (the adapter's shutdown). */
-  close(): void {
+  /**
+   * Closes for good (the adapter's shutdown). Reads in flight are answered first, as the client's
+   * `QUIT` lets the read script's finish: the server answers `QUIT` after them and then hangs up.
+   * What is still unanswered after `ms` rejects with `AdapterShutdownError`.
+   */
+  async close(ms: number): Promise<void> {
     this.closed = true;
-    this.reset(connectionClosed("the adapter is shut down"));
+    const { socket } = this;
+    if (socket !== undefined && this.pending.length > 0) {
+      const ended = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+      this.pending.push(new StatusReply(() => {}));
+      socket.write(command(["QUIT"]));
+      await bounded(ended, ms, "QUIT").catch(() => {});
+    }
+    this.reset(shutDown());
   }
 
   private open(): Socket {
@@ -141,6 +169,7 @@ export class DirectReads {
             ...(endpoint.family && { family: endpoint.family }),
           });
     this.socket = socket;
+    this.opened++;
     this.selected = 0;
     socket.setNoDelay(true);
     if (endpoint.keepAlive !== undefined) socket.setKeepAlive(true, endpoint.keepAlive);

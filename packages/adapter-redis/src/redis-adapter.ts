@@ -2,6 +2,7 @@ import {
   type AdapterCapabilities,
   AdapterBase,
   type AdapterContext,
+  type AdapterError,
   AdapterShutdownError,
   type Batch,
   type BatchResult,
@@ -216,16 +217,15 @@ export class RedisAdapter extends AdapterBase {
     const count = limit >= Number.MAX_SAFE_INTEGER ? limit : limit + 1;
     const { direct } = this;
     if (direct !== undefined) {
+      const reply = direct.xrange(stream, start, String(count), shard, limit, this.logger);
+      const sentOn = direct.connection;
       try {
-        return await bounded(
-          direct.xrange(stream, start, String(count), shard, limit, this.logger),
-          this.settings.commandTimeoutMs,
-          "XRANGE",
-        );
+        return await bounded(reply, this.settings.commandTimeoutMs, "XRANGE");
       } catch (error) {
-        // A server that stopped answering: start over on a fresh connection rather than queue behind it.
-        if (error instanceof TransientError) direct.reset(error);
-        throw classify(error, `read ${stream}`, this.connection.redactor);
+        // A server that stopped answering: start over on a fresh connection rather than queue behind
+        // it. Only the one this read was sent on: the reads that reset fails get the same error.
+        if (error instanceof TransientError) direct.reset(error, sentOn);
+        throw this.readFailure(error, stream);
       }
     }
     let reply: unknown;
@@ -236,9 +236,18 @@ export class RedisAdapter extends AdapterBase {
         "XRANGE",
       );
     } catch (error) {
-      throw classify(error, `read ${stream}`, this.connection.redactor);
+      throw this.readFailure(error, stream);
     }
     return packedPage(shard, reply, this.logger, stream);
+  }
+
+  /** A read's failure, classified; one that a shutdown cut short ends as the calls after it do. */
+  private readFailure(error: unknown, stream: string): AdapterError {
+    const classified = classify(error, `read ${stream}`, this.connection.redactor);
+    if (!this.shutdownSignal.aborted || !classified.isRetryable) return classified;
+    return new AdapterShutdownError(`redis read of ${stream}: the adapter was shut down`, {
+      cause: classified,
+    });
   }
 
   /**
@@ -299,8 +308,8 @@ export class RedisAdapter extends AdapterBase {
   /** Stops the client if the adapter created it (a dead connection is cut at once). */
   protected async close(): Promise<void> {
     this.coordinator?.stop(); // the groups' subscriber connection
-    this.direct?.close();
-    await this.connection.close(this.settings.commandTimeoutMs);
+    const { commandTimeoutMs } = this.settings;
+    await Promise.all([this.direct?.close(commandTimeoutMs), this.connection.close(commandTimeoutMs)]);
   }
 
   /**

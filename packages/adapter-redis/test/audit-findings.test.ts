@@ -195,7 +195,7 @@ describe("audit findings: connection lifecycle", () => {
     }
   });
 
-  it.fails("F7: a timed-out read's reset is repeated by every read it failed, killing a read on the fresh connection", async () => {
+  it("F7: a timed-out read's reset is repeated by every read it failed, killing a read on the fresh connection", async () => {
     const server = await own();
     const writer = await ready({ url: server.url(), prefix: "f7" });
     await writer.onBatch(new TestProducer().batch(0, ['{"a":1}']), live);
@@ -221,7 +221,7 @@ describe("audit findings: connection lifecycle", () => {
     }
   });
 
-  it.fails("F8: reads in flight at shutdown: the read script finishes them, direct reads fail them as retryable", async () => {
+  it("F8: reads in flight at shutdown: the read script finishes them, direct reads fail them as retryable", async () => {
     const server = await own();
     const adapter = await ready({ url: server.url(), prefix: "f8" });
     const texts = Array.from({ length: 5000 }, (_, i) => JSON.stringify({ i, pad: "p".repeat(300) }));

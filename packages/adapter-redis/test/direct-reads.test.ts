@@ -1,6 +1,12 @@
 import { type Server, type Socket, createConnection, createServer } from "node:net";
 import { TestProducer } from "@netmesh/adapter-testkit";
-import { ConnectionError, FatalError, TransientError, silentLogger } from "@netmesh/core/adapter";
+import {
+  AdapterShutdownError,
+  ConnectionError,
+  FatalError,
+  TransientError,
+  silentLogger,
+} from "@netmesh/core/adapter";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { RedisAdapter } from "../src/index.js";
@@ -255,7 +261,29 @@ describe("direct reads", () => {
     expect(events.map((event) => event.json)).toEqual(texts);
   });
 
-  it("after shutdown, a read rejects as a lost connection and opens nothing", async () => {
+  it("at shutdown, reads the server does not answer reject with AdapterShutdownError within commandTimeoutMs", async () => {
+    const server = await ownServer();
+    const adapter = await ready({ url: server.url(), prefix: "unanswered", commandTimeoutMs: 2_000 });
+    await adapter.pollShard(0, undefined, 1); // the direct socket is open
+    await server.pause();
+    try {
+      let settled = 0;
+      const read = adapter.pollShard(0, undefined, 10).catch((error: unknown) => error);
+      void read.then(() => {
+        settled = Date.now();
+      });
+      await sleep(20);
+      const started = Date.now();
+      await adapter.shutdown();
+      expect(await read).toBeInstanceOf(AdapterShutdownError);
+      expect(settled - started).toBeGreaterThanOrEqual(1_500); // it had its chance to be answered
+      expect(settled - started).toBeLessThan(3_000);
+    } finally {
+      server.resume();
+    }
+  });
+
+  it("after shutdown, a read rejects with AdapterShutdownError and opens nothing", async () => {
     const server = await ownServer();
     const adapter = await ready({ url: server.url(), prefix: "closed" });
     await adapter.pollShard(0, undefined, 1);
@@ -263,7 +291,7 @@ describe("direct reads", () => {
     await adapter.shutdown();
     const connected = async () => String(await inspect.client("LIST")).split("\n").filter(Boolean).length;
     const clientsBefore = await connected();
-    await expect(adapter.pollShard(0, undefined, 1)).rejects.toBeInstanceOf(Error);
+    await expect(adapter.pollShard(0, undefined, 1)).rejects.toBeInstanceOf(AdapterShutdownError);
     await sleep(50);
     expect(await connected()).toBe(clientsBefore);
   });
