@@ -175,12 +175,13 @@ export class RedisAdapter extends AdapterBase {
       mark: keys.dedupPrefix + batch.producer,
       settings: this.settings,
       maxEventBytes: this.maxEventBytes,
+      // A window reaching back before the epoch keeps everything (MINID refuses a negative id).
       trimValue:
         trim === undefined
           ? ""
           : trim.strategy === "MAXLEN"
             ? String(trim.value)
-            : String(Date.now() - trim.value),
+            : String(Math.max(0, Date.now() - trim.value)),
     });
     const client = this.client;
     /** The chunk whose failure came first; replies come in order, so every chunk before it succeeded. */
