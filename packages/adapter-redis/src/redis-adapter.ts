@@ -30,6 +30,8 @@ import { followStream } from "./tail.js";
 
 /** A Redis stream entry id: `<ms>-<seq>`, both unsigned 64-bit decimals. */
 const ENTRY_ID = /^\d{1,20}-\d{1,20}$/;
+/** The largest stream id: nothing can follow it, and `XRANGE` refuses to start after it. */
+const LAST_ENTRY_ID = "18446744073709551615-18446744073709551615";
 
 /**
  * Stores a bus's events in Redis Streams: one stream per shard (`{<prefix>:shard:<id>}`), one entry per
@@ -212,6 +214,7 @@ export class RedisAdapter extends AdapterBase {
    */
   protected async read(shard: number, afterId: string | undefined, limit: number): Promise<ShardPage> {
     checkEntryId(afterId);
+    if (afterId === LAST_ENTRY_ID) return { events: [], nextId: undefined, hasMore: false };
     const { stream } = this.keys.of(shard);
     const start = afterId === undefined ? "-" : `(${afterId}`;
     // One extra entry tells whether more follow; saturate so a huge limit cannot overflow.
