@@ -7,6 +7,9 @@ import {
   TransientError,
   silentLogger,
 } from "@netmesh/core/adapter";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import { RedisAdapter, streamKey } from "../src/index.js";
@@ -119,6 +122,36 @@ describe("error replies of a real server", () => {
     const error = await failure(made.onBatch(batch(), live));
     expect(error).toBeInstanceOf(TransientError);
     expect(error.message).toMatch(/NOREPLICAS/);
+  });
+
+  it("MISCONF (a failed background save under stop-writes-on-bgsave-error) → transient, retried once it can persist", async () => {
+    const server = await own(["--save", "3600 1", "--enable-protected-configs", "yes"]);
+    const made = adapter({ url: server.url(), prefix: "misconf" });
+    await made.init({ logger: silentLogger });
+    const admin = client(server.url());
+    const [, dir] = (await admin.config("GET", "dir")) as [string, string];
+    // A save into a directory that is gone fails, and the server then refuses writes.
+    const gone = mkdtempSync(join(tmpdir(), "netmesh-misconf-"));
+    await admin.config("SET", "dir", gone);
+    rmSync(gone, { recursive: true });
+    await admin.bgsave();
+    let status = "";
+    for (let tries = 0; !status.includes("rdb_last_bgsave_status:err") && tries < 100; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      status = await admin.info("persistence");
+    }
+    expect(status).toContain("rdb_last_bgsave_status:err");
+    const error = await failure(made.onBatch(batch(), live));
+    expect(error).toBeInstanceOf(TransientError);
+    expect(error.message).toMatch(/MISCONF/);
+    await admin.config("SET", "dir", dir);
+    await admin.bgsave();
+    for (let tries = 0; !status.includes("rdb_last_bgsave_status:ok") && tries < 100; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      status = await admin.info("persistence");
+    }
+    await made.onBatch(batch(), live); // it can persist again: the retry succeeds
+    expect(await admin.xlen(streamKey("misconf", 0))).toBe(2);
   });
 
   it("READONLY (writing to a replica) → transient", async () => {
