@@ -109,7 +109,8 @@ describe("dedup by per-producer high-water mark", () => {
       // The chunk claims more events than it carries: the XADD of the first missing one fails.
       const args = [streamKey(prefix, shard), dedupKey(prefix, shard, producer), "0", String(claimed)];
       args.push("0", "0", "", "");
-      for (let i = 0; i < given; i++) args.push("1700000000000000", `${producer}:${shard}:${i}`, `{"i":${i}}`);
+      for (let i = 0; i < given; i++)
+        args.push("1700000000000000", `${producer}:${shard}:${i}`, `{"i":${i}}`);
       return script.run(harness.redis(), 2, args).then(
         () => undefined,
         (error: unknown) => error,
