@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { TestProducer } from "@netmesh/adapter-testkit";
 import {
   AdapterShutdownError,
@@ -291,7 +292,23 @@ describe("direct reads", () => {
   });
 });
 
-describe("direct reads log in and select as the client does", () => {
+describe("direct reads connect as the client does", () => {
+  it("with TCP keep-alive, as the client's keepAlive (30 s by default) says", async () => {
+    const server = await ownServer();
+    const adapter = await ready({ url: server.url(), prefix: "keepalive" });
+    await adapter.pollShard(0, undefined, 1);
+    const list = String(await inspector(server.url()).client("LIST")).split("\n");
+    const port = list.map((line) => /addr=127\.0\.0\.1:(\d+) .*cmd=xrange/.exec(line)?.[1]).find(Boolean);
+    expect(port).toBeDefined();
+    // /proc/net/tcp: local address as hex IP:port; "tr" (timer) 02 is the keep-alive timer of an idle socket.
+    const local = `0100007F:${Number(port).toString(16).toUpperCase().padStart(4, "0")}`;
+    const row = readFileSync("/proc/net/tcp", "utf8")
+      .split("\n")
+      .map((line) => line.trim().split(/\s+/))
+      .find((fields) => fields[1] === local);
+    expect(row?.[5]?.split(":")[0]).toBe("02");
+  });
+
   it("a URL password the server does not need (ioredis logs in with AUTH default <password>)", async () => {
     const server = await ownServer();
     const adapter = await ready({ url: server.url(undefined, "unneeded"), prefix: "unneeded" });
