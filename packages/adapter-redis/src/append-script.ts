@@ -1,3 +1,11 @@
+/** The end of the script's error reply when it failed after storing part of its chunk. */
+export const PARTLY_STORED = " (netmesh: part of the chunk is stored)";
+
+/** Whether `error` is a reply of the script that failed after storing part of its chunk. */
+export function partlyStored(error: unknown): boolean {
+  return error instanceof Error && error.message.endsWith(PARTLY_STORED);
+}
+
 /**
  * The server side of `onBatch`: one Lua script call appends a chunk of a batch to its shard's stream,
  * with exact dedup by a per-producer high-water mark. Running the per-event loop inside Redis is what
@@ -31,14 +39,6 @@
  *   and, when some of the chunk was stored, ends its error reply with {@link PARTLY_STORED}.
  * - Numbers are formatted with %d: Lua's default number-to-string would print 1e+15 for large ones.
  */
-/** The end of the script's error reply when it failed after storing part of its chunk. */
-export const PARTLY_STORED = " (netmesh: part of the chunk is stored)";
-
-/** Whether `error` is a reply of the script that failed after storing part of its chunk. */
-export function partlyStored(error: unknown): boolean {
-  return error instanceof Error && error.message.endsWith(PARTLY_STORED);
-}
-
 export const APPEND_SCRIPT = `#!lua
 local stream, markKey = KEYS[1], KEYS[2]
 local first = tonumber(ARGV[1])

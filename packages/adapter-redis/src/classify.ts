@@ -11,9 +11,10 @@ import type { Redactor } from "./redaction.js";
 /**
  * Server error codes (the first word of a Redis error reply) after which the same command can
  * succeed: cluster resharding and failover, a server loading its data set, a busy script, a replica
- * that was written to, too few replicas, a server refusing writes until it can persist again (a failed
- * background save under `stop-writes-on-bgsave-error`: `MISCONF`). Plus `NETMESH_GAP`, the append script's own refusal of a
- * chunk whose predecessor is not stored yet (the batch is retried whole).
+ * that was written to, too few replicas, a server refusing writes until it can persist again (a
+ * failed background save under `stop-writes-on-bgsave-error`: `MISCONF`). Plus `NETMESH_GAP`, the
+ * append script's own refusal of a chunk whose predecessor is not stored yet (the batch is retried
+ * whole).
  */
 const TRANSIENT_CODES: ReadonlySet<string> = new Set([
   "MOVED",

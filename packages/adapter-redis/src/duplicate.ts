@@ -13,9 +13,9 @@ export function selectedDb(client: Redis): number {
 
 /**
  * A new connection to where `client` is (same options, credentials and database): for the commands
- * that need a connection of their own (a blocking `XREAD`, a subscription). Its offline queue is on
- * whatever the client's says: it is used right after it is made, before it has connected, and a
- * client without one would refuse that first command ("Stream isn't writeable").
+ * that need a connection of their own (a blocking `XREAD`, a subscription). Its offline queue is on,
+ * whatever the client's `enableOfflineQueue` says: it is used right after it is made, before it has
+ * connected, and without one it would refuse that first command ("Stream isn't writeable").
  */
 export function duplicateOf(client: Redis | Cluster): Redis | Cluster {
   if (client.isCluster) return (client as Cluster).duplicate(undefined, { enableOfflineQueue: true });

@@ -44,15 +44,16 @@ const LAST_ENTRY_ID = "18446744073709551615-18446744073709551615";
  *   batch retried after its reply was lost adds nothing. An event that is too large or holds a lone
  *   surrogate is refused alone (never sent); the rest of its batch is stored in order.
  * - **Reads**: `pollShard` is one `XRANGE` with an exclusive start: plain, over a connection of the
- *   adapter's own whose reply it decodes itself (`readMode` `"direct"`), or where that connection
+ *   adapter's own whose reply it decodes itself (`readMode` `"direct"`), or, where that connection
  *   cannot reach the server as the client does (Cluster, Sentinel, TLS, `keyPrefix`, `directReads:
- *   false`) run server-side by the read script, the page answered packed (`"script"`); `readShard`
- *   pages the same way and, caught up, follows the shard with `XREAD BLOCK` on a connection of its own; `listShards` scans for the prefix's streams (every master
- *   of a cluster). Entries that are not well-formed events are skipped with a warning while the cursor
- *   moves past them.
+ *   false`), run server-side by the read script, the page answered packed (`"script"`); `readShard`
+ *   pages the same way and, caught up, follows the shard with `XREAD BLOCK` on a connection of its
+ *   own; `listShards` scans for the prefix's streams (every master of a cluster). Entries that are not
+ *   well-formed events are skipped with a warning while the cursor moves past them.
  * - **Errors** are the contract's classes: cluster redirection, loading, busy, failover and
- *   can't-persist (`MISCONF`) replies and lost connections are retryable; auth, permission, cross-slot and script errors are fatal; `OOM` is
- *   backpressure. Credentials never appear in messages or logs.
+ *   can't-persist (`MISCONF`) replies and lost connections are retryable; auth, permission,
+ *   cross-slot and script errors are fatal; `OOM` is backpressure. Credentials never appear in
+ *   messages or logs.
  *
  * @example
  * ```ts
