@@ -1,3 +1,11 @@
+/** The end of the script's error reply when it failed after storing part of its chunk. */
+export const PARTLY_STORED = " (netmesh: part of the chunk is stored)";
+
+/** Whether `error` is a reply of the script that failed after storing part of its chunk. */
+export function partlyStored(error: unknown): boolean {
+  return error instanceof Error && error.message.endsWith(PARTLY_STORED);
+}
+
 /**
  * The server side of `onBatch`: one Lua script call appends a chunk of a batch to its shard's stream,
  * with exact dedup by a per-producer high-water mark. Running the per-event loop inside Redis is what
@@ -27,7 +35,8 @@
  *   skipping ahead would lose it, so the script refuses (NETMESH_GAP) and the batch is retried.
  * - The `#!lua` shebang (Redis ≥ 7.0) has Redis refuse the call whole when it is out of memory or a
  *   read-only replica, before anything is written. A failure inside the loop (which a healthy server
- *   does not produce) still sets the mark to exactly what was stored, so a retry resumes right after.
+ *   does not produce) still sets the mark to exactly what was stored, so a retry resumes right after,
+ *   and, when some of the chunk was stored, ends its error reply with {@link PARTLY_STORED}.
  * - Numbers are formatted with %d: Lua's default number-to-string would print 1e+15 for large ones.
  */
 export const APPEND_SCRIPT = `#!lua
@@ -57,8 +66,11 @@ else
   call('SET', markKey, reached)
 end
 if not ok then
-  if type(err) == 'table' and err.err then return redis.error_reply(err.err) end
-  return redis.error_reply('ERR netmesh append failed: ' .. tostring(err))
+  local message
+  if type(err) == 'table' and err.err then message = err.err
+  else message = 'ERR netmesh append failed: ' .. tostring(err) end
+  if added > 0 then message = message .. '${PARTLY_STORED}' end
+  return redis.error_reply(message)
 end
 if ARGV[5] ~= '' then
   call('XTRIM', stream, ARGV[5], '~', ARGV[6])

@@ -11,8 +11,10 @@ import type { Redactor } from "./redaction.js";
 /**
  * Server error codes (the first word of a Redis error reply) after which the same command can
  * succeed: cluster resharding and failover, a server loading its data set, a busy script, a replica
- * that was written to, too few replicas. Plus `NETMESH_GAP`, the append script's own refusal of a
- * chunk whose predecessor is not stored yet (the batch is retried whole).
+ * that was written to, too few replicas, a server refusing writes until it can persist again (a
+ * failed background save under `stop-writes-on-bgsave-error`: `MISCONF`). Plus `NETMESH_GAP`, the
+ * append script's own refusal of a chunk whose predecessor is not stored yet (the batch is retried
+ * whole).
  */
 const TRANSIENT_CODES: ReadonlySet<string> = new Set([
   "MOVED",
@@ -24,6 +26,7 @@ const TRANSIENT_CODES: ReadonlySet<string> = new Set([
   "MASTERDOWN",
   "READONLY",
   "NOREPLICAS",
+  "MISCONF",
   "NETMESH_GAP",
 ]);
 
@@ -120,20 +123,28 @@ export function scrubbedError(error: unknown, redactor: Redactor, depth = 0): Er
  * Wraps `error` in the contract's class for its kind, with `what` (the operation) and a message
  * scrubbed of credentials. The cause is always a scrubbed copy of the original (see
  * {@link scrubbedError}), never the original: no string reachable from the error, at any depth, can
- * hold a secret. Adapter errors pass through unchanged.
+ * hold a secret. Adapter errors pass through unchanged. `mayHaveStored` (a write that failed after
+ * part of it was stored) declares `notStored: false` whatever the kind: the bus must not count what
+ * was stored as lost.
  */
-export function classify(error: unknown, what: string, redactor: Redactor): AdapterError {
+export function classify(
+  error: unknown,
+  what: string,
+  redactor: Redactor,
+  mayHaveStored = false,
+): AdapterError {
   if (isAdapterError(error)) return error;
   const cause = scrubbedError(error, redactor);
   const message = `redis ${what}: ${cause.message}`;
+  const options = mayHaveStored ? { cause, notStored: false } : { cause };
   switch (classifyKind(error)) {
     case "transient":
-      return new TransientError(message, { cause });
+      return new TransientError(message, options);
     case "backpressure":
-      return new BackendBackpressureError(message, { cause });
+      return new BackendBackpressureError(message, options);
     case "connection":
-      return new ConnectionError(message, { cause });
+      return new ConnectionError(message, options);
     case "fatal":
-      return new FatalError(message, { cause });
+      return new FatalError(message, options);
   }
 }

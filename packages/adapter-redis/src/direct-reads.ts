@@ -1,6 +1,8 @@
 import { type Socket, connect } from "node:net";
-import type { Logger, ShardPage } from "@netmesh/core/adapter";
+import { AdapterShutdownError, type Logger, type ShardPage } from "@netmesh/core/adapter";
 import type { Cluster, Redis } from "ioredis";
+import { bounded } from "./bounded.js";
+import { selectedDb } from "./duplicate.js";
 import { type Need, type PendingReply, ProtocolError, StatusReply, XrangeReply } from "./resp-replies.js";
 
 /** Where a plain (non-TLS, non-Sentinel, non-Cluster) Redis server is, and how to log in. */
@@ -12,7 +14,10 @@ export interface DirectEndpoint {
   readonly family: number | undefined;
   readonly username: string | undefined;
   readonly password: string | undefined;
-  readonly db: number;
+  /** The database to read: asked at every read, since a caller's client may `SELECT` another one. */
+  readonly db: () => number;
+  /** The client's TCP keep-alive delay in ms (`keepAlive`), `undefined` for none. */
+  readonly keepAlive: number | undefined;
   /** The client's `CLIENT LIST` name, given to this connection too (as ioredis's `duplicate()` does). */
   readonly name: string | undefined;
 }
@@ -24,7 +29,8 @@ export interface DirectEndpoint {
  */
 export function directEndpoint(client: Redis | Cluster): DirectEndpoint | undefined {
   if ((client as Cluster).isCluster) return undefined;
-  const options = (client as Redis).options;
+  const redis = client as Redis;
+  const { options } = redis;
   if (options === undefined) return undefined;
   if ((options.sentinels?.length ?? 0) > 0 || options.tls !== undefined) return undefined;
   if (options.keyPrefix !== undefined && options.keyPrefix !== "") return undefined;
@@ -37,13 +43,19 @@ export function directEndpoint(client: Redis | Cluster): DirectEndpoint | undefi
     family: typeof options.family === "number" ? options.family : undefined,
     username: textOrUndefined(options.username),
     password: textOrUndefined(options.password),
-    db: typeof options.db === "number" ? options.db : 0,
+    db: () => selectedDb(redis),
+    keepAlive: typeof options.keepAlive === "number" ? options.keepAlive : undefined,
     name: textOrUndefined(options.connectionName),
   };
 }
 
 function textOrUndefined(value: unknown): string | undefined {
   return typeof value === "string" && value !== "" ? value : undefined;
+}
+
+/** What a read gets once the adapter is shut down: not retryable, as on the read script's path. */
+function shutDown(): AdapterShutdownError {
+  return new AdapterShutdownError("redis adapter has been shut down");
 }
 
 /** The error every pending read gets when the connection goes away under it (classified as a lost connection). */
@@ -62,8 +74,10 @@ function connectionClosed(why: string): Error {
  *
  * Commands are pipelined on the one connection and answered in order. It connects on first use and
  * after any failure (a lost connection, a reply that breaks the protocol): every read in flight then
- * rejects with a connection error, and the next read connects afresh. `AUTH` and `SELECT` go ahead of
- * the first read, so a refused login fails the reads with the server's own reply (`WRONGPASS`, fatal).
+ * rejects with a connection error, and the next read connects afresh (a read that timed out drops
+ * the connection it was sent on, never a fresh one opened since). `AUTH` goes ahead of the first
+ * read, so a refused login fails the reads with the server's own reply (`WRONGPASS`, fatal), and a
+ * `SELECT` ahead of any read that finds the client on another database than the connection.
  */
 export class DirectReads {
   private socket: Socket | undefined;
@@ -74,6 +88,9 @@ export class DirectReads {
   private needed = 0;
   private readonly need: Need = { at: 0 };
   private closed = false;
+  /** The database the connection is on (as far as the commands written so far go). */
+  private selected = 0;
+  private opened = 0;
 
   constructor(
     private readonly endpoint: DirectEndpoint,
@@ -89,30 +106,56 @@ export class DirectReads {
     limit: number,
     logger: Logger,
   ): Promise<ShardPage> {
-    if (this.closed) return Promise.reject(connectionClosed("the adapter is shut down"));
+    if (this.closed) return Promise.reject(shutDown());
     const socket = this.socket ?? this.open();
+    const db = this.endpoint.db();
+    if (db !== this.selected) {
+      this.selected = db;
+      this.pending.push(new StatusReply(this.refusedBy(socket)));
+      socket.write(command(["SELECT", String(db)]));
+    }
     return new Promise<ShardPage>((resolve, reject) => {
       this.pending.push(new XrangeReply(shard, limit, logger, stream, resolve, reject));
       socket.write(command(["XRANGE", stream, start, "+", "COUNT", count]));
     });
   }
 
-  /** Drops the connection: reads in flight reject with `error`; the next read connects again. */
-  reset(error: Error): void {
+  /** Which connection the reads go on: it changes each time one is opened. Read it after {@link xrange}. */
+  get connection(): number {
+    return this.opened;
+  }
+
+  /**
+   * Drops the connection (only if it is still `connection`, when given): reads in flight reject with
+   * `error` (with `AdapterShutdownError` once closed); the next read connects again.
+   */
+  reset(error: Error, connection?: number): void {
     const { socket } = this;
-    if (socket === undefined) return;
+    if (socket === undefined || (connection !== undefined && connection !== this.opened)) return;
     this.socket = undefined;
     socket.destroy();
     this.chunks = [];
     this.buffered = 0;
     this.needed = 0;
-    for (const reply of this.pending.splice(0)) reply.fail(error);
+    const reason = this.closed ? shutDown() : error;
+    for (const reply of this.pending.splice(0)) reply.fail(reason);
   }
 
-  /** Closes for good (the adapter's shutdown). */
-  close(): void {
+  /**
+   * Closes for good (the adapter's shutdown). Reads in flight are answered first, as the client's
+   * `QUIT` lets the read script's finish: the server answers `QUIT` after them and then hangs up.
+   * What is still unanswered after `ms` rejects with `AdapterShutdownError`.
+   */
+  async close(ms: number): Promise<void> {
     this.closed = true;
-    this.reset(connectionClosed("the adapter is shut down"));
+    const { socket } = this;
+    if (socket !== undefined && this.pending.length > 0) {
+      const ended = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+      this.pending.push(new StatusReply(() => {}));
+      socket.write(command(["QUIT"]));
+      await bounded(ended, ms, "QUIT").catch(() => {});
+    }
+    this.reset(shutDown());
   }
 
   private open(): Socket {
@@ -126,7 +169,10 @@ export class DirectReads {
             ...(endpoint.family && { family: endpoint.family }),
           });
     this.socket = socket;
+    this.opened++;
+    this.selected = 0;
     socket.setNoDelay(true);
+    if (endpoint.keepAlive !== undefined) socket.setKeepAlive(true, endpoint.keepAlive);
     const timer = setTimeout(() => {
       if (this.socket === socket) {
         const error = Object.assign(new Error("connect ETIMEDOUT"), { code: "ETIMEDOUT" });
@@ -146,20 +192,12 @@ export class DirectReads {
       if (this.socket === socket) this.reset(connectionClosed("the server closed it"));
     });
     // Written before the socket connects: node queues them, and Redis answers them first.
-    const refused = (error: Error) => {
-      if (this.socket === socket) this.reset(error);
-    };
-    if (endpoint.password !== undefined) {
-      this.pending.push(new StatusReply(refused));
-      const auth =
-        endpoint.username !== undefined
-          ? ["AUTH", endpoint.username, endpoint.password]
-          : ["AUTH", endpoint.password];
-      socket.write(command(auth));
-    }
-    if (endpoint.db !== 0) {
-      this.pending.push(new StatusReply(refused));
-      socket.write(command(["SELECT", String(endpoint.db)]));
+    if (endpoint.password !== undefined || endpoint.username !== undefined) {
+      // Always the two-argument form, as ioredis logs in (`HELLO 3 AUTH default <password>`): the
+      // one-argument `AUTH <password>` is refused by a default user that needs no password, and a user
+      // named without a password (`redis://alice@host`, a `nopass` user) must still be logged in as.
+      this.pending.push(new StatusReply(this.refusedBy(socket)));
+      socket.write(command(["AUTH", endpoint.username ?? "default", endpoint.password ?? ""]));
     }
     if (endpoint.name !== undefined) {
       // Only a label for operators: a server (or ACL) that refuses it must not stop the reads.
@@ -167,6 +205,13 @@ export class DirectReads {
       socket.write(command(["CLIENT", "SETNAME", endpoint.name]));
     }
     return socket;
+  }
+
+  /** What a refused set-up command does: fails the connection it was sent on, if still the current one. */
+  private refusedBy(socket: Socket): (error: Error) => void {
+    return (error) => {
+      if (this.socket === socket) this.reset(error);
+    };
   }
 
   /** Decodes what is buffered into the replies waiting, in order; settles each completed one. */

@@ -1,4 +1,5 @@
 import type { Cluster, Redis } from "ioredis";
+import { duplicateOf } from "./duplicate.js";
 
 /**
  * The pub/sub side of the group coordinator's `watch`: the group script publishes on a group's channel
@@ -55,9 +56,7 @@ export class GroupChanges {
 
   private open(client: Redis | Cluster): Redis | Cluster {
     if (this.subscriber !== undefined) return this.subscriber;
-    const subscriber: Redis | Cluster = client.isCluster
-      ? (client as Cluster).duplicate()
-      : (client as Redis).duplicate();
+    const subscriber = duplicateOf(client);
     // A connection error is the client's to retry (it resubscribes on reconnect); it must not throw.
     subscriber.on("error", () => {});
     subscriber.on("message", (channel: string) => {

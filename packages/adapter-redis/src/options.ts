@@ -37,8 +37,8 @@ export interface RedisAdapterSettings {
   readonly maxLength?: number;
   /**
    * Drop entries older than this many ms (by their stream id, which is the server's clock at insert):
-   * `XTRIM MINID ~ <now − maxAgeMs>` after each chunk, `now` taken from the client's clock. Default: no
-   * trim. Mutually exclusive with `maxLength`.
+   * `XTRIM MINID ~ <now − maxAgeMs>` after each chunk, `now` taken from the client's clock (a window
+   * reaching back before the epoch trims nothing). Default: no trim. Mutually exclusive with `maxLength`.
    */
   readonly maxAgeMs?: number;
   /**

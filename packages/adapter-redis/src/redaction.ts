@@ -31,7 +31,8 @@ export class Redactor {
   static forConnection(url: string | undefined, options: RedisOptions | undefined): Redactor {
     const secrets: (string | undefined)[] = [options?.password];
     if (url !== undefined) {
-      const userInfo = /^[a-z][a-z0-9+.-]*:\/\/([^@/?#]*)@/i.exec(url)?.[1];
+      // The user-info ends at the last `@` of the authority: a password may hold an unencoded `@`.
+      const userInfo = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)@/i.exec(url)?.[1];
       const password = userInfo?.includes(":") ? userInfo.slice(userInfo.indexOf(":") + 1) : userInfo;
       secrets.push(password);
       if (password !== undefined) {

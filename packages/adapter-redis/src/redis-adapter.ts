@@ -2,6 +2,7 @@ import {
   type AdapterCapabilities,
   AdapterBase,
   type AdapterContext,
+  type AdapterError,
   AdapterShutdownError,
   type Batch,
   type BatchResult,
@@ -12,7 +13,7 @@ import {
   type ShardPage,
 } from "@netmesh/core/adapter";
 import type { Cluster, Redis } from "ioredis";
-import { APPEND_SCRIPT } from "./append-script.js";
+import { APPEND_SCRIPT, partlyStored } from "./append-script.js";
 import { bounded } from "./bounded.js";
 import { buildChunks } from "./chunks.js";
 import { classify } from "./classify.js";
@@ -29,6 +30,8 @@ import { followStream } from "./tail.js";
 
 /** A Redis stream entry id: `<ms>-<seq>`, both unsigned 64-bit decimals. */
 const ENTRY_ID = /^\d{1,20}-\d{1,20}$/;
+/** The largest stream id: nothing can follow it, and `XRANGE` refuses to start after it. */
+const LAST_ENTRY_ID = "18446744073709551615-18446744073709551615";
 
 /**
  * Stores a bus's events in Redis Streams: one stream per shard (`{<prefix>:shard:<id>}`), one entry per
@@ -40,14 +43,17 @@ const ENTRY_ID = /^\d{1,20}-\d{1,20}$/;
  *   next sequence number not yet stored and skips what is below it, atomically with the appends, so a
  *   batch retried after its reply was lost adds nothing. An event that is too large or holds a lone
  *   surrogate is refused alone (never sent); the rest of its batch is stored in order.
- * - **Reads**: `pollShard` is one read script call: `XRANGE` with an exclusive start, run server-side,
- *   the page answered as one index string plus one string per event; `readShard` follows a shard with
- *   `XREAD BLOCK` on a connection of its own; `listShards` scans for the prefix's streams (every master
- *   of a cluster). Entries that are not well-formed events are skipped with a warning while the cursor
- *   moves past them.
- * - **Errors** are the contract's classes: cluster redirection, loading, busy and failover replies and
- *   lost connections are retryable; auth, permission, cross-slot and script errors are fatal; `OOM` is
- *   backpressure. Credentials never appear in messages or logs.
+ * - **Reads**: `pollShard` is one `XRANGE` with an exclusive start: plain, over a connection of the
+ *   adapter's own whose reply it decodes itself (`readMode` `"direct"`), or, where that connection
+ *   cannot reach the server as the client does (Cluster, Sentinel, TLS, `keyPrefix`, `directReads:
+ *   false`), run server-side by the read script, the page answered packed (`"script"`); `readShard`
+ *   pages the same way and, caught up, follows the shard with `XREAD BLOCK` on a connection of its
+ *   own; `listShards` scans for the prefix's streams (every master of a cluster). Entries that are not
+ *   well-formed events are skipped with a warning while the cursor moves past them.
+ * - **Errors** are the contract's classes: cluster redirection, loading, busy, failover and
+ *   can't-persist (`MISCONF`) replies and lost connections are retryable; auth, permission,
+ *   cross-slot and script errors are fatal; `OOM` is backpressure. Credentials never appear in
+ *   messages or logs.
  *
  * @example
  * ```ts
@@ -77,6 +83,12 @@ export class RedisAdapter extends AdapterBase {
     if (options.client !== undefined ? ways.length !== 1 : ways.length === 0) {
       throw new TypeError(
         "RedisAdapter needs exactly one way to reach Redis: { url }, { redisOptions }, { url, redisOptions } or { client }",
+      );
+    }
+    if (options.url !== undefined && (typeof options.url !== "string" || options.url.trim() === "")) {
+      // ioredis would read an empty URL as "localhost:6379" and connect somewhere nobody named.
+      throw new TypeError(
+        `RedisAdapter option url must be a non-empty string, got ${JSON.stringify(options.url)}`,
       );
     }
     this.settings = resolveSettings(options);
@@ -162,7 +174,8 @@ export class RedisAdapter extends AdapterBase {
   /**
    * Appends the batch to its shard's stream: resolves once Redis has stored every event (or found it
    * already stored), naming the events it refused. Rejects with a classified error; after a rejection
-   * some chunks may be stored, and the bus's retry of the same batch stores exactly the rest.
+   * some chunks may be stored (the error then says `notStored: false`), and the bus's retry of the
+   * same batch stores exactly the rest.
    */
   protected async write(batch: Batch, signal: AbortSignal): Promise<BatchResult | undefined> {
     if (batch.size === 0) return undefined;
@@ -173,21 +186,31 @@ export class RedisAdapter extends AdapterBase {
       mark: keys.dedupPrefix + batch.producer,
       settings: this.settings,
       maxEventBytes: this.maxEventBytes,
+      // A window reaching back before the epoch keeps everything (MINID refuses a negative id).
       trimValue:
         trim === undefined
           ? ""
           : trim.strategy === "MAXLEN"
             ? String(trim.value)
-            : String(Date.now() - trim.value),
+            : String(Math.max(0, Date.now() - trim.value)),
     });
     const client = this.client;
+    /** The chunk whose failure came first; replies come in order, so every chunk before it succeeded. */
+    let failed = -1;
     // All chunks go out at once, in order, on the shard's connection; see the script for why that is safe.
-    const replies = calls.map((args) => this.script.run(client, 2, args));
+    const replies = calls.map((args, index) =>
+      this.script.run(client, 2, args).catch((error: unknown) => {
+        if (failed < 0) failed = index;
+        throw error;
+      }),
+    );
     try {
       await bounded(Promise.all(replies), this.settings.commandTimeoutMs, "append", signal);
     } catch (error) {
       for (const reply of replies) reply.catch(() => {}); // the first failure speaks for all
-      throw classify(error, `append to ${keys.stream}`, this.connection.redactor);
+      // Chunks before the failed one may have stored events, and so may a chunk failing inside its loop.
+      const mayHaveStored = failed > 0 || partlyStored(error);
+      throw classify(error, `append to ${keys.stream}`, this.connection.redactor, mayHaveStored);
     }
     return rejected.length === 0 ? undefined : { rejected };
   }
@@ -200,22 +223,22 @@ export class RedisAdapter extends AdapterBase {
    */
   protected async read(shard: number, afterId: string | undefined, limit: number): Promise<ShardPage> {
     checkEntryId(afterId);
+    if (afterId === LAST_ENTRY_ID) return { events: [], nextId: undefined, hasMore: false };
     const { stream } = this.keys.of(shard);
     const start = afterId === undefined ? "-" : `(${afterId}`;
     // One extra entry tells whether more follow; saturate so a huge limit cannot overflow.
     const count = limit >= Number.MAX_SAFE_INTEGER ? limit : limit + 1;
     const { direct } = this;
     if (direct !== undefined) {
+      const reply = direct.xrange(stream, start, String(count), shard, limit, this.logger);
+      const sentOn = direct.connection;
       try {
-        return await bounded(
-          direct.xrange(stream, start, String(count), shard, limit, this.logger),
-          this.settings.commandTimeoutMs,
-          "XRANGE",
-        );
+        return await bounded(reply, this.settings.commandTimeoutMs, "XRANGE");
       } catch (error) {
-        // A server that stopped answering: start over on a fresh connection rather than queue behind it.
-        if (error instanceof TransientError) direct.reset(error);
-        throw classify(error, `read ${stream}`, this.connection.redactor);
+        // A server that stopped answering: start over on a fresh connection rather than queue behind
+        // it. Only the one this read was sent on: the reads that reset fails get the same error.
+        if (error instanceof TransientError) direct.reset(error, sentOn);
+        throw this.readFailure(error, stream);
       }
     }
     let reply: unknown;
@@ -226,9 +249,18 @@ export class RedisAdapter extends AdapterBase {
         "XRANGE",
       );
     } catch (error) {
-      throw classify(error, `read ${stream}`, this.connection.redactor);
+      throw this.readFailure(error, stream);
     }
     return packedPage(shard, reply, this.logger, stream);
+  }
+
+  /** A read's failure, classified; one that a shutdown cut short ends as the calls after it do. */
+  private readFailure(error: unknown, stream: string): AdapterError {
+    const classified = classify(error, `read ${stream}`, this.connection.redactor);
+    if (!this.shutdownSignal.aborted || !classified.isRetryable) return classified;
+    return new AdapterShutdownError(`redis read of ${stream}: the adapter was shut down`, {
+      cause: classified,
+    });
   }
 
   /**
@@ -289,8 +321,8 @@ export class RedisAdapter extends AdapterBase {
   /** Stops the client if the adapter created it (a dead connection is cut at once). */
   protected async close(): Promise<void> {
     this.coordinator?.stop(); // the groups' subscriber connection
-    this.direct?.close();
-    await this.connection.close(this.settings.commandTimeoutMs);
+    const { commandTimeoutMs } = this.settings;
+    await Promise.all([this.direct?.close(commandTimeoutMs), this.connection.close(commandTimeoutMs)]);
   }
 
   /**

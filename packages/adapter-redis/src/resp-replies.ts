@@ -191,9 +191,11 @@ export class XrangeReply implements PendingReply {
         name = length === 1 ? buf[at]! : -1;
       } else if (wanted) {
         // By name, not position: an entry written by another tool may order its fields differently.
+        // All three as UTF-8, as ioredis decodes them on the read script's path: a `t` or `m` another
+        // writer stored with bytes beyond ASCII must be judged the same on both paths.
         if (name === FIELD_D) json = buf.toString("utf8", at, at + length);
-        else if (name === FIELD_T) stamp = buf.toString("latin1", at, at + length);
-        else if (name === FIELD_M) messageId = buf.toString("latin1", at, at + length);
+        else if (name === FIELD_T) stamp = buf.toString("utf8", at, at + length);
+        else if (name === FIELD_M) messageId = buf.toString("utf8", at, at + length);
       }
       at += length + 2;
     }

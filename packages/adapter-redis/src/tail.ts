@@ -1,16 +1,12 @@
 import type { ShardPage } from "@netmesh/core/adapter";
 import type { Cluster, Redis } from "ioredis";
 import { classify } from "./classify.js";
+import { duplicateOf } from "./duplicate.js";
 import type { StreamEntry } from "./read-page.js";
 import type { Redactor } from "./redaction.js";
 
 /** How long one `XREAD BLOCK` waits before the loop looks again, ms. Any wait is cut short by new entries. */
 const BLOCK_MS = 10_000;
-
-/** A new client with the same options (a `Redis` or a `Cluster`): the connection a blocking read owns. */
-function duplicate(client: Redis | Cluster): Redis | Cluster {
-  return (client as Cluster).isCluster ? (client as Cluster).duplicate() : (client as Redis).duplicate();
-}
 
 /** What {@link followStream} needs. */
 export interface FollowPlan {
@@ -20,7 +16,7 @@ export interface FollowPlan {
   readonly afterId: string | undefined;
   readonly signal: AbortSignal;
   readonly limit: number;
-  /** The adapter's page read (the read script), shared with `pollShard`. */
+  /** The adapter's page read (direct or by the read script, as `pollShard` reads), shared with `pollShard`. */
   readonly read: (afterId: string | undefined, limit: number) => Promise<ShardPage>;
   /** Turns entries of the stream (as `XREAD` returns them) into a page, with the checks of `read`. */
   readonly toPage: (entries: readonly StreamEntry[], limit: number) => ShardPage;
@@ -64,7 +60,7 @@ export async function* followStream(plan: FollowPlan): AsyncIterable<ShardPage> 
       }
       if (signal.aborted) return;
       if (blocking === undefined) {
-        blocking = duplicate(plan.client);
+        blocking = duplicateOf(plan.client);
         // Its failures reach us as the rejected XREAD below; the event would only be noise.
         blocking.on("error", () => {});
       }

@@ -35,6 +35,9 @@ describe("error classification", () => {
     ["MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."],
     ["READONLY You can't write against a read only replica."],
     ["NOREPLICAS Not enough good replicas to write."],
+    [
+      "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.",
+    ],
     ["NETMESH_GAP the previous chunk of this batch is not stored"],
   ])("%s → transient (retryable)", (message) => {
     const error = classify(reply(message), "append", none);
@@ -156,5 +159,11 @@ describe("Redactor", () => {
     );
     // A password-only URL (redis://:secret@host) is covered too.
     expect(Redactor.forConnection("redis://:only-pass@h:1", undefined).text("only-pass")).toBe("[REDACTED]");
+  });
+
+  it("takes a password holding an unencoded @ whole: the user-info ends at the last @ before the host", () => {
+    const redactor = Redactor.forConnection("redis://user:p@ss@wo@rd@h:1/0?x=a@b", undefined);
+    expect(redactor.text("AUTH user p@ss@wo@rd refused")).toBe("AUTH user [REDACTED] refused");
+    expect(Redactor.forConnection("redis://p@ss-only@h:1", undefined).text("p@ss-only")).toBe("[REDACTED]");
   });
 });

@@ -1,7 +1,7 @@
 import { TestBatch, TestProducer } from "@netmesh/adapter-testkit";
 import { type StoredEvent, TransientError } from "@netmesh/core/adapter";
 import { describe, expect, inject, it } from "vitest";
-import { APPEND_SCRIPT } from "../src/append-script.js";
+import { APPEND_SCRIPT, partlyStored } from "../src/append-script.js";
 import { classify } from "../src/classify.js";
 import { dedupKey, streamKey } from "../src/index.js";
 import { Redactor } from "../src/redaction.js";
@@ -99,6 +99,34 @@ describe("dedup by per-producer high-water mark", () => {
     args[4] = "0";
     expect(await script.run(harness.redis(), 2, args)).toBe(1);
     expect(await harness.redis().get(dedupKey(prefix, 2, producer))).toBe("1001");
+  });
+
+  it("a chunk failing inside its loop after storing part of it says so (notStored false), and sets the mark to what was stored", async () => {
+    const { prefix } = await ready("partial");
+    const script = new Script(APPEND_SCRIPT);
+    const producer = "00000000000000ac";
+    const call = (shard: number, claimed: number, given: number) => {
+      // The chunk claims more events than it carries: the XADD of the first missing one fails.
+      const args = [streamKey(prefix, shard), dedupKey(prefix, shard, producer), "0", String(claimed)];
+      args.push("0", "0", "", "");
+      for (let i = 0; i < given; i++)
+        args.push("1700000000000000", `${producer}:${shard}:${i}`, `{"i":${i}}`);
+      return script.run(harness.redis(), 2, args).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+    };
+    const partial = await call(3, 3, 2);
+    expect(partial).toBeInstanceOf(Error);
+    expect(partlyStored(partial)).toBe(true);
+    expect(await harness.redis().xlen(streamKey(prefix, 3))).toBe(2);
+    expect(await harness.redis().get(dedupKey(prefix, 3, producer))).toBe("2");
+    expect(classify(partial, "append", new Redactor([]), partlyStored(partial)).notStored).toBe(false);
+    // Failing at its first event, the chunk stored nothing and says nothing of a part.
+    const none = await call(4, 1, 0);
+    expect(none).toBeInstanceOf(Error);
+    expect(partlyStored(none)).toBe(false);
+    expect(await harness.redis().exists(streamKey(prefix, 4))).toBe(0);
   });
 
   it("keys dedup on the producer: equal sequences of two producers are both stored", async () => {

@@ -1,11 +1,19 @@
-import { type Server, type Socket, createConnection, createServer } from "node:net";
+import { readFileSync } from "node:fs";
 import { TestProducer } from "@netmesh/adapter-testkit";
-import { ConnectionError, FatalError, TransientError, silentLogger } from "@netmesh/core/adapter";
+import {
+  AdapterShutdownError,
+  ConnectionError,
+  FatalError,
+  type ShardPage,
+  TransientError,
+  silentLogger,
+} from "@netmesh/core/adapter";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { RedisAdapter } from "../src/index.js";
 import { readAll, recordingLogger, sleep } from "./support/helpers.js";
 import { type OwnRedis, startOwnRedis } from "./support/own-redis.js";
+import { startDeafProxy, startTrickleProxy } from "./support/proxies.js";
 
 // The direct read path: plain XRANGE over the adapter's own socket, decoded by the adapter. What every
 // page must hold is covered on both paths by reads.test.ts and the conformance suite; this file covers
@@ -36,6 +44,8 @@ async function ready(options: ConstructorParameters<typeof RedisAdapter>[0]): Pr
   return adapter;
 }
 
+const jsons = (page: ShardPage) => page.events.map((event) => event.json);
+
 function inspector(url: string): Redis {
   const client = new Redis(url);
   client.on("error", () => {}); // some tests stop the server under it
@@ -46,61 +56,6 @@ function inspector(url: string): Redis {
 async function calls(redis: Redis, command: string): Promise<number> {
   const stats = await redis.info("commandstats");
   return Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(stats)?.[1] ?? 0);
-}
-
-/** A deterministic stream of piece sizes in [1, max]. */
-function pieceSizes(seed: number, max: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (Math.imul(state, 1_664_525) + 1_013_904_223) >>> 0;
-    return 1 + (state % max);
-  };
-}
-
-/**
- * A loopback proxy that hands the server's replies to the client in small pieces, each in its own
- * turn of the event loop, so a reply reaches the decoder cut at arbitrary bytes (inside a length,
- * between CR and LF, inside a multi-byte character).
- */
-async function startTrickleProxy(
-  targetPort: number,
-  maxPiece: number,
-): Promise<{ port: number; close(): Promise<void> }> {
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((client) => {
-    const upstream = createConnection({ host: "127.0.0.1", port: targetPort });
-    sockets.add(client).add(upstream);
-    client.setNoDelay(true);
-    const next = pieceSizes(client.remotePort ?? 1, maxPiece);
-    let queue = Promise.resolve();
-    upstream.on("data", (data: Buffer) => {
-      queue = queue.then(async () => {
-        for (let at = 0; at < data.length && !client.destroyed; ) {
-          const size = next();
-          client.write(data.subarray(at, at + size));
-          at += size;
-          await new Promise((resolve) => setImmediate(resolve));
-        }
-      });
-    });
-    client.on("data", (data: Buffer) => upstream.write(data));
-    const end = () => {
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on("close", end).on("error", end);
-    upstream.on("close", end).on("error", end);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  if (address === null || typeof address === "string") throw new Error("proxy has no port");
-  return {
-    port: address.port,
-    close: async () => {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
 }
 
 describe("direct reads", () => {
@@ -225,6 +180,33 @@ describe("direct reads", () => {
     expect(page.events.map((event) => event.json)).toEqual(['{"a":1}']);
   });
 
+  it("a timed-out read drops only the connection it was sent on: a read retried at once reads on the fresh one", async () => {
+    const server = await ownServer();
+    const writer = await ready({ url: server.url(), prefix: "reset" });
+    await writer.onBatch(new TestProducer().batch(0, ['{"a":1}']), live);
+    // Connection 0 is the adapter's ioredis client, 1 its first direct socket (deaf), 2 the fresh one.
+    const proxy = await startDeafProxy(server.port, 1);
+    try {
+      const adapter = await ready({
+        url: `redis://127.0.0.1:${proxy.port}`,
+        prefix: "reset",
+        commandTimeoutMs: 300,
+      });
+      let retry: Promise<ShardPage> | undefined;
+      const first = adapter.pollShard(0, undefined, 10).catch((error: unknown) => {
+        retry = adapter.pollShard(0, undefined, 10); // goes out on a new connection
+        throw error;
+      });
+      // Failed by the first one's timeout: it must not drop the connection the retry went out on.
+      const second = adapter.pollShard(0, undefined, 10);
+      const outcomes = await Promise.allSettled([first, second]);
+      expect(outcomes.map((outcome) => outcome.status)).toEqual(["rejected", "rejected"]);
+      expect(jsons(await retry!)).toEqual(['{"a":1}']);
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it("recover from a restart: reads in flight fail as a lost connection, later reads see what the server kept", async () => {
     const server = await ownServer(["--appendonly", "yes", "--appendfsync", "always"]);
     const logger = recordingLogger();
@@ -255,16 +237,130 @@ describe("direct reads", () => {
     expect(events.map((event) => event.json)).toEqual(texts);
   });
 
-  it("after shutdown, a read rejects as a lost connection and opens nothing", async () => {
+  it("at shutdown, reads in flight are answered (QUIT goes after them), as on the read script's path", async () => {
+    const server = await ownServer();
+    const adapter = await ready({ url: server.url(), prefix: "draining" });
+    const texts = Array.from({ length: 5000 }, (_, i) => JSON.stringify({ i, pad: "p".repeat(300) }));
+    await adapter.onBatch(new TestProducer().batch(0, texts), live);
+    await adapter.pollShard(0, undefined, 1); // the direct socket is open
+    const reads = Array.from({ length: 3 }, () =>
+      adapter.pollShard(0, undefined, 5000).catch((error: unknown) => error),
+    );
+    await new Promise((resolve) => setImmediate(resolve));
+    await adapter.shutdown();
+    for (const outcome of await Promise.all(reads)) {
+      expect(outcome instanceof Error ? outcome : jsons(outcome as ShardPage)).toEqual(texts);
+    }
+  });
+
+  it("at shutdown, reads the server does not answer reject with AdapterShutdownError within commandTimeoutMs", async () => {
+    const server = await ownServer();
+    const adapter = await ready({ url: server.url(), prefix: "unanswered", commandTimeoutMs: 2_000 });
+    await adapter.pollShard(0, undefined, 1); // the direct socket is open
+    await server.pause();
+    try {
+      let settled = 0;
+      const read = adapter.pollShard(0, undefined, 10).catch((error: unknown) => error);
+      void read.then(() => {
+        settled = Date.now();
+      });
+      await sleep(20);
+      const started = Date.now();
+      await adapter.shutdown();
+      expect(await read).toBeInstanceOf(AdapterShutdownError);
+      expect(settled - started).toBeGreaterThanOrEqual(1_500); // it had its chance to be answered
+      expect(settled - started).toBeLessThan(3_000);
+    } finally {
+      server.resume();
+    }
+  });
+
+  it("after shutdown, a read rejects with AdapterShutdownError and opens nothing", async () => {
     const server = await ownServer();
     const adapter = await ready({ url: server.url(), prefix: "closed" });
     await adapter.pollShard(0, undefined, 1);
     const inspect = inspector(server.url());
     await adapter.shutdown();
-    const connected = async () => String(await inspect.client("LIST")).split("\n").filter(Boolean).length;
+    const connected = async () =>
+      String(await inspect.client("LIST"))
+        .split("\n")
+        .filter(Boolean).length;
     const clientsBefore = await connected();
-    await expect(adapter.pollShard(0, undefined, 1)).rejects.toBeInstanceOf(Error);
+    await expect(adapter.pollShard(0, undefined, 1)).rejects.toBeInstanceOf(AdapterShutdownError);
     await sleep(50);
     expect(await connected()).toBe(clientsBefore);
+  });
+});
+
+describe("direct reads connect as the client does", () => {
+  it("with TCP keep-alive, as the client's keepAlive (30 s by default) says", async () => {
+    const server = await ownServer();
+    const adapter = await ready({ url: server.url(), prefix: "keepalive" });
+    await adapter.pollShard(0, undefined, 1);
+    const list = String(await inspector(server.url()).client("LIST")).split("\n");
+    const port = list.map((line) => /addr=127\.0\.0\.1:(\d+) .*cmd=xrange/.exec(line)?.[1]).find(Boolean);
+    expect(port).toBeDefined();
+    // /proc/net/tcp: local address as hex IP:port; "tr" (timer) 02 is the keep-alive timer of an idle socket.
+    const local = `0100007F:${Number(port).toString(16).toUpperCase().padStart(4, "0")}`;
+    const row = readFileSync("/proc/net/tcp", "utf8")
+      .split("\n")
+      .map((line) => line.trim().split(/\s+/))
+      .find((fields) => fields[1] === local);
+    expect(row?.[5]?.split(":")[0]).toBe("02");
+  });
+
+  it("a URL password the server does not need (ioredis logs in with AUTH default <password>)", async () => {
+    const server = await ownServer();
+    const adapter = await ready({ url: server.url(undefined, "unneeded"), prefix: "unneeded" });
+    await adapter.onBatch(new TestProducer().batch(0, ['{"a":1}']), live);
+    expect(adapter.readMode).toBe("direct");
+    // A one-argument AUTH <password> is refused: "called without any password configured for the default user".
+    expect(jsons(await adapter.pollShard(0, undefined, 10))).toEqual(['{"a":1}']);
+  });
+
+  it("an ACL user named without a password (a nopass user) is logged in as, not left as the default user", async () => {
+    const server = await ownServer();
+    const admin = inspector(server.url());
+    await admin.call("ACL", "SETUSER", "alice", "on", "nopass", "~*", "&*", "+@all");
+    await admin.call("ACL", "SETUSER", "default", "off");
+    const adapter = await ready({ url: `redis://alice@127.0.0.1:${server.port}`, prefix: "nopass" });
+    await adapter.onBatch(new TestProducer().batch(0, ['{"a":1}']), live);
+    expect(jsons(await adapter.pollShard(0, undefined, 10))).toEqual(['{"a":1}']);
+  });
+
+  it("a caller's client that SELECTs a database, before or after the adapter's first read: direct reads and XREAD's duplicate follow it", async () => {
+    const server = await ownServer();
+    const mine = inspector(server.url());
+    await mine.select(5);
+    const adapter = await ready({ client: mine, prefix: "selected" });
+    const producer = new TestProducer();
+    await adapter.onBatch(producer.batch(0, ['{"a":1}']), live);
+    const first = await adapter.pollShard(0, undefined, 10);
+    expect(jsons(first)).toEqual(['{"a":1}']);
+    // Caught up, readShard waits in XREAD BLOCK on a duplicate, which must be on database 5 too.
+    const stop = new AbortController();
+    const pages = adapter
+      .readShard(0, first.nextId, { signal: stop.signal, limit: 10 })
+      [Symbol.asyncIterator]();
+    const next = pages.next();
+    const write = setTimeout(
+      () => adapter.onBatch(producer.batch(0, ['{"a":2}']), live).catch(() => {}),
+      200,
+    );
+    const late = setTimeout(() => stop.abort(), 3_000);
+    try {
+      const { value } = await next;
+      expect(value === undefined ? [] : jsons(value as ShardPage)).toEqual(['{"a":2}']);
+    } finally {
+      clearTimeout(write);
+      clearTimeout(late);
+      stop.abort();
+    }
+    // A SELECT after the direct connection is open: the next read goes there too.
+    await mine.select(6);
+    await adapter.onBatch(new TestProducer().batch(0, ['{"db":6}']), live);
+    expect(jsons(await adapter.pollShard(0, undefined, 10))).toEqual(['{"db":6}']);
+    const six = inspector(`${server.url()}/6`);
+    expect(await six.xlen("{selected:shard:0}")).toBe(1);
   });
 });

@@ -93,3 +93,30 @@ describe("readShard's read-ahead", () => {
     await adapter.shutdown();
   });
 });
+
+describe("readShard on a caller's client", () => {
+  it("with enableOfflineQueue: false: the XREAD duplicate queues its first command until it has connected", async () => {
+    const server = await startOwnRedis();
+    servers.push(server);
+    const mine = new Redis(server.url(), { enableOfflineQueue: false });
+    mine.on("error", () => {});
+    await new Promise((resolve) => mine.once("ready", resolve));
+    const adapter = new RedisAdapter({ client: mine, prefix: "no-offline-queue" });
+    await adapter.init({ logger: silentLogger });
+    const stop = new AbortController();
+    const pages = adapter.readShard(0, undefined, { signal: stop.signal, limit: 10 })[Symbol.asyncIterator]();
+    const write = setTimeout(
+      () => adapter.onBatch(new TestProducer().batch(0, ['{"a":1}']), live).catch(() => {}),
+      200,
+    );
+    try {
+      // Without it: ConnectionError "Stream isn't writeable and enableOfflineQueue options is false".
+      expect((await nextPage(pages)).events.map((event) => event.json)).toEqual(['{"a":1}']);
+    } finally {
+      clearTimeout(write);
+      stop.abort();
+      await adapter.shutdown();
+      mine.disconnect();
+    }
+  });
+});

@@ -1,8 +1,9 @@
 import { runGroupConformance } from "@netmesh/adapter-testkit";
+import { silentLogger } from "@netmesh/core/adapter";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { RedisAdapter } from "../src/index.js";
-import { deleteKeys, keysOf, uniquePrefix } from "./support/helpers.js";
+import { deleteKeys, keysOf, sleep, uniquePrefix } from "./support/helpers.js";
 
 const url = inject("redisUrl");
 const prefixes: string[] = [];
@@ -60,6 +61,27 @@ describe("consumer groups on Redis", () => {
     await expect(c.members("g")).rejects.toThrow(/shut down/);
   });
 
+  it("watch on a caller's client with enableOfflineQueue: false: the subscriber queues its SUBSCRIBE until connected", async () => {
+    const prefix = newPrefix("group-watch");
+    const mine = new Redis(url, { enableOfflineQueue: false });
+    mine.on("error", () => {});
+    await new Promise((resolve) => mine.once("ready", resolve));
+    const adapter = new RedisAdapter({ client: mine, prefix });
+    await adapter.init({ logger: silentLogger });
+    try {
+      const c = adapter.coordination();
+      let heard = 0;
+      const unwatch = c.watch?.("g", () => heard++);
+      await c.members("g"); // returns once the watch is subscribed
+      await c.heartbeat("g", "a", 5_000); // a member joining is published
+      for (let tries = 0; heard === 0 && tries < 100; tries++) await sleep(20);
+      expect(heard).toBeGreaterThan(0);
+      unwatch?.();
+    } finally {
+      await adapter.shutdown();
+      mine.disconnect();
+    }
+  });
 });
 
 // Members, handover, takeover, fencing and manual ack: the testkit's consumer-group suite.

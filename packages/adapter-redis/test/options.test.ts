@@ -36,6 +36,9 @@ describe("options", () => {
 
   it.each<[string, RedisAdapterOptions]>([
     ["no connection", {} as RedisAdapterOptions],
+    ["an empty url", { url: "" }],
+    ["a blank url with redisOptions", { url: "  ", redisOptions: {} }],
+    ["a url that is not a string", { url: 6379 } as unknown as RedisAdapterOptions],
     ["url and client", { url, client: new Redis({ lazyConnect: true }) } as unknown as RedisAdapterOptions],
     ["empty prefix", { url, prefix: "" }],
     ["prefix with a brace", { url, prefix: "a{b" }],

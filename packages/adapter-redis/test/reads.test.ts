@@ -1,7 +1,7 @@
 import { TestProducer } from "@netmesh/adapter-testkit";
 import { FatalError, type Logger, silentLogger } from "@netmesh/core/adapter";
-import { describe, expect, it } from "vitest";
-import { streamKey } from "../src/index.js";
+import { describe, expect, inject, it, onTestFinished } from "vitest";
+import { RedisAdapter, streamKey } from "../src/index.js";
 import { readAll, recordingLogger } from "./support/helpers.js";
 import { useAdapters } from "./support/adapters.js";
 
@@ -163,5 +163,32 @@ describe.each([
     }
     // Well-formed digits beyond 2^64: Redis refuses it ("Invalid stream ID"), which is not retryable.
     await expect(adapter.pollShard(0, "99999999999999999999-0", 1)).rejects.toBeInstanceOf(FatalError);
+  });
+
+  it("reads an empty page after the largest stream id (XRANGE refuses to start after it; nothing can follow)", async () => {
+    const { adapter } = await ready();
+    await adapter.onBatch(new TestProducer().batch(0, ['{"a":1}']), live);
+    const last = "18446744073709551615-18446744073709551615";
+    expect(await adapter.pollShard(0, last, 10)).toEqual({ events: [], nextId: undefined, hasMore: false });
+    // Just below it is an ordinary exclusive cursor.
+    const below = "18446744073709551615-18446744073709551614";
+    expect(await adapter.pollShard(0, below, 10)).toEqual({ events: [], nextId: undefined, hasMore: false });
+  });
+});
+
+describe("both read paths give the same page", () => {
+  it("for a t or m holding bytes beyond ASCII, decoded as UTF-8 on both (a t ending in 0xA0 is skipped by both)", async () => {
+    const direct = await harness.ready({ directReads: true });
+    const script = new RedisAdapter({ url: inject("redisUrl"), prefix: direct.prefix, directReads: false });
+    await script.init({ logger: silentLogger });
+    onTestFinished(() => script.shutdown());
+    const key = streamKey(direct.prefix, 0);
+    const mid = "0123456789abcdef:0:0";
+    await harness.redis().xadd(key, "*", "d", "{}", "t", Buffer.from([0x31, 0x32, 0xa0]), "m", mid);
+    await harness.redis().xadd(key, "*", "d", "{}", "t", "12", "m", Buffer.from(`${mid}\u00e9`, "utf8"));
+    await harness.redis().xadd(key, "*", "d", '{"ok":1}', "t", "13", "m", mid.replace(":0:0", ":0:1"));
+    const page = await direct.adapter.pollShard(0, undefined, 10);
+    expect(page.events.map((event) => event.json)).toEqual(['{"ok":1}']);
+    expect(await script.pollShard(0, undefined, 10)).toEqual(page);
   });
 });

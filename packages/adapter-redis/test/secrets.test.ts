@@ -48,6 +48,11 @@ describe("no secret escapes", () => {
       "Wr0ng@s3cret",
     ],
     [
+      "a wrong password holding an unencoded @",
+      () => ({ url: `redis://default:Wr0ng@s3cret-Pw@127.0.0.1:${server.port}` }),
+      "Wr0ng@s3cret-Pw",
+    ],
+    [
       "a wrong password in redisOptions",
       () => ({ redisOptions: { host: "127.0.0.1", port: server.port, password: wrong } }),
       wrong,

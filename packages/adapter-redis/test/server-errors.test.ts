@@ -1,4 +1,5 @@
 import { TestProducer } from "@netmesh/adapter-testkit";
+import { createBus } from "@netmesh/core";
 import {
   type AdapterError,
   BackendBackpressureError,
@@ -7,6 +8,9 @@ import {
   TransientError,
   silentLogger,
 } from "@netmesh/core/adapter";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import { RedisAdapter, streamKey } from "../src/index.js";
@@ -49,6 +53,12 @@ async function failure(work: Promise<unknown>): Promise<AdapterError> {
 }
 
 const batch = () => new TestProducer().batch(0, ['{"x":1}', '{"x":2}']);
+const padded = (n: number) =>
+  Array.from({ length: n }, (_, i) => JSON.stringify({ i, pad: "x".repeat(1000) }));
+
+async function usedMemory(redis: Redis): Promise<number> {
+  return Number(/used_memory:(\d+)/.exec(await redis.info("memory"))?.[1]);
+}
 
 afterEach(async () => {
   await Promise.all(adapters.splice(0).map((made) => made.shutdown()));
@@ -94,6 +104,43 @@ describe("error replies of a real server", () => {
     await made.onBatch(batch(), live); // memory back: the retry succeeds
   });
 
+  it("OOM refusing a later chunk after the first chunks were stored → backpressure with notStored false", async () => {
+    const server = await own([]);
+    const admin = client(server.url());
+    const made = adapter({ url: server.url(), prefix: "oom-partial" });
+    await made.init({ logger: silentLogger });
+    await admin.config("SET", "maxmemory", String((await usedMemory(admin)) + 2.5 * 1024 * 1024));
+    // Three chunks of 1,000 events of ~1 KB: the first chunks stored push memory over the limit.
+    const error = await failure(made.onBatch(new TestProducer().batch(0, padded(3000)), live));
+    const stored = await admin.xlen(streamKey("oom-partial", 0));
+    expect(stored).toBeGreaterThan(0); // 1,000 or 2,000
+    expect(error).toBeInstanceOf(BackendBackpressureError);
+    expect(error.notStored).toBe(false);
+  });
+
+  it("through a bus, those stored events are counted uncertain, not lost (dropped − uncertain are not stored)", async () => {
+    const server = await own([]);
+    const admin = client(server.url());
+    const made = adapter({ url: server.url(), prefix: "oom-bus" });
+    const bus = await createBus({
+      adapter: made,
+      logger: silentLogger,
+      shards: 1,
+      retries: 2,
+      retryBaseDelayMs: 20,
+      batch: { minSize: 3000, maxSize: 3000, maxDelayMs: 500, adaptive: false },
+    });
+    await admin.config("SET", "maxmemory", String((await usedMemory(admin)) + 2.5 * 1024 * 1024));
+    for (let i = 0; i < 3000; i++) bus.ingest({ i, pad: "x".repeat(1000) }, { key: "k" });
+    await bus.flush();
+    const stats = bus.stats();
+    const stored = await admin.xlen(streamKey("oom-bus", 0));
+    await bus.shutdown();
+    expect(stored).toBeGreaterThan(0);
+    expect(stats.dropped).toBe(3000); // the batch was given up on whole…
+    expect(stats.dropped - stats.uncertain).toBeLessThanOrEqual(3000 - stored); // …but not counted lost
+  });
+
   it("reads go on while writes are refused: out of memory under maxmemory, too few replicas", async () => {
     const server = await own([]);
     const made = adapter({ url: server.url(), prefix: "refusing" });
@@ -119,6 +166,36 @@ describe("error replies of a real server", () => {
     const error = await failure(made.onBatch(batch(), live));
     expect(error).toBeInstanceOf(TransientError);
     expect(error.message).toMatch(/NOREPLICAS/);
+  });
+
+  it("MISCONF (a failed background save under stop-writes-on-bgsave-error) → transient, retried once it can persist", async () => {
+    const server = await own(["--save", "3600 1", "--enable-protected-configs", "yes"]);
+    const made = adapter({ url: server.url(), prefix: "misconf" });
+    await made.init({ logger: silentLogger });
+    const admin = client(server.url());
+    const [, dir] = (await admin.config("GET", "dir")) as [string, string];
+    // A save into a directory that is gone fails, and the server then refuses writes.
+    const gone = mkdtempSync(join(tmpdir(), "netmesh-misconf-"));
+    await admin.config("SET", "dir", gone);
+    rmSync(gone, { recursive: true });
+    await admin.bgsave();
+    let status = "";
+    for (let tries = 0; !status.includes("rdb_last_bgsave_status:err") && tries < 100; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      status = await admin.info("persistence");
+    }
+    expect(status).toContain("rdb_last_bgsave_status:err");
+    const error = await failure(made.onBatch(batch(), live));
+    expect(error).toBeInstanceOf(TransientError);
+    expect(error.message).toMatch(/MISCONF/);
+    await admin.config("SET", "dir", dir);
+    await admin.bgsave();
+    for (let tries = 0; !status.includes("rdb_last_bgsave_status:ok") && tries < 100; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      status = await admin.info("persistence");
+    }
+    await made.onBatch(batch(), live); // it can persist again: the retry succeeds
+    expect(await admin.xlen(streamKey("misconf", 0))).toBe(2);
   });
 
   it("READONLY (writing to a replica) → transient", async () => {

@@ -43,4 +43,13 @@ describe("approximate trimming", () => {
     expect(stored.length).toBeLessThan(200);
     expect(stored.slice(-5).map((event) => event.json)).toEqual(recent.events);
   });
+
+  it("a maxAgeMs reaching back before the epoch trims nothing, and every batch is stored without error", async () => {
+    const { adapter, prefix } = await ready({ maxAgeMs: 100 * 365 * 86_400_000 });
+    const producer = new TestProducer();
+    // XTRIM MINID refuses a negative threshold ("Invalid stream ID"), which would fail each batch after storing it.
+    await adapter.onBatch(producer.batch(0, texts(3, "a")), live);
+    await adapter.onBatch(producer.batch(0, texts(2, "b")), live);
+    expect(await harness.redis().xlen(streamKey(prefix, 0))).toBe(5);
+  });
 });
