@@ -1,5 +1,5 @@
 import { type ChildProcess, fork } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -8,6 +8,7 @@ import { Redis } from "ioredis";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { RedisAdapter } from "../src/index.js";
 import { deleteKeys, uniquePrefix } from "./support/helpers.js";
+import { memberLines, waitUntil } from "./support/member-files.js";
 
 const url = inject("redisUrl");
 const prefix = uniquePrefix("group-procs");
@@ -39,25 +40,8 @@ function start(member: string): Promise<ChildProcess> {
   });
 }
 
-function lines(member: string): string[] {
-  try {
-    return readFileSync(join(dir, member), "utf8").split("\n").filter(Boolean);
-  } catch {
-    return [];
-  }
-}
-
-async function waitFor(
-  what: string,
-  condition: () => boolean | Promise<boolean>,
-  ms = 20_000,
-): Promise<void> {
-  const start = performance.now();
-  while (!(await condition())) {
-    if (performance.now() - start > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+const lines = (member: string): string[] => memberLines(dir, member);
+const waitFor = waitUntil;
 
 describe("consumer group members in child processes", () => {
   it("a member SIGKILLed mid-stream: shards taken over within TTL + 1 s, 0 missed, duplicates < one page", async () => {

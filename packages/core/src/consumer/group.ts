@@ -46,7 +46,7 @@ class GroupMember implements GroupSubscription {
     readonly group: string,
     readonly member: string,
     private readonly ack: AckMode,
-    ttl: number,
+    private readonly ttl: number,
     rebalanceMs: number,
     private readonly pageSize: number,
     signal: AbortSignal | undefined,
@@ -116,6 +116,12 @@ class GroupMember implements GroupSubscription {
         const { item } = current;
         const events = item.page.events;
         if (!item.owned.gone && !this.stop.signal.aborted && current.index < events.length) {
+          // The lease is only known to be held up to a TTL after its last confirmed renewal: past it
+          // (the event loop was blocked, the backend unreachable) another member may hold the shard.
+          if (performance.now() - item.owned.renewedAt >= this.ttl) {
+            this.lose(item.owned, "the lease expired unrenewed");
+            continue;
+          }
           const event = events[current.index++]!;
           item.owned.position = event.id;
           return { value: event, done: false };
