@@ -14,6 +14,22 @@ describe("consumer groups (memory coordinator)", () => {
     expect(() => reader.subscribe({ group: "g", member: "a b" })).toThrow(ConfigError);
     expect(() => reader.subscribe({ group: "g", member: "m", leaseTtlMs: 0 })).toThrow(ConfigError);
     expect(() => reader.subscribe({ group: "g", member: "m", ack: "never" as "auto" })).toThrow(ConfigError);
+    // The documented names: "!" to "~" but "{" and "}", 1 to 200 of them; anything else names its option.
+    const allowed = Array.from({ length: 0x7e - 0x20 }, (_, i) => String.fromCharCode(0x21 + i))
+      .filter((c) => c !== "{" && c !== "}")
+      .join("");
+    for (const name of [allowed, "x".repeat(200), "a:b/c.d*e>f"]) {
+      const member = reader.subscribe({ group: name, member: name });
+      await member.close();
+    }
+    for (const bad of ["", " ", "a b", "{", "}", "é", "x".repeat(201), "a\n"]) {
+      expect(() => reader.subscribe({ group: bad, member: "m" })).toThrow(
+        expect.objectContaining({ code: "INVALID_CONFIG", path: "group" }),
+      );
+      expect(() => reader.subscribe({ group: "g", member: bad })).toThrow(
+        expect.objectContaining({ code: "INVALID_CONFIG", path: "member" }),
+      );
+    }
     await reader.close();
     const plain = new MemoryAdapter();
     const bare = Object.create(plain, { coordination: { value: undefined } }) as MemoryAdapter;

@@ -8,9 +8,12 @@ export type AckMode = "auto" | "manual";
 
 /** Options of `reader.subscribe({ group, member })`: a member of a consumer group. */
 export interface GroupSubscribeOptions {
-  /** The group's name: members of one group split the shards; each group reads every event. */
+  /**
+   * The group's name: members of one group split the shards; each group reads every event. 1 to 200
+   * printable ASCII characters other than space, `{` and `}` (else `ConfigError`).
+   */
   readonly group: string;
-  /** This member's name, unique in the group (e.g. host and process). */
+  /** This member's name, unique in the group (e.g. host and process); the same characters as `group`. */
   readonly member: string;
   /**
    * How long a lease (and a membership heartbeat) lives without renewal, ms: a member that dies has
@@ -58,7 +61,7 @@ export interface GroupSource {
   readonly signal: AbortSignal;
 }
 
-const NAME = /^[\x21-\x7a|~]{1,200}$/; // printable ASCII but "{" and "}", which backends use as key tags
+const NAME = /^[\x21-\x7a|~]{1,200}$/; // "!" to "~" but "{" and "}", which backends use as key tags
 
 function check(field: string, value: number | undefined, fallback: number, min: number, max: number): number {
   const chosen = value ?? fallback;
@@ -77,9 +80,15 @@ export function groupSettings(options: GroupSubscribeOptions): {
 } {
   if (typeof options !== "object" || options === null) throw new ConfigError("options", "must be an object");
   if (typeof options.group !== "string" || !NAME.test(options.group))
-    throw new ConfigError("group", 'must be 1 to 200 printable ASCII characters, without "{" or "}"');
+    throw new ConfigError(
+      "group",
+      'must be 1 to 200 printable ASCII characters other than space, "{" and "}"',
+    );
   if (typeof options.member !== "string" || !NAME.test(options.member))
-    throw new ConfigError("member", 'must be 1 to 200 printable ASCII characters, without "{" or "}"');
+    throw new ConfigError(
+      "member",
+      'must be 1 to 200 printable ASCII characters other than space, "{" and "}"',
+    );
   const ack = options.ack ?? "auto";
   if (ack !== "auto" && ack !== "manual") throw new ConfigError("ack", 'must be "auto" or "manual"');
   const ttl = check("leaseTtlMs", options.leaseTtlMs, 10_000, 100, 3_600_000);
