@@ -44,7 +44,11 @@ export interface GroupSubscription extends AsyncIterable<StoredEvent> {
    * Needed with `ack: "manual"`; with `"auto"` it checkpoints the page being delivered early.
    */
   checkpoint(): Promise<void>;
-  /** Stops the iteration, checkpoints (auto), releases the leases and leaves the group. Idempotent. */
+  /**
+   * Stops the iteration, checkpoints (auto: every event delivered so far counts as processed, the one
+   * in hand included), releases the leases and leaves the group. Idempotent. Leaving a `for await`
+   * loop (`break`, an exception) calls it.
+   */
   close(): Promise<void>;
 }
 

@@ -56,3 +56,31 @@ describe("consumer groups: self-fencing", () => {
     expect(seen.slice(10, 20).map((event) => event.id)).toEqual(first);
   });
 });
+
+describe("consumer groups: leaving the loop with ack auto", () => {
+  it("break and an exception count the event in hand as processed: the next member resumes right after it", async () => {
+    const store = new MemoryStore();
+    await produce(store, 100);
+    const reader = await createReader({ adapter: new MemoryAdapter({ store }) });
+    readers.push(reader);
+    const settings = { group: "g", leaseTtlMs: TTL, rebalanceMs: 50, pageSize: 30 };
+    const ids: string[] = [];
+    for await (const event of reader.subscribe({ ...settings, member: "a" })) {
+      ids.push(event.id);
+      if (ids.length === 25) break; // mid-page: the page's first 25 count as processed
+    }
+    await expect(
+      (async () => {
+        for await (const event of reader.subscribe({ ...settings, member: "b" })) {
+          ids.push(event.id);
+          if (ids.length === 50) throw new Error("processing failed");
+        }
+      })(),
+    ).rejects.toThrow("processing failed");
+    for await (const event of reader.subscribe({ ...settings, member: "c" })) {
+      ids.push(event.id);
+      if (ids.length === 100) break;
+    }
+    expect(new Set(ids).size).toBe(100); // no event twice, none skipped
+  });
+});
