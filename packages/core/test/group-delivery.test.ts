@@ -42,15 +42,20 @@ describe("consumer groups: self-fencing", () => {
     // Every delivery must happen under a lease the member holds in the backend at that moment.
     const unleased: StoredEvent[] = [];
     const seen: StoredEvent[] = [];
+    let heldAfterBlock: number[] | undefined;
     for await (const event of member) {
       const lease = store.groups.group("g").leases.get(event.shard);
       if (lease === undefined || lease.member !== "a" || lease.expiresAt <= store.groups.now())
         unleased.push(event);
       seen.push(event);
-      if (seen.length === 10) block(3 * TTL); // the lease runs out while nothing can renew it
+      if (seen.length === 10) {
+        block(3 * TTL); // the lease runs out while nothing can renew it
+        heldAfterBlock = member.shards();
+      }
       if (seen.length === 40) break;
     }
     expect(unleased.map((event) => event.id)).toEqual([]);
+    expect(heldAfterBlock).toEqual([]); // nor does it claim the shard: another member may hold it
     // Nothing was lost either: the member took the shard again and resumed from the checkpoint.
     const first = seen.slice(0, 10).map((event) => event.id);
     expect(seen.slice(10, 20).map((event) => event.id)).toEqual(first);

@@ -37,7 +37,7 @@ export interface GroupSubscribeOptions {
 export interface GroupSubscription extends AsyncIterable<StoredEvent> {
   readonly group: string;
   readonly member: string;
-  /** The shards this member holds the lease of now, ascending. */
+  /** The shards this member holds the lease of now (confirmed renewed within the last TTL), ascending. */
   shards(): number[];
   /**
    * Records, for every shard held, the position of the last event delivered (that event included).

@@ -74,8 +74,9 @@ class GroupMember implements GroupSubscription {
   }
 
   shards(): number[] {
+    const now = performance.now();
     return [...this.owned.values()]
-      .filter((owned) => !owned.gone)
+      .filter((owned) => !owned.gone && now - owned.renewedAt < this.ttl)
       .map((owned) => owned.shard)
       .sort((a, b) => a - b);
   }
