@@ -1,6 +1,7 @@
 import { runGroupConformance } from "@netmesh/adapter-testkit";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, inject, it } from "vitest";
+import { createReader } from "@netmesh/core";
 import { RedisAdapter } from "../src/index.js";
 import { deleteKeys, keysOf, uniquePrefix } from "./support/helpers.js";
 
@@ -60,7 +61,39 @@ describe("consumer groups on Redis", () => {
     await expect(c.members("g")).rejects.toThrow(/shut down/);
   });
 
+  it("a member closed before it was iterated watches nothing when iterated afterwards", async () => {
+    const prefix = newPrefix("group-closed");
+    const reader = await createReader({ adapter: new RedisAdapter({ url, prefix }), shards: [0] });
+    const redis = new Redis(url);
+    const channel = `{${prefix}:group:g}:changes`;
+    const subscribers = async () => ((await redis.pubsub("NUMSUB", channel)) as [string, number])[1];
+    try {
+      const member = reader.subscribe({ group: "g", member: "m" });
+      await member.close();
+      for await (const event of member) expect.unreachable(`delivered ${event.id} after close`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(await subscribers()).toBe(0);
+      // The same member iterated while open does watch the group, and stops at close().
+      const open = reader.subscribe({ group: "g", member: "n" });
+      const iterator = open[Symbol.asyncIterator]();
+      void iterator.next();
+      await waitUntilTrue(async () => (await subscribers()) === 1);
+      await open.close();
+      await waitUntilTrue(async () => (await subscribers()) === 0);
+    } finally {
+      redis.disconnect();
+      await reader.close();
+    }
+  });
 });
+
+async function waitUntilTrue(condition: () => Promise<boolean>, ms = 5_000): Promise<void> {
+  const start = performance.now();
+  while (!(await condition())) {
+    if (performance.now() - start > ms) throw new Error("timed out");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
 
 // Members, handover, takeover, fencing and manual ack: the testkit's consumer-group suite.
 runGroupConformance({
