@@ -31,7 +31,7 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * Registers the consumer-group conformance suite with vitest: members in this process, each with an
  * adapter of its own (as separate processes would have), over one backend. It checks fair shares with
  * every event delivered once, independent groups (any allowed name), a clean leave handing over with
- * no duplicate, a join getting shards within a rebalance period, a crash taken over within TTL + 1 s
+ * no duplicate, a join getting shards within two rebalance periods, a crash taken over within TTL + 1 s
  * with nothing missed and duplicates bounded by the un-checkpointed page, fencing of a stale holder,
  * monotonic checkpoints, and manual ack.
  *
@@ -131,7 +131,7 @@ export function runGroupConformance(options: GroupConformanceOptions): void {
     );
 
     it(
-      "a member joining mid-stream gets shards within one rebalance period; one leaving cleanly hands over with no duplicate",
+      "a member joining mid-stream gets shards within two rebalance periods; one leaving cleanly hands over with no duplicate",
       async () => {
         const { harness } = fresh("handover");
         await harness.produce(0, 2_000);
