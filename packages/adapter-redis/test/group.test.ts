@@ -1,7 +1,7 @@
 import { runGroupConformance } from "@netmesh/adapter-testkit";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { createReader } from "@netmesh/core";
+import { createBus, createReader } from "@netmesh/core";
 import { RedisAdapter } from "../src/index.js";
 import { deleteKeys, keysOf, uniquePrefix } from "./support/helpers.js";
 
@@ -82,6 +82,36 @@ describe("consumer groups on Redis", () => {
       await waitUntilTrue(async () => (await subscribers()) === 0);
     } finally {
       redis.disconnect();
+      await reader.close();
+    }
+  });
+
+  it("a synchronous loop body slower than the lease over a page: renewals still reach Redis, every event once", async () => {
+    const prefix = newPrefix("group-busy");
+    const bus = await createBus({ adapter: new RedisAdapter({ url, prefix }), shards: 1 });
+    for (let i = 0; i < 300; i++) bus.ingest({ i }, { key: `k${i}` });
+    await bus.shutdown();
+    const reader = await createReader({ adapter: new RedisAdapter({ url, prefix }) });
+    try {
+      const member = reader.subscribe({
+        group: "g",
+        member: "m",
+        leaseTtlMs: 450,
+        rebalanceMs: 150,
+        pageSize: 150,
+      });
+      const seen: string[] = [];
+      for await (const event of member) {
+        seen.push(event.id);
+        const until = performance.now() + 4; // CPU-bound work: 600 ms a page, more than the lease
+        while (performance.now() < until) {
+          // spin
+        }
+        if (seen.length === 300) break;
+      }
+      // A lease lost mid-page would have had its page delivered again from the checkpoint.
+      expect(new Set(seen).size).toBe(300);
+    } finally {
       await reader.close();
     }
   });

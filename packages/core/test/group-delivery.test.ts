@@ -26,27 +26,33 @@ function block(ms: number): void {
   }
 }
 
+/**
+ * Member "a" of group "g" over a new store holding `count` events of one shard, with `unleased`: the
+ * events `check` was given while "a" held no live lease of their shard in the backend.
+ */
+async function loneMember(count: number, pageSize: number) {
+  const store = new MemoryStore();
+  await produce(store, count);
+  const reader = await createReader({ adapter: new MemoryAdapter({ store }) });
+  readers.push(reader);
+  const sub = reader.subscribe({ group: "g", member: "a", leaseTtlMs: TTL, rebalanceMs: 50, pageSize });
+  const unleased: StoredEvent[] = [];
+  const check = (event: StoredEvent): void => {
+    const lease = store.groups.group("g").leases.get(event.shard);
+    if (lease === undefined || lease.member !== "a" || lease.expiresAt <= store.groups.now())
+      unleased.push(event);
+  };
+  return { sub, unleased, check };
+}
+
 describe("consumer groups: self-fencing", () => {
   it("a member whose event loop was blocked past its lease delivers nothing more under that lease", async () => {
-    const store = new MemoryStore();
-    await produce(store, 200);
-    const reader = await createReader({ adapter: new MemoryAdapter({ store }) });
-    readers.push(reader);
-    const member = reader.subscribe({
-      group: "g",
-      member: "a",
-      leaseTtlMs: TTL,
-      rebalanceMs: 50,
-      pageSize: 500,
-    });
+    const { sub: member, unleased, check } = await loneMember(200, 500);
     // Every delivery must happen under a lease the member holds in the backend at that moment.
-    const unleased: StoredEvent[] = [];
     const seen: StoredEvent[] = [];
     let heldAfterBlock: number[] | undefined;
     for await (const event of member) {
-      const lease = store.groups.group("g").leases.get(event.shard);
-      if (lease === undefined || lease.member !== "a" || lease.expiresAt <= store.groups.now())
-        unleased.push(event);
+      check(event);
       seen.push(event);
       if (seen.length === 10) {
         block(3 * TTL); // the lease runs out while nothing can renew it
@@ -59,6 +65,22 @@ describe("consumer groups: self-fencing", () => {
     // Nothing was lost either: the member took the shard again and resumed from the checkpoint.
     const first = seen.slice(0, 10).map((event) => event.id);
     expect(seen.slice(10, 20).map((event) => event.id)).toEqual(first);
+  });
+});
+
+describe("consumer groups: a busy member keeps its leases", () => {
+  it("a synchronous loop body slower than the lease over a page: its renewals still run, every event once", async () => {
+    const { sub: member, unleased, check } = await loneMember(300, 150);
+    const seen: StoredEvent[] = [];
+    for await (const event of member) {
+      check(event);
+      seen.push(event);
+      block(4); // CPU-bound work, never awaiting anything that is not already settled: 600 ms a page
+      if (seen.length === 300) break; // bounded, whatever happens
+    }
+    expect(unleased.map((event) => event.id)).toEqual([]);
+    expect(new Set(seen.map((event) => event.id)).size).toBe(300);
+    expect(seen).toHaveLength(300); // no page given up and delivered again
   });
 });
 
