@@ -70,3 +70,41 @@ describe("consumer groups (memory coordinator)", () => {
     await expect(c.members("g")).rejects.toThrow(/shut down/);
   });
 });
+
+describe("consumer groups: renewal traffic", () => {
+  it.each([
+    [900, 100], // the renewal period is rebalanceMs
+    [900, 1_000], // ... at most leaseTtlMs / 3
+  ])(
+    "leaseTtlMs %i, rebalanceMs %i: one renewal per held shard every min(rebalanceMs, leaseTtlMs / 3)",
+    async (ttl, rebalanceMs) => {
+      const adapter = new MemoryAdapter();
+      let renewals = 0;
+      const coordination = adapter.coordination.bind(adapter);
+      adapter.coordination = () => {
+        const inner = coordination();
+        return {
+          ...inner,
+            renew: (...args) => {
+            renewals++;
+            return inner.renew(...args);
+          },
+        };
+      };
+      const reader = await createReader({ adapter, shards: [0] });
+      const member = reader.subscribe({ group: "g", member: "m", leaseTtlMs: ttl, rebalanceMs });
+      const iterator = member[Symbol.asyncIterator]();
+      void iterator.next();
+      const start = performance.now();
+      while (member.shards().length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      const before = renewals;
+      await new Promise((resolve) => setTimeout(resolve, 2 * ttl));
+      const counted = renewals - before;
+      await reader.close();
+      const expected = (2 * ttl) / Math.min(rebalanceMs, ttl / 3);
+      expect(performance.now() - start).toBeLessThan(10 * ttl);
+      expect(counted).toBeLessThanOrEqual(expected + 1); // timers run late, never early
+      expect(counted).toBeGreaterThanOrEqual(expected / 2);
+    },
+  );
+});

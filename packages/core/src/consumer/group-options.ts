@@ -20,7 +20,10 @@ export interface GroupSubscribeOptions {
    * its shards taken over this long after its last renewal. Default 10,000.
    */
   readonly leaseTtlMs?: number;
-  /** How often a member looks at the membership and rebalances, ms. Default 1,000 (at most TTL / 3). */
+  /**
+   * How often a member renews its leases, heartbeats, looks at the membership and rebalances, ms.
+   * Default 1,000 (at most TTL / 3; five times as often while it holds fewer shards than its share).
+   */
   readonly rebalanceMs?: number;
   /**
    * `"auto"` (default): the shard's checkpoint moves after each delivered page, when the next event is
