@@ -111,3 +111,49 @@ describe("consumer groups: leaving the loop with ack auto", () => {
     expect(new Set(ids).size).toBe(100); // no event twice, none skipped
   });
 });
+
+describe("consumer groups: close() of a member whose loop body is stuck", () => {
+  it("releases its shards at once; the next member resumes right after the event in hand", async () => {
+    const store = new MemoryStore();
+    await produce(store, 50);
+    const [first, second] = await Promise.all(
+      [0, 1].map(() => createReader({ adapter: new MemoryAdapter({ store }) })),
+    );
+    readers.push(first!, second!);
+    // A long TTL and period: nothing but the release can hand the shard over within the test.
+    const settings = { group: "g", leaseTtlMs: 30_000, rebalanceMs: 10_000, pageSize: 20 };
+    const a = first!.subscribe({ ...settings, member: "a" });
+    const byA: string[] = [];
+    let stuck!: () => void;
+    const inHand = new Promise<void>((resolve) => {
+      stuck = resolve;
+    });
+    void (async () => {
+      for await (const event of a) {
+        byA.push(event.id);
+        if (byA.length === 5) {
+          stuck();
+          await new Promise(() => {}); // never settles
+        }
+      }
+    })();
+    await inHand;
+    const z = second!.subscribe({ ...settings, member: "z" });
+    const byZ: string[] = [];
+    const consuming = (async () => {
+      for await (const event of z) {
+        byZ.push(event.id);
+        if (byZ.length === 45) break;
+      }
+    })();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(byZ).toEqual([]); // "a" holds the one shard (its share)
+    const began = performance.now();
+    await a.close();
+    await consuming;
+    expect(performance.now() - began).toBeLessThan(1_000);
+    expect(a.shards()).toEqual([]);
+    expect([...byA, ...byZ]).toHaveLength(50);
+    expect(new Set([...byA, ...byZ]).size).toBe(50);
+  });
+});
