@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createBus, silentLogger } from "@netmesh/core";
+import { type StoredEvent, createBus, createReader, silentLogger } from "@netmesh/core";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { RedisAdapter } from "../src/index.js";
@@ -11,23 +11,26 @@ import { deleteKeys, uniquePrefix } from "./support/helpers.js";
 
 const url = inject("redisUrl");
 const prefix = uniquePrefix("group-procs");
+const blockedPrefix = uniquePrefix("group-blocked");
 const dir = mkdtempSync(join(tmpdir(), "netmesh-group-"));
 const script = fileURLToPath(new URL("./support/group-member.ts", import.meta.url));
 const children: ChildProcess[] = [];
 const PAGE = 50;
-const TTL = 1_000;
+const TTL = 1_000; // the child member's settings (support/group-member.ts)
+const EVENTS = 400;
 
 afterAll(async () => {
   for (const child of children)
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
   const redis = new Redis(url);
   await deleteKeys(redis, prefix);
+  await deleteKeys(redis, blockedPrefix);
   redis.disconnect();
   rmSync(dir, { recursive: true, force: true });
 });
 
-function start(member: string): Promise<ChildProcess> {
-  const child = fork(script, [url, prefix, member, join(dir, member), String(PAGE)], {
+function start(member: string, at = prefix, page = PAGE): Promise<ChildProcess> {
+  const child = fork(script, [url, at, member, join(dir, member), String(page)], {
     execArgv: ["--import", "tsx"],
     stdio: ["ignore", "ignore", "inherit", "ipc"],
   });
@@ -56,6 +59,14 @@ async function waitFor(
   while (!(await condition())) {
     if (performance.now() - start > ms) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** Blocks this process's event loop, as a long synchronous step or a GC pause would. */
+function block(ms: number): void {
+  const until = performance.now() + ms;
+  while (performance.now() < until) {
+    // spin
   }
 }
 
@@ -121,5 +132,58 @@ describe("consumer group members in child processes", () => {
     expect(taken).toBeLessThan(TTL + 1_000);
     expect(duplicates).toBeLessThanOrEqual(PAGE);
     await watcher.shutdown();
+  }, 60_000);
+
+  it("a member whose event loop was blocked past its lease stops delivering the shard: no event delivered by it and by its successor", async () => {
+    const bus = await createBus({ adapter: new RedisAdapter({ url, prefix: blockedPrefix }), shards: 1 });
+    for (let i = 0; i < EVENTS; i++) bus.ingest({ i }, { key: `k${i}` });
+    await bus.shutdown();
+    const watcher = new RedisAdapter({ url, prefix: blockedPrefix });
+    await watcher.init({ logger: silentLogger });
+    const coordinator = watcher.coordination();
+    // "a" sorts before the child's "z": with both alive the one shard is a's share.
+    const reader = await createReader({
+      adapter: new RedisAdapter({ url, prefix: blockedPrefix }),
+      shardRefreshMs: 100,
+    });
+    const member = reader.subscribe({
+      group: "procs",
+      member: "a",
+      leaseTtlMs: TTL,
+      rebalanceMs: 200,
+      pageSize: 500,
+    });
+    const before: StoredEvent[] = [];
+    const after: StoredEvent[] = [];
+    let blocked = false;
+    const consuming = (async () => {
+      for await (const event of member) {
+        (blocked ? after : before).push(event);
+        if (before.length === 5 && !blocked) {
+          // Hold the page (renewing meanwhile) until the successor-to-be runs in its own process.
+          await start("z", blockedPrefix, 500);
+          await waitFor("z in the group", async () => (await coordinator.members("procs")).includes("z"));
+        }
+        if (before.length === 10 && !blocked) {
+          blocked = true;
+          block(3.5 * TTL); // a's lease expires; z takes the shard over meanwhile
+        }
+      }
+    })();
+    await waitFor(`z delivers all ${EVENTS} events`, () => new Set(lines("z")).size === EVENTS);
+    await new Promise((resolve) => setTimeout(resolve, 2 * TTL));
+    await reader.close();
+    await consuming;
+    await watcher.shutdown();
+    const bySuccessor = new Set(lines("z"));
+    const overlap = after.filter((event) => bySuccessor.has(`${event.shard}:${event.id}`));
+    console.info(
+      `blocked member: ${before.length} delivered before, ${after.length} after, ${overlap.length} also by z`,
+    );
+    expect(blocked).toBe(true);
+    expect(
+      new Set([...before, ...after].map((e) => `${e.shard}:${e.id}`).concat([...bySuccessor])).size,
+    ).toBe(EVENTS);
+    expect(overlap.map((event) => event.id)).toEqual([]);
   }, 60_000);
 });

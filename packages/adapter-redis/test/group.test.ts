@@ -2,6 +2,7 @@ import { runGroupConformance } from "@netmesh/adapter-testkit";
 import { silentLogger } from "@netmesh/core/adapter";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, inject, it } from "vitest";
+import { createBus, createReader } from "@netmesh/core";
 import { RedisAdapter } from "../src/index.js";
 import { deleteKeys, keysOf, sleep, uniquePrefix } from "./support/helpers.js";
 
@@ -82,7 +83,70 @@ describe("consumer groups on Redis", () => {
       mine.disconnect();
     }
   });
+
+  it("a member closed before it was iterated watches nothing when iterated afterwards", async () => {
+    const prefix = newPrefix("group-closed");
+    const reader = await createReader({ adapter: new RedisAdapter({ url, prefix }), shards: [0] });
+    const redis = new Redis(url);
+    const channel = `{${prefix}:group:g}:changes`;
+    const subscribers = async () => ((await redis.pubsub("NUMSUB", channel)) as [string, number])[1];
+    try {
+      const member = reader.subscribe({ group: "g", member: "m" });
+      await member.close();
+      for await (const event of member) expect.unreachable(`delivered ${event.id} after close`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(await subscribers()).toBe(0);
+      // The same member iterated while open does watch the group, and stops at close().
+      const open = reader.subscribe({ group: "g", member: "n" });
+      const iterator = open[Symbol.asyncIterator]();
+      void iterator.next();
+      await waitUntilTrue(async () => (await subscribers()) === 1);
+      await open.close();
+      await waitUntilTrue(async () => (await subscribers()) === 0);
+    } finally {
+      redis.disconnect();
+      await reader.close();
+    }
+  });
+
+  it("a synchronous loop body slower than the lease over a page: renewals still reach Redis, every event once", async () => {
+    const prefix = newPrefix("group-busy");
+    const bus = await createBus({ adapter: new RedisAdapter({ url, prefix }), shards: 1 });
+    for (let i = 0; i < 300; i++) bus.ingest({ i }, { key: `k${i}` });
+    await bus.shutdown();
+    const reader = await createReader({ adapter: new RedisAdapter({ url, prefix }) });
+    try {
+      const member = reader.subscribe({
+        group: "g",
+        member: "m",
+        leaseTtlMs: 450,
+        rebalanceMs: 150,
+        pageSize: 150,
+      });
+      const seen: string[] = [];
+      for await (const event of member) {
+        seen.push(event.id);
+        const until = performance.now() + 4; // CPU-bound work: 600 ms a page, more than the lease
+        while (performance.now() < until) {
+          // spin
+        }
+        if (seen.length === 300) break;
+      }
+      // A lease lost mid-page would have had its page delivered again from the checkpoint.
+      expect(new Set(seen).size).toBe(300);
+    } finally {
+      await reader.close();
+    }
+  });
 });
+
+async function waitUntilTrue(condition: () => Promise<boolean>, ms = 5_000): Promise<void> {
+  const start = performance.now();
+  while (!(await condition())) {
+    if (performance.now() - start > ms) throw new Error("timed out");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
 
 // Members, handover, takeover, fencing and manual ack: the testkit's consumer-group suite.
 runGroupConformance({

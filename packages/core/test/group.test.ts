@@ -14,6 +14,22 @@ describe("consumer groups (memory coordinator)", () => {
     expect(() => reader.subscribe({ group: "g", member: "a b" })).toThrow(ConfigError);
     expect(() => reader.subscribe({ group: "g", member: "m", leaseTtlMs: 0 })).toThrow(ConfigError);
     expect(() => reader.subscribe({ group: "g", member: "m", ack: "never" as "auto" })).toThrow(ConfigError);
+    // The documented names: "!" to "~" but "{" and "}", 1 to 200 of them; anything else names its option.
+    const allowed = Array.from({ length: 0x7e - 0x20 }, (_, i) => String.fromCharCode(0x21 + i))
+      .filter((c) => c !== "{" && c !== "}")
+      .join("");
+    for (const name of [allowed, "x".repeat(200), "a:b/c.d*e>f"]) {
+      const member = reader.subscribe({ group: name, member: name });
+      await member.close();
+    }
+    for (const bad of ["", " ", "a b", "{", "}", "é", "x".repeat(201), "a\n"]) {
+      expect(() => reader.subscribe({ group: bad, member: "m" })).toThrow(
+        expect.objectContaining({ code: "INVALID_CONFIG", path: "group" }),
+      );
+      expect(() => reader.subscribe({ group: "g", member: bad })).toThrow(
+        expect.objectContaining({ code: "INVALID_CONFIG", path: "member" }),
+      );
+    }
     await reader.close();
     const plain = new MemoryAdapter();
     const bare = Object.create(plain, { coordination: { value: undefined } }) as MemoryAdapter;
@@ -53,4 +69,42 @@ describe("consumer groups (memory coordinator)", () => {
     await adapter.shutdown();
     await expect(c.members("g")).rejects.toThrow(/shut down/);
   });
+});
+
+describe("consumer groups: renewal traffic", () => {
+  it.each([
+    [900, 100], // the renewal period is rebalanceMs
+    [900, 1_000], // ... at most leaseTtlMs / 3
+  ])(
+    "leaseTtlMs %i, rebalanceMs %i: one renewal per held shard every min(rebalanceMs, leaseTtlMs / 3)",
+    async (ttl, rebalanceMs) => {
+      const adapter = new MemoryAdapter();
+      let renewals = 0;
+      const coordination = adapter.coordination.bind(adapter);
+      adapter.coordination = () => {
+        const inner = coordination();
+        return {
+          ...inner,
+            renew: (...args) => {
+            renewals++;
+            return inner.renew(...args);
+          },
+        };
+      };
+      const reader = await createReader({ adapter, shards: [0] });
+      const member = reader.subscribe({ group: "g", member: "m", leaseTtlMs: ttl, rebalanceMs });
+      const iterator = member[Symbol.asyncIterator]();
+      void iterator.next();
+      const start = performance.now();
+      while (member.shards().length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      const before = renewals;
+      await new Promise((resolve) => setTimeout(resolve, 2 * ttl));
+      const counted = renewals - before;
+      await reader.close();
+      const expected = (2 * ttl) / Math.min(rebalanceMs, ttl / 3);
+      expect(performance.now() - start).toBeLessThan(10 * ttl);
+      expect(counted).toBeLessThanOrEqual(expected + 1); // timers run late, never early
+      expect(counted).toBeGreaterThanOrEqual(expected / 2);
+    },
+  );
 });

@@ -30,9 +30,10 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /**
  * Registers the consumer-group conformance suite with vitest: members in this process, each with an
  * adapter of its own (as separate processes would have), over one backend. It checks fair shares with
- * every event delivered once, a clean leave handing over with no duplicate, a join getting shards within
- * a rebalance period, a crash taken over within TTL + 1 s with nothing missed and duplicates bounded by
- * the un-checkpointed page, fencing of a stale holder, monotonic checkpoints, and manual ack.
+ * every event delivered once, independent groups (any allowed name), a clean leave handing over with
+ * no duplicate, a join getting shards within two rebalance periods, a crash taken over within TTL + 1 s
+ * with nothing missed and duplicates bounded by the un-checkpointed page, fencing of a stale holder,
+ * monotonic checkpoints, and manual ack.
  *
  * ```ts
  * runGroupConformance({ name: "redis", create: (prefix) => new RedisAdapter({ url, prefix }) });
@@ -94,7 +95,43 @@ export function runGroupConformance(options: GroupConformanceOptions): void {
     );
 
     it(
-      "a member joining mid-stream gets shards within one rebalance period; one leaving cleanly hands over with no duplicate",
+      "two groups over the same shards are independent, each reading every event once; any allowed name works",
+      async () => {
+        const { namespace, harness } = fresh("groups");
+        // Every character core accepts in a name ("!" to "~" but the braces), in one group and its members.
+        const odd = "!\"#$%&'()*+,-./09:;<=>?@AZ[\\]^_`az|~";
+        const other = new GroupHarness(
+          () => options.create(namespace),
+          { ttlMs: ttl, rebalanceMs: rebalance },
+          odd,
+        );
+        harnesses.push(other);
+        await harness.produce(0, 2_000);
+        const plain = await Promise.all(["w1", "w2"].map((name) => harness.join(name)));
+        const strange = await Promise.all([`${odd}1`, `${odd}2`].map((name) => other.join(name)));
+        await waitFor("a 4/4 split in each group", () => balanced(plain, 8) && balanced(strange, 8));
+        await harness.produce(2_000, 2_000);
+        await waitFor(
+          "all 4,000 events in each group",
+          () => tally(plain).size === 4_000 && tally(strange).size === 4_000,
+        );
+        await pause(3 * rebalance);
+        for (const members of [plain, strange]) {
+          const counts = tally(members);
+          expect(counts.size).toBe(4_000);
+          expect(duplicates(counts)).toBe(0);
+        }
+        // Closing one group's members moves nothing in the other.
+        const kept = strange.map((member) => member.sub.shards());
+        await Promise.all(plain.map((member) => member.sub.close()));
+        await pause(3 * rebalance);
+        expect(strange.map((member) => member.sub.shards())).toEqual(kept);
+      },
+      timeout,
+    );
+
+    it(
+      "a member joining mid-stream gets shards within two rebalance periods; one leaving cleanly hands over with no duplicate",
       async () => {
         const { harness } = fresh("handover");
         await harness.produce(0, 2_000);

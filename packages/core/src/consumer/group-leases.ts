@@ -89,7 +89,9 @@ export class LeaseUpkeep {
 
   /** Starts the timer (the first tick at once) and watches the group where the coordinator can. */
   start(): void {
-    const { source, group, member } = this.host;
+    const { source, group, member, signal } = this.host;
+    // A member closed before it was first iterated: its stop() already ran, nothing would undo a watch.
+    if (signal.aborted) return;
     try {
       this.unwatch = source.coordinator.watch?.(group, () => this.nudge());
     } catch (error) {

@@ -8,16 +8,22 @@ export type AckMode = "auto" | "manual";
 
 /** Options of `reader.subscribe({ group, member })`: a member of a consumer group. */
 export interface GroupSubscribeOptions {
-  /** The group's name: members of one group split the shards; each group reads every event. */
+  /**
+   * The group's name: members of one group split the shards; each group reads every event. 1 to 200
+   * printable ASCII characters other than space, `{` and `}` (else `ConfigError`).
+   */
   readonly group: string;
-  /** This member's name, unique in the group (e.g. host and process). */
+  /** This member's name, unique in the group (e.g. host and process); the same characters as `group`. */
   readonly member: string;
   /**
    * How long a lease (and a membership heartbeat) lives without renewal, ms: a member that dies has
    * its shards taken over this long after its last renewal. Default 10,000.
    */
   readonly leaseTtlMs?: number;
-  /** How often a member looks at the membership and rebalances, ms. Default 1,000 (at most TTL / 3). */
+  /**
+   * How often a member renews its leases, heartbeats, looks at the membership and rebalances, ms.
+   * Default 1,000 (at most TTL / 3; five times as often while it holds fewer shards than its share).
+   */
   readonly rebalanceMs?: number;
   /**
    * `"auto"` (default): the shard's checkpoint moves after each delivered page, when the next event is
@@ -34,14 +40,18 @@ export interface GroupSubscribeOptions {
 export interface GroupSubscription extends AsyncIterable<StoredEvent> {
   readonly group: string;
   readonly member: string;
-  /** The shards this member holds the lease of now, ascending. */
+  /** The shards this member holds the lease of now (confirmed renewed within the last TTL), ascending. */
   shards(): number[];
   /**
    * Records, for every shard held, the position of the last event delivered (that event included).
    * Needed with `ack: "manual"`; with `"auto"` it checkpoints the page being delivered early.
    */
   checkpoint(): Promise<void>;
-  /** Stops the iteration, checkpoints (auto), releases the leases and leaves the group. Idempotent. */
+  /**
+   * Stops the iteration, checkpoints (auto: every event delivered so far counts as processed, the one
+   * in hand included), releases the leases and leaves the group. Idempotent. Leaving a `for await`
+   * loop (`break`, an exception) calls it.
+   */
   close(): Promise<void>;
 }
 
@@ -58,7 +68,7 @@ export interface GroupSource {
   readonly signal: AbortSignal;
 }
 
-const NAME = /^[\x21-\x7a|~]{1,200}$/; // printable ASCII but "{" and "}", which backends use as key tags
+const NAME = /^[\x21-\x7a|~]{1,200}$/; // "!" to "~" but "{" and "}", which backends use as key tags
 
 function check(field: string, value: number | undefined, fallback: number, min: number, max: number): number {
   const chosen = value ?? fallback;
@@ -77,9 +87,15 @@ export function groupSettings(options: GroupSubscribeOptions): {
 } {
   if (typeof options !== "object" || options === null) throw new ConfigError("options", "must be an object");
   if (typeof options.group !== "string" || !NAME.test(options.group))
-    throw new ConfigError("group", 'must be 1 to 200 printable ASCII characters, without "{" or "}"');
+    throw new ConfigError(
+      "group",
+      'must be 1 to 200 printable ASCII characters other than space, "{" and "}"',
+    );
   if (typeof options.member !== "string" || !NAME.test(options.member))
-    throw new ConfigError("member", 'must be 1 to 200 printable ASCII characters, without "{" or "}"');
+    throw new ConfigError(
+      "member",
+      'must be 1 to 200 printable ASCII characters other than space, "{" and "}"',
+    );
   const ack = options.ack ?? "auto";
   if (ack !== "auto" && ack !== "manual") throw new ConfigError("ack", 'must be "auto" or "manual"');
   const ttl = check("leaseTtlMs", options.leaseTtlMs, 10_000, 100, 3_600_000);

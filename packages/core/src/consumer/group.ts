@@ -40,18 +40,24 @@ class GroupMember implements GroupSubscription {
   private readonly leases: LeaseUpkeep;
   private closing: Promise<void> | undefined;
   private started = false;
+  /** How often delivery lets the event loop turn (see `next`), ms. */
+  private readonly turnMs: number;
+  /** Monotonic time delivery last let the event loop turn. */
+  private turnedAt = performance.now();
 
   constructor(
     private readonly source: GroupSource,
     readonly group: string,
     readonly member: string,
     private readonly ack: AckMode,
-    ttl: number,
+    private readonly ttl: number,
     rebalanceMs: number,
     private readonly pageSize: number,
     signal: AbortSignal | undefined,
   ) {
     setMaxListeners(0, this.stop.signal);
+    const tickMs = Math.min(rebalanceMs, ttl / 3);
+    this.turnMs = tickMs / 4;
     this.leases = new LeaseUpkeep(
       {
         source,
@@ -64,7 +70,7 @@ class GroupMember implements GroupSubscription {
         revoke: (owned) => this.revoke(owned),
         lose: (owned, why) => this.lose(owned, why),
       },
-      Math.min(rebalanceMs, ttl / 3),
+      tickMs,
     );
     for (const outer of [signal, source.signal]) {
       if (outer === undefined) continue;
@@ -74,8 +80,9 @@ class GroupMember implements GroupSubscription {
   }
 
   shards(): number[] {
+    const now = performance.now();
     return [...this.owned.values()]
-      .filter((owned) => !owned.gone)
+      .filter((owned) => !owned.gone && now - owned.renewedAt < this.ttl)
       .map((owned) => owned.shard)
       .sort((a, b) => a - b);
   }
@@ -116,6 +123,20 @@ class GroupMember implements GroupSubscription {
         const { item } = current;
         const events = item.page.events;
         if (!item.owned.gone && !this.stop.signal.aborted && current.index < events.length) {
+          // The lease is only known to be held up to a TTL after its last confirmed renewal: past it
+          // (the event loop was blocked, the backend unreachable) another member may hold the shard.
+          const now = performance.now();
+          if (now - item.owned.renewedAt >= this.ttl) {
+            this.lose(item.owned, "the lease expired unrenewed");
+            continue;
+          }
+          // A loop body that awaits nothing unsettled keeps delivery in microtasks, where neither the
+          // renewal timer nor the coordinator's replies run: now and then, let the event loop turn.
+          if (now - this.turnedAt >= this.turnMs) {
+            await new Promise((resolve) => setTimeout(resolve, 0));
+            this.turnedAt = performance.now();
+            continue;
+          }
           const event = events[current.index++]!;
           item.owned.position = event.id;
           return { value: event, done: false };
