@@ -1,3 +1,4 @@
+import { getEventListeners } from "node:events";
 import { describe, expect, it } from "vitest";
 import { createReader } from "../src/consumer/reader.js";
 import { ConfigError } from "../src/errors.js";
@@ -7,6 +8,27 @@ import { MemoryStore } from "../src/memory/memory-store.js";
 // The behaviour of members (fair shares, handover, takeover, fencing, manual ack) is checked by the
 // testkit's consumer-group suite, which the memory adapter runs in packages/adapter-testkit.
 describe("consumer groups (memory coordinator)", () => {
+  it("a reader lets go of its members once they close: none is kept, no listener is left", async () => {
+    const store = new MemoryStore();
+    const reader = await createReader({ adapter: new MemoryAdapter({ store }), shards: [0] });
+    const members = Reflect.get(reader, "members") as Set<unknown>;
+    const readerSignal = (Reflect.get(reader, "stop") as AbortController).signal;
+    const outer = new AbortController();
+    for (let i = 0; i < 50; i++) {
+      const member = reader.subscribe({ group: "g", member: `m${i}`, signal: outer.signal });
+      if (i % 2 === 0) void member[Symbol.asyncIterator]().next(); // some start, some never do
+      await member.close();
+    }
+    expect(members.size).toBe(0);
+    expect(getEventListeners(readerSignal, "abort")).toHaveLength(0);
+    expect(getEventListeners(outer.signal, "abort")).toHaveLength(0);
+    const open = reader.subscribe({ group: "g", member: "last" });
+    expect(members.size).toBe(1);
+    await reader.close(); // closes the open one too
+    expect(members.size).toBe(0);
+    await open.close(); // idempotent
+  });
+
   it("refuses bad options, and an adapter without coordination", async () => {
     const reader = await createReader({ adapter: new MemoryAdapter(), shards: [0] });
     expect(() => reader.subscribe({ group: "", member: "m" })).toThrow(ConfigError);

@@ -66,6 +66,8 @@ export interface GroupSource {
   readonly timeoutMs: number;
   /** Aborted when the reader closes. */
   readonly signal: AbortSignal;
+  /** Called once the member has closed, so the reader lets go of it. */
+  readonly closed?: (member: GroupSubscription) => void;
 }
 
 const NAME = /^[\x21-\x7a|~]{1,200}$/; // "!" to "~" but "{" and "}", which backends use as key tags

@@ -75,9 +75,17 @@ class GroupMember implements GroupSubscription {
     for (const outer of [signal, source.signal]) {
       if (outer === undefined) continue;
       if (outer.aborted) void this.close();
-      else outer.addEventListener("abort", () => void this.close(), { once: true });
+      else {
+        outer.addEventListener("abort", this.closeOnAbort, { once: true });
+        this.outerSignals.push(outer);
+      }
     }
   }
+
+  /** Closes the member when the caller's or the reader's signal aborts (removed once closed). */
+  private readonly closeOnAbort = (): void => void this.close();
+  /** The signals {@link closeOnAbort} listens to: a reader outlives its members, and must not keep them. */
+  private readonly outerSignals: AbortSignal[] = [];
 
   shards(): number[] {
     const now = performance.now();
@@ -92,7 +100,10 @@ class GroupMember implements GroupSubscription {
   }
 
   close(): Promise<void> {
-    this.closing ??= this.shutdown();
+    this.closing ??= this.shutdown().finally(() => {
+      for (const outer of this.outerSignals.splice(0)) outer.removeEventListener("abort", this.closeOnAbort);
+      this.source.closed?.(this);
+    });
     return this.closing;
   }
 

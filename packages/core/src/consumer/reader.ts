@@ -127,6 +127,7 @@ export class Reader implements AsyncDisposable {
         logger: this.logger,
         timeoutMs: this.timeoutMs,
         signal: this.stop.signal,
+        closed: (done) => this.members.delete(done),
       },
       options,
     );
