@@ -1,9 +1,9 @@
 import { jetstreamManager } from "@nats-io/jetstream";
 import { type MsgHdrs, headers } from "@nats-io/nats-core";
 import { TestProducer } from "@netmesh/adapter-testkit";
-import { isAdapterError } from "@netmesh/core/adapter";
+import { type Batch, isAdapterError } from "@netmesh/core/adapter";
 import { afterAll, describe, expect, it } from "vitest";
-import { shardSubject } from "../src/index.js";
+import { type JetStreamAdapter, shardSubject } from "../src/index.js";
 import { expectExactly, readAll, readyAdapter } from "./support/adapter.js";
 import {
   type LogLine,
@@ -253,17 +253,42 @@ describe("read sessions (pages of 64 and more)", () => {
     expect(await consumersOf(stream)).toBe(0);
   });
 
-  it("a consumer deleted under a session: the page is read on with direct gets, then a new session takes over", async () => {
+  /** Runs `work` with a reader of `shard` after a writer stored `count` events `{"i":n}` there in one batch. */
+  async function withWrittenShard(
+    shard: number,
+    count: number,
+    work: (reader: JetStreamAdapter, batch: Batch, stream: string) => Promise<void>,
+  ): Promise<void> {
     const writer = await readyAdapter(prefix);
-    const log: LogLine[] = [];
-    const reader = await readyAdapter(prefix, {}, log);
-    const stream = writer.streamName(10);
+    const reader = await readyAdapter(prefix);
     try {
       const batch = new TestProducer().batch(
-        10,
-        Array.from({ length: 3_000 }, (_, i) => `{"i":${i}}`),
+        shard,
+        Array.from({ length: count }, (_, i) => `{"i":${i}}`),
       );
       await writer.onBatch(batch, liveSignal());
+      await work(reader, batch, writer.streamName(shard));
+    } finally {
+      await reader.shutdown();
+      await writer.shutdown();
+    }
+  }
+
+  it("40 readers at once on one shard open at most 32 consumers, and each gets its exact page", async () => {
+    await withWrittenShard(11, 6_100, async (reader, batch, stream) => {
+      const pages = await Promise.all(
+        Array.from({ length: 40 }, (_, k) => reader.pollShard(11, String(k * 150), 100)),
+      );
+      for (const [k, page] of pages.entries()) {
+        expect(page.events.map((event) => event.json)).toEqual(batch.events.slice(k * 150, k * 150 + 100));
+        expect(page).toMatchObject({ nextId: String(k * 150 + 100), hasMore: true });
+      }
+      expect(await consumersOf(stream)).toBeLessThanOrEqual(32);
+    });
+  });
+
+  it("a consumer deleted under a session: the page is read on with direct gets, then a new session takes over", async () => {
+    await withWrittenShard(10, 3_000, async (reader, batch, stream) => {
       const first = await reader.pollShard(10, undefined, 1_000);
       await withConnection(NATS_URL, async (nc) => {
         const jsm = await jetstreamManager(nc);
@@ -273,10 +298,7 @@ describe("read sessions (pages of 64 and more)", () => {
       expect(
         [...first.events, ...rest.filter((event) => Number(event.id) > 1_000)].map((e) => e.json),
       ).toEqual(batch.events);
-    } finally {
-      await reader.shutdown();
-      await writer.shutdown();
-    }
+    });
   });
 });
 
