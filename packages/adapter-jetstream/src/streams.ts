@@ -39,9 +39,16 @@ type ManagedConfig = Pick<
   | "max_msgs"
   | "max_bytes"
   | "max_age"
+  | "max_msg_size"
+  | "max_msgs_per_subject"
 >;
 
-/** The stream settings the options ask for (the server's "unlimited" is -1, or 0 for max_age). */
+/**
+ * The stream settings the options ask for (the server's "unlimited" is -1, or 0 for max_age). No size
+ * or per-subject limit of its own: a `max_msg_size` would refuse events within `maxEventBytes` (failing
+ * their whole batch rather than each alone), and with one subject `max_msgs_per_subject` discards like
+ * `max_msgs`.
+ */
 export function managedConfig(options: ResolvedOptions): ManagedConfig {
   return {
     retention: RetentionPolicy.Limits,
@@ -53,6 +60,8 @@ export function managedConfig(options: ResolvedOptions): ManagedConfig {
     max_msgs: options.maxMessages ?? -1,
     max_bytes: options.maxBytes ?? -1,
     max_age: (options.maxAgeMs ?? 0) * NANOS_PER_MS,
+    max_msg_size: -1,
+    max_msgs_per_subject: -1,
   };
 }
 
