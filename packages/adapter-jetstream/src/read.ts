@@ -6,6 +6,7 @@ import {
   type StoredEvent,
   TransientError,
 } from "@netmesh/core/adapter";
+import { StreamGoneError } from "./classify.js";
 import { MAX_SEQUENCE, parseSequence } from "./cursor.js";
 import { leaderNext, leaderWindow } from "./leader-get.js";
 import { SEQUENCE_HEADER } from "./naming.js";
@@ -67,6 +68,16 @@ export interface ReadContext {
   readonly replicas: number;
   /** The adapter's read sessions and stream health (see `read-session.ts`). */
   readonly sessions: ReadSessions;
+  /**
+   * Looks the stream up: false when it does not exist. Asked when direct gets go unanswered, because
+   * the server leaves a direct get on a missing stream unanswered rather than saying so.
+   */
+  readonly streamExists: () => Promise<boolean>;
+}
+
+/** Rejects with a {@link StreamGoneError} when the stream no longer exists (see `ReadContext.streamExists`). */
+async function checkStreamExists(context: ReadContext): Promise<void> {
+  if (!(await context.streamExists())) throw new StreamGoneError(`stream ${context.stream} is gone`);
 }
 
 /**
@@ -212,7 +223,11 @@ async function scan(
           stalledSince = undefined;
           continue;
         }
-        stalledSince ??= sentAt;
+        if (stalledSince === undefined) {
+          stalledSince = sentAt;
+          // Unanswered on one replica: a stream just created, or one deleted since it was looked up.
+          if (context.replicas <= 1) await checkStreamExists(context);
+        }
         if (Date.now() - stalledSince >= context.timeoutMs) {
           throw new TransientError(
             `direct gets on ${context.stream} after sequence ${last} unanswered for ${context.timeoutMs} ms`,
@@ -253,7 +268,8 @@ async function scan(
  */
 async function storeNext(context: ReadContext, from: bigint): Promise<Entry | undefined> {
   const started = Date.now();
-  for (let patience = Math.min(PATIENCE_MS, context.timeoutMs); ; patience *= 2) {
+  const first = Math.min(PATIENCE_MS, context.timeoutMs);
+  for (let patience = first; ; patience *= 2) {
     const left = context.timeoutMs - (Date.now() - started);
     if (left <= 0) {
       throw new TransientError(
@@ -262,6 +278,7 @@ async function storeNext(context: ReadContext, from: bigint): Promise<Entry | un
     }
     const [reply] = await directWindow(context, from, 1, Math.min(patience, left), left);
     if (reply !== undefined) return reply ?? undefined;
+    if (patience === first) await checkStreamExists(context);
   }
 }
 

@@ -193,6 +193,30 @@ describe("paging", () => {
   });
 });
 
+describe("a stream deleted after it was read", () => {
+  for (const limit of [10, 100]) {
+    it(`reads as the empty page (limit ${limit}), without waiting out requestTimeoutMs`, async () => {
+      const shard = limit === 10 ? 12 : 13;
+      const writer = await readyAdapter(prefix);
+      const reader = await readyAdapter(prefix, { requestTimeoutMs: 5_000 });
+      try {
+        await writer.onBatch(new TestProducer().batch(shard, ['{"a":1}', '{"a":2}']), liveSignal());
+        expect((await reader.pollShard(shard, undefined, limit)).events).toHaveLength(2);
+        await withConnection(NATS_URL, async (nc) => {
+          await (await jetstreamManager(nc)).streams.delete(writer.streamName(shard));
+        });
+        const started = Date.now();
+        const page = await reader.pollShard(shard, undefined, limit);
+        expect(page).toEqual({ events: [], nextId: undefined, hasMore: false });
+        expect(Date.now() - started).toBeLessThan(2_500);
+      } finally {
+        await reader.shutdown();
+        await writer.shutdown();
+      }
+    });
+  }
+});
+
 describe("read sessions (pages of 64 and more)", () => {
   /** The consumers the server has on a stream. */
   async function consumersOf(stream: string): Promise<number> {
