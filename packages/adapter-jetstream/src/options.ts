@@ -53,7 +53,8 @@ export interface JetStreamAdapterOptions {
   readonly maxAgeMs?: number;
   /**
    * The server's dedup window, in ms: a message id seen within it is stored once. It must outlast the
-   * bus's retry horizon (all attempts of a batch). Default 3,600,000 (1 hour; the NATS default is 2 min).
+   * bus's retry horizon (all attempts of a batch), and must not exceed `maxAgeMs` (the server refuses
+   * that). Default 3,600,000 (1 hour; the NATS default is 2 min), or `maxAgeMs` when that is shorter.
    */
   readonly duplicateWindowMs?: number;
   /**
@@ -62,7 +63,10 @@ export interface JetStreamAdapterOptions {
    * a default batch goes out in one window).
    */
   readonly maxAckPending?: number;
-  /** Most direct-get requests one `pollShard` keeps in flight. Default 1,024. */
+  /**
+   * Most direct-get requests one `pollShard` keeps in flight, and most messages one pull of a read
+   * session asks for (at least 256). Default 1,024.
+   */
   readonly maxReadAhead?: number;
   /**
    * A shard's stream exists with other settings than these options ask for: `"fail"` (default) rejects
@@ -157,6 +161,17 @@ function positiveInteger(name: string, value: number | undefined, max = Number.M
 }
 
 /**
+ * The streams' dedup window: the one given, else the default capped at `maxAgeMs` (the server refuses
+ * a `duplicate_window` longer than the stream's `max_age`, so a longer one given is invalid).
+ */
+function dedupWindow(given: number | undefined, maxAgeMs: number | undefined): number {
+  if (given !== undefined && maxAgeMs !== undefined && given > maxAgeMs) {
+    throw invalid("duplicateWindowMs", `must not exceed maxAgeMs (${maxAgeMs}), got ${given}`);
+  }
+  return given ?? Math.min(JETSTREAM_DEFAULTS.duplicateWindowMs, maxAgeMs ?? Number.POSITIVE_INFINITY);
+}
+
+/**
  * Validates the options and applies the defaults. Throws a {@link FatalError} (a misconfiguration
  * that retrying cannot fix), never mentioning the URL's credentials.
  */
@@ -186,6 +201,8 @@ export function resolveOptions(options: JetStreamAdapterOptions): ResolvedOption
   if (onStreamMismatch !== "fail" && onStreamMismatch !== "update") {
     throw invalid("onStreamMismatch", `must be "fail" or "update", got ${JSON.stringify(onStreamMismatch)}`);
   }
+  const maxAgeMs = span("maxAgeMs", options.maxAgeMs);
+  const duplicateWindowMs = dedupWindow(span("duplicateWindowMs", options.duplicateWindowMs), maxAgeMs);
   return {
     url,
     connection,
@@ -209,9 +226,8 @@ export function resolveOptions(options: JetStreamAdapterOptions): ResolvedOption
     replicas: positiveInteger("replicas", options.replicas, 5) ?? JETSTREAM_DEFAULTS.replicas,
     maxMessages: positiveInteger("maxMessages", options.maxMessages),
     maxBytes: positiveInteger("maxBytes", options.maxBytes),
-    maxAgeMs: span("maxAgeMs", options.maxAgeMs),
-    duplicateWindowMs:
-      span("duplicateWindowMs", options.duplicateWindowMs) ?? JETSTREAM_DEFAULTS.duplicateWindowMs,
+    maxAgeMs,
+    duplicateWindowMs,
     maxAckPending:
       positiveInteger("maxAckPending", options.maxAckPending, 1_000_000) ?? JETSTREAM_DEFAULTS.maxAckPending,
     maxReadAhead:

@@ -111,6 +111,27 @@ describe("stream creation", () => {
   });
 });
 
+describe("a max age shorter than the default dedup window", () => {
+  it("makes the dedup window the max age: the stream is created and dedupWindowMs says so", async () => {
+    const aged = uniquePrefix("aged");
+    const adapter = await readyAdapter(aged, { maxAgeMs: 60_000 });
+    try {
+      expect(adapter.capabilities.dedupWindowMs).toBe(60_000);
+      const batch = new TestProducer().batch(0, ['{"x":1}']);
+      await adapter.onBatch(batch, liveSignal());
+      expect(expectExactly(await readAll(adapter, 0), [batch])).toBeUndefined();
+      await withConnection(NATS_URL, async (nc) => {
+        const info = await (await jetstreamManager(nc)).streams.info(streamName(aged, 0));
+        expect(info.config.duplicate_window).toBe(60_000_000_000);
+        expect(info.config.max_age).toBe(60_000_000_000);
+      });
+    } finally {
+      await adapter.shutdown();
+      await deleteStreams(aged);
+    }
+  });
+});
+
 describe("lifecycle", () => {
   it("init is idempotent: concurrent and repeated calls share one connection and keep the data", async () => {
     const log: LogLine[] = [];
@@ -263,6 +284,8 @@ describe("lifecycle", () => {
       { url: NATS_URL, prefix: "a b" },
       { url: NATS_URL, requestTimeoutMs: 0 },
       { url: NATS_URL, duplicateWindowMs: 1.5 },
+      // The server refuses a dedup window longer than the streams' max age.
+      { url: NATS_URL, maxAgeMs: 60_000, duplicateWindowMs: 120_000 },
       { url: NATS_URL, maxAckPending: 0 },
       { url: NATS_URL, onStreamMismatch: "ignore" },
       { url: NATS_URL, inboxPrefix: "_INBOX.>" },
