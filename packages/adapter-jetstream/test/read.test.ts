@@ -311,6 +311,17 @@ describe("read sessions (pages of 64 and more)", () => {
     });
   });
 
+  it("concurrent reads of the same position each open a session of their own and get the same page", async () => {
+    await withWrittenShard(14, 500, async (reader, batch, stream) => {
+      const pages = await Promise.all([1, 2, 3].map(() => reader.pollShard(14, "100", 100)));
+      for (const page of pages) {
+        expect(page.events.map((event) => event.json)).toEqual(batch.events.slice(100, 200));
+        expect(page).toMatchObject({ nextId: "200", hasMore: true });
+      }
+      expect(await consumersOf(stream)).toBe(3);
+    });
+  });
+
   it("a consumer deleted under a session: the page is read on with direct gets, then a new session takes over", async () => {
     await withWrittenShard(10, 3_000, async (reader, batch, stream) => {
       const first = await reader.pollShard(10, undefined, 1_000);
