@@ -74,6 +74,33 @@ describe("readShard (an ephemeral pull consumer)", () => {
     }
   });
 
+  it("open across its stream's deletion, goes on in the new stream after the last sequence it yielded (as the README says)", async () => {
+    const writer = await readyAdapter(prefix);
+    const reader = await readyAdapter(prefix);
+    try {
+      const producer = new TestProducer();
+      await writer.onBatch(producer.batch(2, Array.from({ length: 5 }, (_, i) => `{"old":${i}}`)), liveSignal());
+      const pages: ShardPage[] = [];
+      const following = follow(reader, 2, undefined, (seen) => events(seen).length >= 8, 10_000, pages);
+      for (let i = 0; i < 100 && events(pages).length < 5; i++) await new Promise((r) => setTimeout(r, 50));
+      await withConnection(NATS_URL, async (nc) => {
+        await (await jetstreamManager(nc)).streams.delete(writer.streamName(2));
+      });
+      // The writer finds its stream gone once (that batch is refused), then creates it again.
+      await writer.onBatch(producer.batch(2, ['{"refused":1}']), liveSignal()).catch(() => undefined);
+      await writer.onBatch(producer.batch(2, Array.from({ length: 8 }, (_, i) => `{"new":${i}}`)), liveSignal());
+      await following;
+      // Sequences 1–5 of the new stream lie at or before the follower's position: never returned.
+      expect(events(pages).map((event) => [event.id, event.json])).toEqual([
+        ...Array.from({ length: 5 }, (_, i) => [String(i + 1), `{"old":${i}}`]),
+        ...Array.from({ length: 3 }, (_, i) => [String(i + 6), `{"new":${i + 5}}`]),
+      ]);
+    } finally {
+      await reader.shutdown();
+      await writer.shutdown();
+    }
+  });
+
   it("starts exactly after a cursor above 2^53 and removes its consumer when it ends", async () => {
     const adapter = await readyAdapter(prefix);
     try {
