@@ -1,4 +1,4 @@
-import { type Msg, type NatsConnection, nuid } from "@nats-io/nats-core";
+import { type Msg, type NatsConnection, type Subscription, nuid } from "@nats-io/nats-core";
 import { FatalError, type Logger, type ShardPage, type StoredEvent } from "@netmesh/core/adapter";
 import { API_CODES, type ApiErrorBody, classifyApiError, classifyClientError } from "./classify.js";
 import { type LinkState, pause } from "./connection.js";
@@ -124,13 +124,7 @@ export async function* followShard(
     resolve?.();
   };
   let subscriptionError: unknown;
-  const subscription = connection.subscribe(`${inbox}.*`, {
-    callback: (error, msg) => {
-      if (error !== null) subscriptionError = error;
-      else queue.push(msg);
-      notify();
-    },
-  });
+  let subscription: Subscription | undefined;
   let reset = false;
   const offRestored = context.link.onRestored(() => {
     reset = true; // pulls sent before the disconnect are gone: start a fresh consumer
@@ -150,6 +144,13 @@ export async function* followShard(
   /** The delivery being read (one object, filled per message). */
   const delivery: MutableDelivery = { consumer: "", streamSequence: "", consumerSequence: 0, pending: 0 };
   try {
+    subscription = connection.subscribe(`${inbox}.*`, {
+      callback: (error, msg) => {
+        if (error !== null) subscriptionError = error;
+        else queue.push(msg);
+        notify();
+      },
+    });
     while (!signal.aborted) {
       if (subscriptionError !== undefined) throw classifyClientError(subscriptionError, `follow ${stream}`);
       if (consumer === undefined || reset) {
@@ -264,11 +265,14 @@ export async function* followShard(
       if (nextId !== undefined) yield { events, nextId, hasMore: pending > 0 || head < queue.length };
       if (fatal !== undefined) throw fatal;
     }
+  } catch (error) {
+    // The client throws its own errors (a closed connection) from subscribe and publish.
+    throw classifyClientError(error, `follow ${stream}`);
   } finally {
     signal.removeEventListener("abort", notify);
     offRestored();
     try {
-      subscription.unsubscribe();
+      subscription?.unsubscribe();
     } catch {
       // The connection is closing or closed: the subscription goes with it.
     }

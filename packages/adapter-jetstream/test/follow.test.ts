@@ -1,11 +1,11 @@
 import { jetstreamManager } from "@nats-io/jetstream";
 import { type MsgHdrs, headers } from "@nats-io/nats-core";
+import { connect } from "@nats-io/transport-node";
 import { TestProducer } from "@netmesh/adapter-testkit";
-import { type ShardPage, type StoredEvent, isAdapterError } from "@netmesh/core/adapter";
+import { type ShardPage, type StoredEvent, isAdapterError, silentLogger } from "@netmesh/core/adapter";
 import { type PrivateServer, startNats } from "@netmesh/test-backends";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { JetStreamAdapter } from "../src/index.js";
-import { shardSubject } from "../src/index.js";
+import { JetStreamAdapter, shardSubject } from "../src/index.js";
 import { readyAdapter } from "./support/adapter.js";
 import { NATS_URL, deleteStreams, liveSignal, uniquePrefix, withConnection } from "./support/nats.js";
 
@@ -98,6 +98,30 @@ describe("readShard (an ephemeral pull consumer)", () => {
     } finally {
       await reader.shutdown();
       await writer.shutdown();
+    }
+  });
+
+  it("on a caller's connection that gets closed, ends with a FatalError (an AdapterError), before or while following", async () => {
+    const connection = await connect({ servers: NATS_URL });
+    const adapter = new JetStreamAdapter({ connection, prefix });
+    await adapter.init({ logger: silentLogger });
+    try {
+      await adapter.onBatch(new TestProducer().batch(3, ['{"a":1}']), liveSignal());
+      const ending = (async () => {
+        for await (const _ of adapter.readShard(3, undefined, { signal: AbortSignal.timeout(10_000), limit: 10 })) {
+          await connection.close();
+        }
+      })().then(() => undefined, (error: unknown) => error);
+      const whileFollowing = await ending;
+      expect(isAdapterError(whileFollowing) && whileFollowing.kind, String(whileFollowing)).toBe("fatal");
+      const before = await (async () => {
+        for await (const _ of adapter.readShard(3, undefined, { signal: AbortSignal.timeout(10_000), limit: 10 })) {
+          // nothing can come on a closed connection
+        }
+      })().then(() => undefined, (error: unknown) => error);
+      expect(isAdapterError(before) && before.kind, String(before)).toBe("fatal");
+    } finally {
+      await adapter.shutdown();
     }
   });
 
