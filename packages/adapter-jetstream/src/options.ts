@@ -75,8 +75,10 @@ export interface JetStreamAdapterOptions {
    */
   readonly onStreamMismatch?: StreamMismatchPolicy;
   /**
-   * Prefix of the adapter's reply subjects. Default `"_INBOX"`; set it when the account's permissions
-   * allow replies only under another prefix.
+   * Prefix of the adapter's reply subjects, and of the client's on the connection the adapter opens.
+   * Default: `connectOptions.inboxPrefix`, else `"_INBOX"`; set it when the account's permissions allow
+   * replies only under another prefix. A `connection` of your own must have been opened with the same
+   * `inboxPrefix` (the client's JetStream API requests use its own).
    */
   readonly inboxPrefix?: string;
 }
@@ -190,7 +192,8 @@ export function resolveOptions(options: JetStreamAdapterOptions): ResolvedOption
   if (typeof prefix !== "string" || !NAME_PART.test(prefix)) {
     throw invalid("prefix", `must be 1 to 200 letters, digits, _ or -, got ${JSON.stringify(prefix)}`);
   }
-  const inboxPrefix = options.inboxPrefix ?? JETSTREAM_DEFAULTS.inboxPrefix;
+  const inboxPrefix =
+    options.inboxPrefix ?? options.connectOptions?.inboxPrefix ?? JETSTREAM_DEFAULTS.inboxPrefix;
   if (typeof inboxPrefix !== "string" || !INBOX_PREFIX.test(inboxPrefix)) {
     throw invalid(
       "inboxPrefix",
