@@ -89,6 +89,8 @@ export class StreamRegistry {
   private readonly ready = new Map<number, Promise<void>>();
   /** Shards whose stream was seen to exist with direct gets allowed, with the stream's replica count. */
   private readonly readableShards = new Map<number, number>();
+  /** Lookups of {@link readable} in flight, shared by the reads that wait for them. */
+  private readonly lookingUp = new Map<number, Promise<number | undefined>>();
   /** Shards whose stream acknowledged a publish since the last sign that it may not listen. */
   private readonly listening = new Set<number>();
 
@@ -118,6 +120,7 @@ export class StreamRegistry {
   forget(shard: number): void {
     this.ready.delete(shard);
     this.readableShards.delete(shard);
+    this.lookingUp.delete(shard);
     this.listening.delete(shard);
   }
 
@@ -125,6 +128,7 @@ export class StreamRegistry {
   clear(): void {
     this.ready.clear();
     this.readableShards.clear();
+    this.lookingUp.clear();
     this.listening.clear();
   }
 
@@ -164,11 +168,23 @@ export class StreamRegistry {
    * `undefined` when it does not (a shard never written). The server leaves a direct get on a missing
    * stream unanswered rather than saying so, hence the lookup, done once per shard. The replica count
    * tells a read whether a direct get's "no message" can come from a replica that lags the leader. A
-   * stream without `allow_direct` is fatal.
+   * stream without `allow_direct` is fatal. Concurrent reads share one lookup.
    */
-  async readable(shard: number): Promise<number | undefined> {
+  readable(shard: number): Promise<number | undefined> {
     const known = this.readableShards.get(shard);
-    if (known !== undefined) return known;
+    if (known !== undefined) return Promise.resolve(known);
+    let pending = this.lookingUp.get(shard);
+    if (pending === undefined) {
+      const started = this.lookUpReadable(shard).finally(() => {
+        if (this.lookingUp.get(shard) === started) this.lookingUp.delete(shard);
+      });
+      pending = started;
+      this.lookingUp.set(shard, started);
+    }
+    return pending;
+  }
+
+  private async lookUpReadable(shard: number): Promise<number | undefined> {
     const info = await this.lookup(shard);
     if (info === undefined) return undefined;
     if (info.config.allow_direct !== true) {

@@ -1,5 +1,6 @@
 import { jetstreamManager } from "@nats-io/jetstream";
 import { type MsgHdrs, headers } from "@nats-io/nats-core";
+import { connect } from "@nats-io/transport-node";
 import { TestProducer } from "@netmesh/adapter-testkit";
 import { type Batch, isAdapterError } from "@netmesh/core/adapter";
 import { afterAll, describe, expect, it } from "vitest";
@@ -189,6 +190,33 @@ describe("paging", () => {
       expect(seen).toEqual(batches.flatMap((batch) => batch.events));
     } finally {
       await Promise.all([reader.shutdown(), writer.shutdown()]);
+    }
+  });
+});
+
+describe("stream lookups", () => {
+  it("concurrent first reads of a shard look its stream up once", async () => {
+    const writer = await readyAdapter(prefix);
+    const reader = await readyAdapter(prefix);
+    const watcher = await connect({ servers: NATS_URL });
+    try {
+      await writer.onBatch(new TestProducer().batch(15, ['{"a":1}']), liveSignal());
+      let lookups = 0;
+      // Core NATS hands the test a copy of every request to the stream's info API.
+      watcher.subscribe(`$JS.API.STREAM.INFO.${writer.streamName(15)}`, {
+        callback: () => {
+          lookups++;
+        },
+      });
+      await watcher.flush();
+      const pages = await Promise.all(Array.from({ length: 10 }, () => reader.pollShard(15, undefined, 10)));
+      for (const page of pages) expect(page.events).toHaveLength(1);
+      await watcher.flush();
+      expect(lookups).toBe(1);
+    } finally {
+      await watcher.close();
+      await reader.shutdown();
+      await writer.shutdown();
     }
   });
 });
