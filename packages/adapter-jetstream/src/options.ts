@@ -47,7 +47,10 @@ export interface JetStreamAdapterOptions {
   readonly replicas?: number;
   /** Keep at most this many messages per stream, discarding the oldest. Default: unlimited. */
   readonly maxMessages?: number;
-  /** Keep at most this many bytes per stream, discarding the oldest. Default: unlimited. */
+  /**
+   * Keep at most this many bytes per stream, discarding the oldest. Default: unlimited. Keep it well
+   * above `maxEventBytes`: the server acknowledges an event larger than this and discards it at once.
+   */
   readonly maxBytes?: number;
   /** Discard messages older than this, in ms. Default: never. */
   readonly maxAgeMs?: number;
