@@ -58,9 +58,15 @@ async function createConsumer(
   for (let attempt = 0; ; attempt++) {
     if (!(await context.link.waitUntilUp(FOREVER_MS, [signal]))) return undefined;
     try {
-      const reply = await context.connection.request(`$JS.API.CONSUMER.CREATE.${stream}`, body, {
+      const request = context.connection.request(`$JS.API.CONSUMER.CREATE.${stream}`, body, {
         timeout: context.timeoutMs,
       });
+      // The iteration ends at once on abort, not when an unanswered request times out.
+      const reply = await unlessAborted(request, signal);
+      if (reply === undefined) {
+        request.then((late) => dropCreated(context, late), () => {});
+        return undefined;
+      }
       const answer = JSON.parse(decoder.decode(reply.data)) as { name?: unknown; error?: ApiErrorBody };
       if (typeof answer.name === "string") return answer.name;
       const error = answer.error;
@@ -73,6 +79,35 @@ async function createConsumer(
     }
     const delay = RETRY_DELAYS_MS[Math.min(attempt, RETRY_DELAYS_MS.length - 1)]!;
     if (!(await pause(delay, [signal]))) return undefined;
+  }
+}
+
+/** `work`'s result, or `undefined` as soon as `signal` aborts (`work` then settles unobserved). */
+function unlessAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
+  if (signal.aborted) return Promise.resolve(undefined);
+  return new Promise<T | undefined>((resolve, reject) => {
+    const onAbort = () => resolve(undefined);
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+/** Deletes the consumer a creation answered after the follower stopped waiting for it. */
+function dropCreated(context: FollowContext, reply: Msg): void {
+  try {
+    const { name } = JSON.parse(decoder.decode(reply.data)) as { name?: unknown };
+    if (typeof name === "string") dropConsumer(context, name);
+  } catch {
+    // Not a consumer's description: nothing was created.
   }
 }
 

@@ -7,6 +7,7 @@ import { type PrivateServer, startNats } from "@netmesh/test-backends";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JetStreamAdapter, shardSubject } from "../src/index.js";
 import { readyAdapter } from "./support/adapter.js";
+import { startOwnServer } from "./support/own-server.js";
 import { NATS_URL, deleteStreams, liveSignal, uniquePrefix, withConnection } from "./support/nats.js";
 
 const prefix = uniquePrefix("follow");
@@ -151,6 +152,45 @@ describe("readShard (an ephemeral pull consumer)", () => {
       await adapter.shutdown();
     }
   });
+
+  it("ends within milliseconds of its abort, and of shutdown, while its consumer's creation is unanswered (a SIGSTOPped server)", async () => {
+    const server = await startOwnServer();
+    const adapter = await readyAdapter("paused", { url: server.url(), requestTimeoutMs: 5_000 });
+    /** Starts a follow and waits until its consumer request is under way; `ended` tells how it ended. */
+    const startFollow = async (signal: AbortSignal) => {
+      const ended = (async () => {
+        for await (const _ of adapter.readShard(0, undefined, { signal, limit: 10 })) {
+          // nothing comes from a stopped server
+        }
+      })().then(
+        () => "ended",
+        (error: unknown) => `failed: ${String(error)}`,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return { ended };
+    };
+    try {
+      await adapter.onBatch(new TestProducer().batch(0, ['{"a":1}']), liveSignal());
+      await server.pause();
+      const controller = new AbortController();
+      const aborted = await startFollow(controller.signal);
+      let started = Date.now();
+      controller.abort();
+      expect(await aborted.ended).toBe("ended");
+      expect(Date.now() - started).toBeLessThan(500);
+      const shutDown = await startFollow(new AbortController().signal);
+      started = Date.now();
+      const shutdown = adapter.shutdown();
+      expect(await shutDown.ended).toBe("ended");
+      expect(Date.now() - started).toBeLessThan(500);
+      server.resume();
+      await shutdown;
+    } finally {
+      server.resume();
+      await adapter.shutdown();
+      await server.stop();
+    }
+  }, 30_000);
 
   describe("across a server restart", () => {
     let server: PrivateServer;
