@@ -69,15 +69,20 @@ export interface ReadContext {
   /** The adapter's read sessions and stream health (see `read-session.ts`). */
   readonly sessions: ReadSessions;
   /**
-   * Looks the stream up: false when it does not exist. Asked when direct gets go unanswered, because
-   * the server leaves a direct get on a missing stream unanswered rather than saying so.
+   * Looks the stream up within `timeoutMs`: false when it does not exist. Asked when direct gets go
+   * unanswered, because the server leaves a direct get on a missing stream unanswered rather than
+   * saying so.
    */
-  readonly streamExists: () => Promise<boolean>;
+  readonly streamExists: (timeoutMs: number) => Promise<boolean>;
 }
 
-/** Rejects with a {@link StreamGoneError} when the stream no longer exists (see `ReadContext.streamExists`). */
-async function checkStreamExists(context: ReadContext): Promise<void> {
-  if (!(await context.streamExists())) throw new StreamGoneError(`stream ${context.stream} is gone`);
+/**
+ * Rejects with a {@link StreamGoneError} when the stream no longer exists (see
+ * `ReadContext.streamExists`), asking within what is left of the read's `timeoutMs`.
+ */
+async function checkStreamExists(context: ReadContext, stalledSince: number): Promise<void> {
+  const left = Math.max(1, context.timeoutMs - (Date.now() - stalledSince));
+  if (!(await context.streamExists(left))) throw new StreamGoneError(`stream ${context.stream} is gone`);
 }
 
 /**
@@ -226,7 +231,7 @@ async function scan(
         if (stalledSince === undefined) {
           stalledSince = sentAt;
           // Unanswered on one replica: a stream just created, or one deleted since it was looked up.
-          if (context.replicas <= 1) await checkStreamExists(context);
+          if (context.replicas <= 1) await checkStreamExists(context, stalledSince);
         }
         if (Date.now() - stalledSince >= context.timeoutMs) {
           throw new TransientError(
@@ -278,7 +283,7 @@ async function storeNext(context: ReadContext, from: bigint): Promise<Entry | un
     }
     const [reply] = await directWindow(context, from, 1, Math.min(patience, left), left);
     if (reply !== undefined) return reply ?? undefined;
-    if (patience === first) await checkStreamExists(context);
+    if (patience === first) await checkStreamExists(context, started);
   }
 }
 

@@ -50,7 +50,7 @@ export async function readShardPage(
     subject: shardSubject(options.prefix, shard),
     replicas,
     sessions: session.reads,
-    streamExists: async () => (await session.streams.lookup(shard)) !== undefined,
+    streamExists: async (timeoutMs) => (await session.streams.lookup(shard, timeoutMs)) !== undefined,
   };
   try {
     return await readPage(read, shard, after, limit);

@@ -197,12 +197,13 @@ export class StreamRegistry {
 
   /**
    * The stream's info, or `undefined` when it does not exist. Other failures reject with a classified
-   * error (a timeout or no responders while JetStream starts are retryable).
+   * error (a timeout or no responders while JetStream starts are retryable). Unanswered, it gives up
+   * after `timeoutMs` (default `requestTimeoutMs`).
    */
-  async lookup(shard: number): Promise<StreamInfo | undefined> {
+  async lookup(shard: number, timeoutMs = this.options.requestTimeoutMs): Promise<StreamInfo | undefined> {
     const name = streamName(this.options.prefix, shard);
     const what = `look up stream ${name}`;
-    const body = await this.api<StreamInfo>(`$JS.API.STREAM.INFO.${name}`, "", what);
+    const body = await this.api<StreamInfo>(`$JS.API.STREAM.INFO.${name}`, "", what, timeoutMs);
     if (body.error !== undefined) {
       if (body.error.err_code === API_CODES.streamNotFound) return undefined;
       throw classifyApiError(body.error, what);
@@ -219,16 +220,17 @@ export class StreamRegistry {
    * In a cluster, a request can go unanswered while a replicated stream is being created or elects its
    * leader (only the leader answers, and there is none yet), and a create that raced another one for the
    * same stream can lose its reply. So an unanswered request is sent again with a doubled bound (250 ms,
-   * then 500, …) until `requestTimeoutMs` has passed, rather than one request waiting all of it; then
-   * it rejects with an {@link UnansweredError}. The requests this is used for (info, create with the
-   * same settings) can be repeated safely.
+   * then 500, …) until `timeoutMs` (default `requestTimeoutMs`) has passed, rather than one request
+   * waiting all of it; then it rejects with an {@link UnansweredError}. The requests this is used for
+   * (info, create with the same settings) can be repeated safely.
    */
   private async api<T>(
     subject: string,
     payload: string,
     what: string,
+    timeoutMs = this.options.requestTimeoutMs,
   ): Promise<T & { error?: ApiErrorBody }> {
-    const deadline = Date.now() + this.options.requestTimeoutMs;
+    const deadline = Date.now() + timeoutMs;
     for (let bound = FIRST_API_BOUND_MS; ; bound *= 2) {
       const left = deadline - Date.now();
       let reply: Msg;
@@ -245,7 +247,7 @@ export class StreamRegistry {
         const unanswered = error instanceof TransientError && !(error instanceof UnavailableError);
         if (!unanswered) throw classifyClientError(error, what);
         if (Date.now() < deadline) continue;
-        throw new UnansweredError(`${what}: no answer within ${this.options.requestTimeoutMs} ms`);
+        throw new UnansweredError(`${what}: no answer within ${timeoutMs} ms`);
       }
       const code = reply.headers?.code ?? 0;
       let body: T & { error?: ApiErrorBody };

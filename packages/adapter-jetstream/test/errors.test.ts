@@ -273,7 +273,7 @@ describe("an unresponsive or vanished server", () => {
   it("a paused server makes onBatch and pollShard time out as transient; after it resumes the retry is stored once", async () => {
     const server = await startOwnServer();
     const prefix = uniquePrefix("pause");
-    const adapter = new JetStreamAdapter({ url: server.url(), prefix, requestTimeoutMs: 400 });
+    const adapter = new JetStreamAdapter({ url: server.url(), prefix, requestTimeoutMs: 1_000 });
     await adapter.init({ logger: silentLogger });
     try {
       const producer = new TestProducer();
@@ -282,8 +282,11 @@ describe("an unresponsive or vanished server", () => {
       await server.pause();
       const batch = producer.batch(0, ['{"a":1}', '{"a":2}']);
       const error = await rejection(adapter.onBatch(batch, liveSignal()), "transient");
-      expect(error.message).toMatch(/timed out after 400 ms/);
+      expect(error.message).toMatch(/timed out after 1000 ms/);
+      // A read that makes no progress fails once requestTimeoutMs has passed, not later.
+      const started = Date.now();
       await rejection(adapter.pollShard(0, undefined, 10), "transient");
+      expect(Date.now() - started).toBeLessThan(1_000 + 100);
       expect(await adapter.isHealthy()).toBe(false);
       server.resume();
       await adapter.onBatch(batch, liveSignal());
