@@ -178,11 +178,14 @@ async function scan(
   let window = FIRST_WINDOW;
   let patience = Math.min(PATIENCE_MS, Math.max(1, Math.floor(context.timeoutMs / 4)));
   let stalledSince: number | undefined;
+  /** The stream was looked up since the read last made progress. */
+  let looked = false;
   const firstSerial = nextPullSerial();
   while (entries.length < wanted && last < MAX_SEQUENCE) {
     let end: StepEnd = "more";
     let authoritative = context.replicas <= 1;
     if (current !== undefined) {
+      const tried = Date.now();
       try {
         const step = await current.read(last, wanted - entries.length, firstSerial);
         for (const entry of step.entries) entries.push(entry);
@@ -192,8 +195,11 @@ async function scan(
         authoritative = false;
       } catch (error) {
         if (!isSessionFallback(error)) throw error;
-        if (error instanceof SessionUnanswered && context.replicas > 1)
-          context.sessions.markLossy(context.stream);
+        if (error instanceof SessionUnanswered) {
+          // The time the session waited counts toward the read's bound on making no progress.
+          stalledSince ??= tried;
+          if (context.replicas > 1) context.sessions.markLossy(context.stream);
+        }
         context.sessions.discard(current, error);
         current = undefined;
         session = undefined;
@@ -226,12 +232,14 @@ async function scan(
       if (end === "missing") {
         if (entries.length > before) {
           stalledSince = undefined;
+          looked = false;
           continue;
         }
-        if (stalledSince === undefined) {
-          stalledSince = sentAt;
+        stalledSince ??= sentAt;
+        if (!looked && context.replicas <= 1) {
           // Unanswered on one replica: a stream just created, or one deleted since it was looked up.
-          if (context.replicas <= 1) await checkStreamExists(context, stalledSince);
+          looked = true;
+          await checkStreamExists(context, stalledSince);
         }
         if (Date.now() - stalledSince >= context.timeoutMs) {
           throw new TransientError(
