@@ -24,7 +24,7 @@ import {
   uniquePrefix,
   withConnection,
 } from "./support/nats.js";
-import { type OwnServer, startOwnServer } from "./support/own-server.js";
+import { type OwnServer, startOwnServer, startServerWithoutConsumers } from "./support/own-server.js";
 
 /** The rejection of `work`, which must be an AdapterError of `kind`. */
 async function rejection(work: Promise<unknown>, kind: AdapterErrorKind): Promise<AdapterError> {
@@ -218,12 +218,7 @@ describe("authentication and permissions (a server of the test's own)", () => {
 
 describe("an account that may not create consumers", () => {
   it("reads pages of 1,000 with direct gets all the same, and says once that sessions are off", async () => {
-    const server = await startOwnServer(`authorization {
-  users = [
-    { user: "writer", password: "w-pass" }
-    { user: "noconsumers", password: "nc-pass", permissions: { publish: { deny: ["$JS.API.CONSUMER.CREATE.>"] } } }
-  ]
-}`);
+    const server = await startServerWithoutConsumers();
     const prefix = uniquePrefix("nocons");
     const writer = new JetStreamAdapter({ url: server.url("writer", "w-pass"), prefix });
     const log: LogLine[] = [];
