@@ -1,11 +1,18 @@
 import { type Msg, type NatsConnection, type Subscription, nuid } from "@nats-io/nats-core";
-import { FatalError, type Logger, type ShardPage, type StoredEvent } from "@netmesh/core/adapter";
+import {
+  type AdapterError,
+  FatalError,
+  type Logger,
+  type ShardPage,
+  type StoredEvent,
+} from "@netmesh/core/adapter";
 import { API_CODES, type ApiErrorBody, classifyApiError, classifyClientError } from "./classify.js";
 import { type LinkState, pause } from "./connection.js";
 import { MAX_SEQUENCE, isAfterSequence } from "./cursor.js";
 import { type MutableDelivery, parseDeliveryInto } from "./delivery.js";
 import { FollowPulls, pullRequestBody } from "./follow-pulls.js";
 import { RecordFault, decodeRecord } from "./record.js";
+import type { ReplyMux } from "./reply-mux.js";
 
 export { type Delivery, parseDelivery } from "./delivery.js";
 
@@ -21,6 +28,8 @@ export interface FollowContext {
   readonly subject: string;
   /** Bound on one API request (creating the consumer), ms. */
   readonly timeoutMs: number;
+  /** Tells of pulls the server refused (a permission violation), which have no reply to fail. */
+  readonly refusals: Pick<ReplyMux, "watchRefusals">;
 }
 
 /** Most messages one pull request asks for. */
@@ -161,6 +170,11 @@ export async function* followShard(
   let subscriptionError: unknown;
   let subscription: Subscription | undefined;
   let reset = false;
+  let refused: AdapterError | undefined;
+  const offRefused = context.refusals.watchRefusals(`$JS.API.CONSUMER.MSG.NEXT.${stream}.`, (error) => {
+    refused = error;
+    notify();
+  });
   const offRestored = context.link.onRestored(() => {
     reset = true; // pulls sent before the disconnect are gone: start a fresh consumer
     notify();
@@ -188,6 +202,7 @@ export async function* followShard(
     });
     while (!signal.aborted) {
       if (subscriptionError !== undefined) throw classifyClientError(subscriptionError, `follow ${stream}`);
+      if (refused !== undefined) throw refused;
       if (consumer === undefined || reset) {
         if (consumer !== undefined) dropConsumer(context, consumer);
         if (backOff && !(await pause(RETRY_DELAYS_MS[2]!, [signal]))) return;
@@ -305,6 +320,7 @@ export async function* followShard(
     throw classifyClientError(error, `follow ${stream}`);
   } finally {
     signal.removeEventListener("abort", notify);
+    offRefused();
     offRestored();
     try {
       subscription?.unsubscribe();

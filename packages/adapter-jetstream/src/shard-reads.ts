@@ -83,6 +83,7 @@ export function followShardPages(
     stream: streamName(context.options.prefix, shard),
     subject: shardSubject(context.options.prefix, shard),
     timeoutMs: context.options.requestTimeoutMs,
+    refusals: session.mux,
   };
   return followShard(follow, shard, after, options.signal, options.limit);
 }

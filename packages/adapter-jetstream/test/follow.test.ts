@@ -153,6 +153,36 @@ describe("readShard (an ephemeral pull consumer)", () => {
     }
   });
 
+  it("on an account that may not pull, ends with a FatalError at once (the server's -ERR), not silently never", async () => {
+    const server = await startOwnServer(`authorization {
+  users = [
+    { user: "writer", password: "w-pass" }
+    { user: "nopull", password: "np-pass", permissions: { publish: { deny: ["$JS.API.CONSUMER.MSG.NEXT.>"] } } }
+  ]
+}`);
+    const writer = await readyAdapter("nopull", { url: server.url("writer", "w-pass") });
+    const reader = await readyAdapter("nopull", { url: server.url("nopull", "np-pass") });
+    try {
+      await writer.onBatch(new TestProducer().batch(0, ['{"a":1}']), liveSignal());
+      const started = Date.now();
+      const ended = await (async () => {
+        for await (const _ of reader.readShard(0, undefined, { signal: AbortSignal.timeout(10_000), limit: 10 })) {
+          // no pull may be sent, so nothing comes
+        }
+      })().then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(isAdapterError(ended) && ended.kind, String(ended)).toBe("fatal");
+      expect(String(ended)).toMatch(/Permissions Violation/);
+      expect(Date.now() - started).toBeLessThan(2_000);
+    } finally {
+      await reader.shutdown();
+      await writer.shutdown();
+      await server.stop();
+    }
+  });
+
   it("ends within milliseconds of its abort, and of shutdown, while its consumer's creation is unanswered (a SIGSTOPped server)", async () => {
     const server = await startOwnServer();
     const adapter = await readyAdapter("paused", { url: server.url(), requestTimeoutMs: 5_000 });
