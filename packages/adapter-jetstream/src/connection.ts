@@ -119,6 +119,8 @@ export async function openConnection(options: ResolvedOptions, url: string): Pro
         reconnectTimeWait: RECONNECT_TIME_WAIT_MS,
         ...credentials,
         ...options.connectOptions,
+        // The client's own requests (JetStream API calls) reply under the same prefix as the adapter's.
+        inboxPrefix: options.inboxPrefix,
         servers,
         timeout: options.connectTimeoutMs,
       }),

@@ -1,11 +1,18 @@
-import { type Msg, type NatsConnection, nuid } from "@nats-io/nats-core";
-import { FatalError, type Logger, type ShardPage, type StoredEvent } from "@netmesh/core/adapter";
+import { type Msg, type NatsConnection, type Subscription, nuid } from "@nats-io/nats-core";
+import {
+  type AdapterError,
+  FatalError,
+  type Logger,
+  type ShardPage,
+  type StoredEvent,
+} from "@netmesh/core/adapter";
 import { API_CODES, type ApiErrorBody, classifyApiError, classifyClientError } from "./classify.js";
 import { type LinkState, pause } from "./connection.js";
 import { MAX_SEQUENCE, isAfterSequence } from "./cursor.js";
 import { type MutableDelivery, parseDeliveryInto } from "./delivery.js";
 import { FollowPulls, pullRequestBody } from "./follow-pulls.js";
 import { RecordFault, decodeRecord } from "./record.js";
+import type { ReplyMux } from "./reply-mux.js";
 
 export { type Delivery, parseDelivery } from "./delivery.js";
 
@@ -21,6 +28,8 @@ export interface FollowContext {
   readonly subject: string;
   /** Bound on one API request (creating the consumer), ms. */
   readonly timeoutMs: number;
+  /** Tells of pulls the server refused (a permission violation), which have no reply to fail. */
+  readonly refusals: Pick<ReplyMux, "watchRefusals">;
 }
 
 /** Most messages one pull request asks for. */
@@ -58,9 +67,15 @@ async function createConsumer(
   for (let attempt = 0; ; attempt++) {
     if (!(await context.link.waitUntilUp(FOREVER_MS, [signal]))) return undefined;
     try {
-      const reply = await context.connection.request(`$JS.API.CONSUMER.CREATE.${stream}`, body, {
+      const request = context.connection.request(`$JS.API.CONSUMER.CREATE.${stream}`, body, {
         timeout: context.timeoutMs,
       });
+      // The iteration ends at once on abort, not when an unanswered request times out.
+      const reply = await unlessAborted(request, signal);
+      if (reply === undefined) {
+        request.then((late) => dropCreated(context, late), () => {});
+        return undefined;
+      }
       const answer = JSON.parse(decoder.decode(reply.data)) as { name?: unknown; error?: ApiErrorBody };
       if (typeof answer.name === "string") return answer.name;
       const error = answer.error;
@@ -73,6 +88,35 @@ async function createConsumer(
     }
     const delay = RETRY_DELAYS_MS[Math.min(attempt, RETRY_DELAYS_MS.length - 1)]!;
     if (!(await pause(delay, [signal]))) return undefined;
+  }
+}
+
+/** `work`'s result, or `undefined` as soon as `signal` aborts (`work` then settles unobserved). */
+function unlessAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
+  if (signal.aborted) return Promise.resolve(undefined);
+  return new Promise<T | undefined>((resolve, reject) => {
+    const onAbort = () => resolve(undefined);
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+/** Deletes the consumer a creation answered after the follower stopped waiting for it. */
+function dropCreated(context: FollowContext, reply: Msg): void {
+  try {
+    const { name } = JSON.parse(decoder.decode(reply.data)) as { name?: unknown };
+    if (typeof name === "string") dropConsumer(context, name);
+  } catch {
+    // Not a consumer's description: nothing was created.
   }
 }
 
@@ -124,14 +168,13 @@ export async function* followShard(
     resolve?.();
   };
   let subscriptionError: unknown;
-  const subscription = connection.subscribe(`${inbox}.*`, {
-    callback: (error, msg) => {
-      if (error !== null) subscriptionError = error;
-      else queue.push(msg);
-      notify();
-    },
-  });
+  let subscription: Subscription | undefined;
   let reset = false;
+  let refused: AdapterError | undefined;
+  const offRefused = context.refusals.watchRefusals(`$JS.API.CONSUMER.MSG.NEXT.${stream}.`, (error) => {
+    refused = error;
+    notify();
+  });
   const offRestored = context.link.onRestored(() => {
     reset = true; // pulls sent before the disconnect are gone: start a fresh consumer
     notify();
@@ -150,8 +193,16 @@ export async function* followShard(
   /** The delivery being read (one object, filled per message). */
   const delivery: MutableDelivery = { consumer: "", streamSequence: "", consumerSequence: 0, pending: 0 };
   try {
+    subscription = connection.subscribe(`${inbox}.*`, {
+      callback: (error, msg) => {
+        if (error !== null) subscriptionError = error;
+        else queue.push(msg);
+        notify();
+      },
+    });
     while (!signal.aborted) {
       if (subscriptionError !== undefined) throw classifyClientError(subscriptionError, `follow ${stream}`);
+      if (refused !== undefined) throw refused;
       if (consumer === undefined || reset) {
         if (consumer !== undefined) dropConsumer(context, consumer);
         if (backOff && !(await pause(RETRY_DELAYS_MS[2]!, [signal]))) return;
@@ -264,11 +315,15 @@ export async function* followShard(
       if (nextId !== undefined) yield { events, nextId, hasMore: pending > 0 || head < queue.length };
       if (fatal !== undefined) throw fatal;
     }
+  } catch (error) {
+    // The client throws its own errors (a closed connection) from subscribe and publish.
+    throw classifyClientError(error, `follow ${stream}`);
   } finally {
     signal.removeEventListener("abort", notify);
+    offRefused();
     offRestored();
     try {
-      subscription.unsubscribe();
+      subscription?.unsubscribe();
     } catch {
       // The connection is closing or closed: the subscription goes with it.
     }

@@ -79,7 +79,8 @@ function capabilitiesFor(options: ResolvedOptions, maxPayload: number): AdapterC
  *   own (`tooLarge`, `invalidText`), publishes the rest at once through one reply subscription and awaits
  *   the acks together. An outage (connection lost, JetStream not answering) is waited out within the
  *   attempt, republishing what was in flight: dedup makes that safe.
- * - `pollShard` reads with pipelined direct gets ("next message of the subject at or after").
+ * - `pollShard` reads with pipelined direct gets ("next message of the subject at or after"), and pages
+ *   of 64 events or more through a read session (an ephemeral pull consumer that reads ahead).
  * - `readShard` follows a shard through an ephemeral pull consumer; `listShards` lists the prefix's streams.
  * - Errors are `AdapterError`s, classified explicitly (see the README's table).
  *

@@ -47,13 +47,17 @@ export interface JetStreamAdapterOptions {
   readonly replicas?: number;
   /** Keep at most this many messages per stream, discarding the oldest. Default: unlimited. */
   readonly maxMessages?: number;
-  /** Keep at most this many bytes per stream, discarding the oldest. Default: unlimited. */
+  /**
+   * Keep at most this many bytes per stream, discarding the oldest. Default: unlimited. Keep it well
+   * above `maxEventBytes`: the server acknowledges an event larger than this and discards it at once.
+   */
   readonly maxBytes?: number;
   /** Discard messages older than this, in ms. Default: never. */
   readonly maxAgeMs?: number;
   /**
    * The server's dedup window, in ms: a message id seen within it is stored once. It must outlast the
-   * bus's retry horizon (all attempts of a batch). Default 3,600,000 (1 hour; the NATS default is 2 min).
+   * bus's retry horizon (all attempts of a batch), and must not exceed `maxAgeMs` (the server refuses
+   * that). Default 3,600,000 (1 hour; the NATS default is 2 min), or `maxAgeMs` when that is shorter.
    */
   readonly duplicateWindowMs?: number;
   /**
@@ -62,7 +66,10 @@ export interface JetStreamAdapterOptions {
    * a default batch goes out in one window).
    */
   readonly maxAckPending?: number;
-  /** Most direct-get requests one `pollShard` keeps in flight. Default 1,024. */
+  /**
+   * Most direct-get requests one `pollShard` keeps in flight, and most messages one pull of a read
+   * session asks for (at least 256). Default 1,024.
+   */
   readonly maxReadAhead?: number;
   /**
    * A shard's stream exists with other settings than these options ask for: `"fail"` (default) rejects
@@ -71,8 +78,10 @@ export interface JetStreamAdapterOptions {
    */
   readonly onStreamMismatch?: StreamMismatchPolicy;
   /**
-   * Prefix of the adapter's reply subjects. Default `"_INBOX"`; set it when the account's permissions
-   * allow replies only under another prefix.
+   * Prefix of the adapter's reply subjects, and of the client's on the connection the adapter opens.
+   * Default: `connectOptions.inboxPrefix`, else `"_INBOX"`; set it when the account's permissions allow
+   * replies only under another prefix. A `connection` of your own must have been opened with the same
+   * `inboxPrefix` (the client's JetStream API requests use its own).
    */
   readonly inboxPrefix?: string;
 }
@@ -157,6 +166,17 @@ function positiveInteger(name: string, value: number | undefined, max = Number.M
 }
 
 /**
+ * The streams' dedup window: the one given, else the default capped at `maxAgeMs` (the server refuses
+ * a `duplicate_window` longer than the stream's `max_age`, so a longer one given is invalid).
+ */
+function dedupWindow(given: number | undefined, maxAgeMs: number | undefined): number {
+  if (given !== undefined && maxAgeMs !== undefined && given > maxAgeMs) {
+    throw invalid("duplicateWindowMs", `must not exceed maxAgeMs (${maxAgeMs}), got ${given}`);
+  }
+  return given ?? Math.min(JETSTREAM_DEFAULTS.duplicateWindowMs, maxAgeMs ?? Number.POSITIVE_INFINITY);
+}
+
+/**
  * Validates the options and applies the defaults. Throws a {@link FatalError} (a misconfiguration
  * that retrying cannot fix), never mentioning the URL's credentials.
  */
@@ -175,7 +195,8 @@ export function resolveOptions(options: JetStreamAdapterOptions): ResolvedOption
   if (typeof prefix !== "string" || !NAME_PART.test(prefix)) {
     throw invalid("prefix", `must be 1 to 200 letters, digits, _ or -, got ${JSON.stringify(prefix)}`);
   }
-  const inboxPrefix = options.inboxPrefix ?? JETSTREAM_DEFAULTS.inboxPrefix;
+  const inboxPrefix =
+    options.inboxPrefix ?? options.connectOptions?.inboxPrefix ?? JETSTREAM_DEFAULTS.inboxPrefix;
   if (typeof inboxPrefix !== "string" || !INBOX_PREFIX.test(inboxPrefix)) {
     throw invalid(
       "inboxPrefix",
@@ -186,6 +207,8 @@ export function resolveOptions(options: JetStreamAdapterOptions): ResolvedOption
   if (onStreamMismatch !== "fail" && onStreamMismatch !== "update") {
     throw invalid("onStreamMismatch", `must be "fail" or "update", got ${JSON.stringify(onStreamMismatch)}`);
   }
+  const maxAgeMs = span("maxAgeMs", options.maxAgeMs);
+  const duplicateWindowMs = dedupWindow(span("duplicateWindowMs", options.duplicateWindowMs), maxAgeMs);
   return {
     url,
     connection,
@@ -209,9 +232,8 @@ export function resolveOptions(options: JetStreamAdapterOptions): ResolvedOption
     replicas: positiveInteger("replicas", options.replicas, 5) ?? JETSTREAM_DEFAULTS.replicas,
     maxMessages: positiveInteger("maxMessages", options.maxMessages),
     maxBytes: positiveInteger("maxBytes", options.maxBytes),
-    maxAgeMs: span("maxAgeMs", options.maxAgeMs),
-    duplicateWindowMs:
-      span("duplicateWindowMs", options.duplicateWindowMs) ?? JETSTREAM_DEFAULTS.duplicateWindowMs,
+    maxAgeMs,
+    duplicateWindowMs,
     maxAckPending:
       positiveInteger("maxAckPending", options.maxAckPending, 1_000_000) ?? JETSTREAM_DEFAULTS.maxAckPending,
     maxReadAhead:

@@ -33,7 +33,7 @@ export class ReadSessions {
    * A session to read `shard` after `after`, marked busy: an open one that holds or can deliver what
    * follows `after`, else a new one for a page of at least {@link SESSION_MIN_LIMIT}. `undefined` when
    * the read should use direct gets: a smaller page with no open session there, sessions refused or
-   * paused, or a stream marked lossy.
+   * paused, a stream marked lossy, or {@link MAX_SESSIONS} sessions all in use.
    */
   acquire(context: SessionContext, shard: number, after: bigint, limit: number): ReadSession | undefined {
     const now = Date.now();
@@ -53,13 +53,16 @@ export class ReadSessions {
     }
     if (limit < SESSION_MIN_LIMIT || this.permanentlyOff || now < this.pausedUntil) return undefined;
     if (this.isLossy(context.stream)) return undefined;
+    if (this.sessions.length >= MAX_SESSIONS) {
+      // Full: the least recently used idle session makes room; when every one is in use, this read
+      // uses direct gets rather than opening one consumer more than the bound.
+      const oldest = this.sessions.findIndex((s) => !s.busy);
+      if (oldest === -1) return undefined;
+      this.sessions.splice(oldest, 1)[0]!.close();
+    }
     const session = new ReadSession(context, shard, after);
     session.busy = true;
     this.sessions.push(session);
-    if (this.sessions.length > MAX_SESSIONS) {
-      const oldest = this.sessions.findIndex((s) => !s.busy);
-      if (oldest !== -1) this.sessions.splice(oldest, 1)[0]!.close();
-    }
     return session;
   }
 

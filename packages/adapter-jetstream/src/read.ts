@@ -6,6 +6,7 @@ import {
   type StoredEvent,
   TransientError,
 } from "@netmesh/core/adapter";
+import { StreamGoneError } from "./classify.js";
 import { MAX_SEQUENCE, parseSequence } from "./cursor.js";
 import { leaderNext, leaderWindow } from "./leader-get.js";
 import { SEQUENCE_HEADER } from "./naming.js";
@@ -67,6 +68,21 @@ export interface ReadContext {
   readonly replicas: number;
   /** The adapter's read sessions and stream health (see `read-session.ts`). */
   readonly sessions: ReadSessions;
+  /**
+   * Looks the stream up within `timeoutMs`: false when it does not exist. Asked when direct gets go
+   * unanswered, because the server leaves a direct get on a missing stream unanswered rather than
+   * saying so.
+   */
+  readonly streamExists: (timeoutMs: number) => Promise<boolean>;
+}
+
+/**
+ * Rejects with a {@link StreamGoneError} when the stream no longer exists (see
+ * `ReadContext.streamExists`), asking within what is left of the read's `timeoutMs`.
+ */
+async function checkStreamExists(context: ReadContext, stalledSince: number): Promise<void> {
+  const left = Math.max(1, context.timeoutMs - (Date.now() - stalledSince));
+  if (!(await context.streamExists(left))) throw new StreamGoneError(`stream ${context.stream} is gone`);
 }
 
 /**
@@ -162,11 +178,14 @@ async function scan(
   let window = FIRST_WINDOW;
   let patience = Math.min(PATIENCE_MS, Math.max(1, Math.floor(context.timeoutMs / 4)));
   let stalledSince: number | undefined;
+  /** The stream was looked up since the read last made progress. */
+  let looked = false;
   const firstSerial = nextPullSerial();
   while (entries.length < wanted && last < MAX_SEQUENCE) {
     let end: StepEnd = "more";
     let authoritative = context.replicas <= 1;
     if (current !== undefined) {
+      const tried = Date.now();
       try {
         const step = await current.read(last, wanted - entries.length, firstSerial);
         for (const entry of step.entries) entries.push(entry);
@@ -176,8 +195,11 @@ async function scan(
         authoritative = false;
       } catch (error) {
         if (!isSessionFallback(error)) throw error;
-        if (error instanceof SessionUnanswered && context.replicas > 1)
-          context.sessions.markLossy(context.stream);
+        if (error instanceof SessionUnanswered) {
+          // The time the session waited counts toward the read's bound on making no progress.
+          stalledSince ??= tried;
+          if (context.replicas > 1) context.sessions.markLossy(context.stream);
+        }
         context.sessions.discard(current, error);
         current = undefined;
         session = undefined;
@@ -210,9 +232,15 @@ async function scan(
       if (end === "missing") {
         if (entries.length > before) {
           stalledSince = undefined;
+          looked = false;
           continue;
         }
         stalledSince ??= sentAt;
+        if (!looked && context.replicas <= 1) {
+          // Unanswered on one replica: a stream just created, or one deleted since it was looked up.
+          looked = true;
+          await checkStreamExists(context, stalledSince);
+        }
         if (Date.now() - stalledSince >= context.timeoutMs) {
           throw new TransientError(
             `direct gets on ${context.stream} after sequence ${last} unanswered for ${context.timeoutMs} ms`,
@@ -253,7 +281,8 @@ async function scan(
  */
 async function storeNext(context: ReadContext, from: bigint): Promise<Entry | undefined> {
   const started = Date.now();
-  for (let patience = Math.min(PATIENCE_MS, context.timeoutMs); ; patience *= 2) {
+  const first = Math.min(PATIENCE_MS, context.timeoutMs);
+  for (let patience = first; ; patience *= 2) {
     const left = context.timeoutMs - (Date.now() - started);
     if (left <= 0) {
       throw new TransientError(
@@ -262,6 +291,7 @@ async function storeNext(context: ReadContext, from: bigint): Promise<Entry | un
     }
     const [reply] = await directWindow(context, from, 1, Math.min(patience, left), left);
     if (reply !== undefined) return reply ?? undefined;
+    if (patience === first) await checkStreamExists(context, started);
   }
 }
 

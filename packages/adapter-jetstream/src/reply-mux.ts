@@ -95,6 +95,12 @@ export class IdleTimer {
   }
 }
 
+/** A watcher of {@link ReplyMux.watchRefusals}. */
+interface RefusalWatcher {
+  readonly prefix: string;
+  readonly onRefused: (error: AdapterError) => void;
+}
+
 /** One request whose single reply (or status) resolves it: an API call made through the mux. */
 class SingleReplyGroup extends ReplyGroup {
   reply: Msg | undefined;
@@ -151,6 +157,8 @@ export class ReplyMux {
     consumerSequence: 0,
     pending: 0,
   };
+  /** Who wants to hear of refused publishes to subjects under a prefix (see {@link watchRefusals}). */
+  private readonly refusalWatchers = new Set<RefusalWatcher>();
   private subscription: Subscription | undefined;
   private nextGroup = 0;
 
@@ -224,17 +232,35 @@ export class ReplyMux {
     for (const group of [...this.groups.values()]) group.fail(error);
   }
 
-  /** Fails the pending groups whose requests went to `subject`. */
+  /**
+   * Fails the pending groups whose requests went to `subject` (the server refused a publish to it),
+   * and tells the watchers of a prefix of it.
+   */
   failSubject(subject: string, error: AdapterError): void {
     for (const group of [...this.groups.values()]) {
       if (group.subject === subject) group.fail(error);
     }
+    for (const watcher of [...this.refusalWatchers]) {
+      if (subject.startsWith(watcher.prefix)) watcher.onRefused(error);
+    }
+  }
+
+  /**
+   * Calls `onRefused` when the server refuses a publish to a subject starting with `prefix` (a
+   * permission violation), for publishes that expect no reply of their own through the mux (a
+   * follower's pulls). Returns the function that stops it.
+   */
+  watchRefusals(prefix: string, onRefused: (error: AdapterError) => void): () => void {
+    const watcher: RefusalWatcher = { prefix, onRefused };
+    this.refusalWatchers.add(watcher);
+    return () => this.refusalWatchers.delete(watcher);
   }
 
   /** Stops listening; pending groups fail with `error`. */
   close(error: AdapterError): void {
     this.failAll(error);
     this.consumers.clear();
+    this.refusalWatchers.clear();
     const subscription = this.subscription;
     this.subscription = undefined;
     if (subscription !== undefined && !subscription.isClosed()) {

@@ -50,6 +50,7 @@ export async function readShardPage(
     subject: shardSubject(options.prefix, shard),
     replicas,
     sessions: session.reads,
+    streamExists: async (timeoutMs) => (await session.streams.lookup(shard, timeoutMs)) !== undefined,
   };
   try {
     return await readPage(read, shard, after, limit);
@@ -82,6 +83,7 @@ export function followShardPages(
     stream: streamName(context.options.prefix, shard),
     subject: shardSubject(context.options.prefix, shard),
     timeoutMs: context.options.requestTimeoutMs,
+    refusals: session.mux,
   };
   return followShard(follow, shard, after, options.signal, options.limit);
 }

@@ -39,9 +39,16 @@ type ManagedConfig = Pick<
   | "max_msgs"
   | "max_bytes"
   | "max_age"
+  | "max_msg_size"
+  | "max_msgs_per_subject"
 >;
 
-/** The stream settings the options ask for (the server's "unlimited" is -1, or 0 for max_age). */
+/**
+ * The stream settings the options ask for (the server's "unlimited" is -1, or 0 for max_age). No size
+ * or per-subject limit of its own: a `max_msg_size` would refuse events within `maxEventBytes` (failing
+ * their whole batch rather than each alone), and with one subject `max_msgs_per_subject` discards like
+ * `max_msgs`.
+ */
 export function managedConfig(options: ResolvedOptions): ManagedConfig {
   return {
     retention: RetentionPolicy.Limits,
@@ -53,6 +60,8 @@ export function managedConfig(options: ResolvedOptions): ManagedConfig {
     max_msgs: options.maxMessages ?? -1,
     max_bytes: options.maxBytes ?? -1,
     max_age: (options.maxAgeMs ?? 0) * NANOS_PER_MS,
+    max_msg_size: -1,
+    max_msgs_per_subject: -1,
   };
 }
 
@@ -80,6 +89,8 @@ export class StreamRegistry {
   private readonly ready = new Map<number, Promise<void>>();
   /** Shards whose stream was seen to exist with direct gets allowed, with the stream's replica count. */
   private readonly readableShards = new Map<number, number>();
+  /** Lookups of {@link readable} in flight, shared by the reads that wait for them. */
+  private readonly lookingUp = new Map<number, Promise<number | undefined>>();
   /** Shards whose stream acknowledged a publish since the last sign that it may not listen. */
   private readonly listening = new Set<number>();
 
@@ -109,6 +120,7 @@ export class StreamRegistry {
   forget(shard: number): void {
     this.ready.delete(shard);
     this.readableShards.delete(shard);
+    this.lookingUp.delete(shard);
     this.listening.delete(shard);
   }
 
@@ -116,6 +128,7 @@ export class StreamRegistry {
   clear(): void {
     this.ready.clear();
     this.readableShards.clear();
+    this.lookingUp.clear();
     this.listening.clear();
   }
 
@@ -155,11 +168,23 @@ export class StreamRegistry {
    * `undefined` when it does not (a shard never written). The server leaves a direct get on a missing
    * stream unanswered rather than saying so, hence the lookup, done once per shard. The replica count
    * tells a read whether a direct get's "no message" can come from a replica that lags the leader. A
-   * stream without `allow_direct` is fatal.
+   * stream without `allow_direct` is fatal. Concurrent reads share one lookup.
    */
-  async readable(shard: number): Promise<number | undefined> {
+  readable(shard: number): Promise<number | undefined> {
     const known = this.readableShards.get(shard);
-    if (known !== undefined) return known;
+    if (known !== undefined) return Promise.resolve(known);
+    let pending = this.lookingUp.get(shard);
+    if (pending === undefined) {
+      const started = this.lookUpReadable(shard).finally(() => {
+        if (this.lookingUp.get(shard) === started) this.lookingUp.delete(shard);
+      });
+      pending = started;
+      this.lookingUp.set(shard, started);
+    }
+    return pending;
+  }
+
+  private async lookUpReadable(shard: number): Promise<number | undefined> {
     const info = await this.lookup(shard);
     if (info === undefined) return undefined;
     if (info.config.allow_direct !== true) {
@@ -172,12 +197,13 @@ export class StreamRegistry {
 
   /**
    * The stream's info, or `undefined` when it does not exist. Other failures reject with a classified
-   * error (a timeout or no responders while JetStream starts are retryable).
+   * error (a timeout or no responders while JetStream starts are retryable). Unanswered, it gives up
+   * after `timeoutMs` (default `requestTimeoutMs`).
    */
-  async lookup(shard: number): Promise<StreamInfo | undefined> {
+  async lookup(shard: number, timeoutMs = this.options.requestTimeoutMs): Promise<StreamInfo | undefined> {
     const name = streamName(this.options.prefix, shard);
     const what = `look up stream ${name}`;
-    const body = await this.api<StreamInfo>(`$JS.API.STREAM.INFO.${name}`, "", what);
+    const body = await this.api<StreamInfo>(`$JS.API.STREAM.INFO.${name}`, "", what, timeoutMs);
     if (body.error !== undefined) {
       if (body.error.err_code === API_CODES.streamNotFound) return undefined;
       throw classifyApiError(body.error, what);
@@ -194,16 +220,17 @@ export class StreamRegistry {
    * In a cluster, a request can go unanswered while a replicated stream is being created or elects its
    * leader (only the leader answers, and there is none yet), and a create that raced another one for the
    * same stream can lose its reply. So an unanswered request is sent again with a doubled bound (250 ms,
-   * then 500, …) until `requestTimeoutMs` has passed, rather than one request waiting all of it; then
-   * it rejects with an {@link UnansweredError}. The requests this is used for (info, create with the
-   * same settings) can be repeated safely.
+   * then 500, …) until `timeoutMs` (default `requestTimeoutMs`) has passed, rather than one request
+   * waiting all of it; then it rejects with an {@link UnansweredError}. The requests this is used for
+   * (info, create with the same settings) can be repeated safely.
    */
   private async api<T>(
     subject: string,
     payload: string,
     what: string,
+    timeoutMs = this.options.requestTimeoutMs,
   ): Promise<T & { error?: ApiErrorBody }> {
-    const deadline = Date.now() + this.options.requestTimeoutMs;
+    const deadline = Date.now() + timeoutMs;
     for (let bound = FIRST_API_BOUND_MS; ; bound *= 2) {
       const left = deadline - Date.now();
       let reply: Msg;
@@ -220,7 +247,7 @@ export class StreamRegistry {
         const unanswered = error instanceof TransientError && !(error instanceof UnavailableError);
         if (!unanswered) throw classifyClientError(error, what);
         if (Date.now() < deadline) continue;
-        throw new UnansweredError(`${what}: no answer within ${this.options.requestTimeoutMs} ms`);
+        throw new UnansweredError(`${what}: no answer within ${timeoutMs} ms`);
       }
       const code = reply.headers?.code ?? 0;
       let body: T & { error?: ApiErrorBody };

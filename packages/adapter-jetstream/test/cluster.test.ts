@@ -129,6 +129,29 @@ describe("replicated streams (replicas: 3)", () => {
     }
   }, 60_000);
 
+  it("a stream deleted after it was read reads as the empty page (direct gets and a session)", async () => {
+    const prefix = uniquePrefix("r3gone");
+    const writer = await adapterOn(prefix);
+    const reader = await adapterOn(prefix);
+    try {
+      for (const shard of [0, 1]) {
+        const limit = shard === 0 ? 10 : 100;
+        await writer.onBatch(new TestProducer().batch(shard, texts(0, 5)), liveSignal());
+        expect((await readAll(reader, shard, limit, undefined, true)).events).toHaveLength(5);
+        await withConnection((await cluster()).urls, async (nc) => {
+          await (await jetstreamManager(nc)).streams.delete(writer.streamName(shard));
+        });
+        const started = Date.now();
+        const page = await reader.pollShard(shard, undefined, limit);
+        expect(page, `limit ${limit}`).toEqual({ events: [], nextId: undefined, hasMore: false });
+        expect(Date.now() - started).toBeLessThan(5_000);
+      }
+    } finally {
+      await writer.shutdown();
+      await reader.shutdown();
+    }
+  }, 60_000);
+
   it("long reads (pages of 1,000, through a consumer session) return every event once, in order", async () => {
     const prefix = uniquePrefix("r3long");
     const writer = await adapterOn(prefix);

@@ -24,7 +24,7 @@ import {
   uniquePrefix,
   withConnection,
 } from "./support/nats.js";
-import { type OwnServer, startOwnServer } from "./support/own-server.js";
+import { type OwnServer, startOwnServer, startServerWithoutConsumers } from "./support/own-server.js";
 
 /** The rejection of `work`, which must be an AdapterError of `kind`. */
 async function rejection(work: Promise<unknown>, kind: AdapterErrorKind): Promise<AdapterError> {
@@ -218,12 +218,7 @@ describe("authentication and permissions (a server of the test's own)", () => {
 
 describe("an account that may not create consumers", () => {
   it("reads pages of 1,000 with direct gets all the same, and says once that sessions are off", async () => {
-    const server = await startOwnServer(`authorization {
-  users = [
-    { user: "writer", password: "w-pass" }
-    { user: "noconsumers", password: "nc-pass", permissions: { publish: { deny: ["$JS.API.CONSUMER.CREATE.>"] } } }
-  ]
-}`);
+    const server = await startServerWithoutConsumers();
     const prefix = uniquePrefix("nocons");
     const writer = new JetStreamAdapter({ url: server.url("writer", "w-pass"), prefix });
     const log: LogLine[] = [];
@@ -273,17 +268,24 @@ describe("an unresponsive or vanished server", () => {
   it("a paused server makes onBatch and pollShard time out as transient; after it resumes the retry is stored once", async () => {
     const server = await startOwnServer();
     const prefix = uniquePrefix("pause");
-    const adapter = new JetStreamAdapter({ url: server.url(), prefix, requestTimeoutMs: 400 });
+    const adapter = new JetStreamAdapter({ url: server.url(), prefix, requestTimeoutMs: 1_000 });
     await adapter.init({ logger: silentLogger });
     try {
       const producer = new TestProducer();
       const warm = producer.batch(0, ['{"warm":1}']);
       await adapter.onBatch(warm, liveSignal());
+      expect((await adapter.pollShard(0, undefined, 100)).events).toHaveLength(1);
       await server.pause();
       const batch = producer.batch(0, ['{"a":1}', '{"a":2}']);
       const error = await rejection(adapter.onBatch(batch, liveSignal()), "transient");
-      expect(error.message).toMatch(/timed out after 400 ms/);
-      await rejection(adapter.pollShard(0, undefined, 10), "transient");
+      expect(error.message).toMatch(/timed out after 1000 ms/);
+      // A read that makes no progress fails once requestTimeoutMs has passed, not later: through the
+      // read session opened before the pause (100), then with direct gets (10).
+      for (const limit of [100, 10]) {
+        const started = Date.now();
+        await rejection(adapter.pollShard(0, undefined, limit), "transient");
+        expect(Date.now() - started, `limit ${limit}`).toBeLessThan(1_000 + 100);
+      }
       expect(await adapter.isHealthy()).toBe(false);
       server.resume();
       await adapter.onBatch(batch, liveSignal());

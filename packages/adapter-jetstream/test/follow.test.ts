@@ -1,12 +1,13 @@
 import { jetstreamManager } from "@nats-io/jetstream";
 import { type MsgHdrs, headers } from "@nats-io/nats-core";
+import { connect } from "@nats-io/transport-node";
 import { TestProducer } from "@netmesh/adapter-testkit";
-import { type ShardPage, type StoredEvent, isAdapterError } from "@netmesh/core/adapter";
+import { type ShardPage, type StoredEvent, isAdapterError, silentLogger } from "@netmesh/core/adapter";
 import { type PrivateServer, startNats } from "@netmesh/test-backends";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { JetStreamAdapter } from "../src/index.js";
-import { shardSubject } from "../src/index.js";
+import { JetStreamAdapter, shardSubject } from "../src/index.js";
 import { readyAdapter } from "./support/adapter.js";
+import { startOwnServer } from "./support/own-server.js";
 import { NATS_URL, deleteStreams, liveSignal, uniquePrefix, withConnection } from "./support/nats.js";
 
 const prefix = uniquePrefix("follow");
@@ -74,6 +75,57 @@ describe("readShard (an ephemeral pull consumer)", () => {
     }
   });
 
+  it("open across its stream's deletion, goes on in the new stream after the last sequence it yielded (as the README says)", async () => {
+    const writer = await readyAdapter(prefix);
+    const reader = await readyAdapter(prefix);
+    try {
+      const producer = new TestProducer();
+      await writer.onBatch(producer.batch(2, Array.from({ length: 5 }, (_, i) => `{"old":${i}}`)), liveSignal());
+      const pages: ShardPage[] = [];
+      const following = follow(reader, 2, undefined, (seen) => events(seen).length >= 8, 10_000, pages);
+      for (let i = 0; i < 100 && events(pages).length < 5; i++) await new Promise((r) => setTimeout(r, 50));
+      await withConnection(NATS_URL, async (nc) => {
+        await (await jetstreamManager(nc)).streams.delete(writer.streamName(2));
+      });
+      // The writer finds its stream gone once (that batch is refused), then creates it again.
+      await writer.onBatch(producer.batch(2, ['{"refused":1}']), liveSignal()).catch(() => undefined);
+      await writer.onBatch(producer.batch(2, Array.from({ length: 8 }, (_, i) => `{"new":${i}}`)), liveSignal());
+      await following;
+      // Sequences 1–5 of the new stream lie at or before the follower's position: never returned.
+      expect(events(pages).map((event) => [event.id, event.json])).toEqual([
+        ...Array.from({ length: 5 }, (_, i) => [String(i + 1), `{"old":${i}}`]),
+        ...Array.from({ length: 3 }, (_, i) => [String(i + 6), `{"new":${i + 5}}`]),
+      ]);
+    } finally {
+      await reader.shutdown();
+      await writer.shutdown();
+    }
+  });
+
+  it("on a caller's connection that gets closed, ends with a FatalError (an AdapterError), before or while following", async () => {
+    const connection = await connect({ servers: NATS_URL });
+    const adapter = new JetStreamAdapter({ connection, prefix });
+    await adapter.init({ logger: silentLogger });
+    try {
+      await adapter.onBatch(new TestProducer().batch(3, ['{"a":1}']), liveSignal());
+      const ending = (async () => {
+        for await (const _ of adapter.readShard(3, undefined, { signal: AbortSignal.timeout(10_000), limit: 10 })) {
+          await connection.close();
+        }
+      })().then(() => undefined, (error: unknown) => error);
+      const whileFollowing = await ending;
+      expect(isAdapterError(whileFollowing) && whileFollowing.kind, String(whileFollowing)).toBe("fatal");
+      const before = await (async () => {
+        for await (const _ of adapter.readShard(3, undefined, { signal: AbortSignal.timeout(10_000), limit: 10 })) {
+          // nothing can come on a closed connection
+        }
+      })().then(() => undefined, (error: unknown) => error);
+      expect(isAdapterError(before) && before.kind, String(before)).toBe("fatal");
+    } finally {
+      await adapter.shutdown();
+    }
+  });
+
   it("starts exactly after a cursor above 2^53 and removes its consumer when it ends", async () => {
     const adapter = await readyAdapter(prefix);
     try {
@@ -100,6 +152,75 @@ describe("readShard (an ephemeral pull consumer)", () => {
       await adapter.shutdown();
     }
   });
+
+  it("on an account that may not pull, ends with a FatalError at once (the server's -ERR), not silently never", async () => {
+    const server = await startOwnServer(`authorization {
+  users = [
+    { user: "writer", password: "w-pass" }
+    { user: "nopull", password: "np-pass", permissions: { publish: { deny: ["$JS.API.CONSUMER.MSG.NEXT.>"] } } }
+  ]
+}`);
+    const writer = await readyAdapter("nopull", { url: server.url("writer", "w-pass") });
+    const reader = await readyAdapter("nopull", { url: server.url("nopull", "np-pass") });
+    try {
+      await writer.onBatch(new TestProducer().batch(0, ['{"a":1}']), liveSignal());
+      const started = Date.now();
+      const ended = await (async () => {
+        for await (const _ of reader.readShard(0, undefined, { signal: AbortSignal.timeout(10_000), limit: 10 })) {
+          // no pull may be sent, so nothing comes
+        }
+      })().then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(isAdapterError(ended) && ended.kind, String(ended)).toBe("fatal");
+      expect(String(ended)).toMatch(/Permissions Violation/);
+      expect(Date.now() - started).toBeLessThan(2_000);
+    } finally {
+      await reader.shutdown();
+      await writer.shutdown();
+      await server.stop();
+    }
+  });
+
+  it("ends within milliseconds of its abort, and of shutdown, while its consumer's creation is unanswered (a SIGSTOPped server)", async () => {
+    const server = await startOwnServer();
+    const adapter = await readyAdapter("paused", { url: server.url(), requestTimeoutMs: 5_000 });
+    /** Starts a follow and waits until its consumer request is under way; `ended` tells how it ended. */
+    const startFollow = async (signal: AbortSignal) => {
+      const ended = (async () => {
+        for await (const _ of adapter.readShard(0, undefined, { signal, limit: 10 })) {
+          // nothing comes from a stopped server
+        }
+      })().then(
+        () => "ended",
+        (error: unknown) => `failed: ${String(error)}`,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return { ended };
+    };
+    try {
+      await adapter.onBatch(new TestProducer().batch(0, ['{"a":1}']), liveSignal());
+      await server.pause();
+      const controller = new AbortController();
+      const aborted = await startFollow(controller.signal);
+      let started = Date.now();
+      controller.abort();
+      expect(await aborted.ended).toBe("ended");
+      expect(Date.now() - started).toBeLessThan(500);
+      const shutDown = await startFollow(new AbortController().signal);
+      started = Date.now();
+      const shutdown = adapter.shutdown();
+      expect(await shutDown.ended).toBe("ended");
+      expect(Date.now() - started).toBeLessThan(500);
+      server.resume();
+      await shutdown;
+    } finally {
+      server.resume();
+      await adapter.shutdown();
+      await server.stop();
+    }
+  }, 30_000);
 
   describe("across a server restart", () => {
     let server: PrivateServer;

@@ -64,7 +64,7 @@ describe("stream creation", () => {
     }
   });
 
-  it("a stream with other settings is refused by default and updated with onStreamMismatch: update", async () => {
+  it("a stream with other settings (size or per-subject limits too) is refused by default and updated with onStreamMismatch: update", async () => {
     const mismatch = uniquePrefix("mism");
     await withConnection(NATS_URL, async (nc) => {
       await (await jetstreamManager(nc)).streams.add({
@@ -72,6 +72,10 @@ describe("stream creation", () => {
         subjects: [shardSubject(mismatch, 0)],
         duplicate_window: 120_000_000_000,
         allow_direct: false,
+        // Either would refuse events the adapter accepts: a whole batch failing on one large event,
+        // or all but the last 5 events discarded.
+        max_msg_size: 100,
+        max_msgs_per_subject: 5,
       });
     });
     try {
@@ -84,8 +88,13 @@ describe("stream creation", () => {
       expect(refused?.kind).toBe("fatal");
       expect(refused?.message).toMatch(/duplicate_window: 120000000000 ≠ 3600000000000/);
       expect(refused?.message).toMatch(/allow_direct: false ≠ true/);
+      expect(refused?.message).toMatch(/max_msg_size: 100 ≠ -1/);
+      expect(refused?.message).toMatch(/max_msgs_per_subject: 5 ≠ -1/);
       const updating = await readyAdapter(mismatch, { onStreamMismatch: "update" });
-      const batch = new TestProducer().batch(0, ['{"x":2}']);
+      const batch = new TestProducer().batch(0, [
+        `"${"x".repeat(200)}"`,
+        ...Array.from({ length: 6 }, (_, i) => `{"x":${i}}`),
+      ]);
       await updating.onBatch(batch, liveSignal());
       expect(expectExactly(await readAll(updating, 0), [batch])).toBeUndefined();
       await updating.shutdown();
@@ -93,9 +102,32 @@ describe("stream creation", () => {
         const info = await (await jetstreamManager(nc)).streams.info(streamName(mismatch, 0));
         expect(info.config.duplicate_window).toBe(3_600_000_000_000);
         expect(info.config.allow_direct).toBe(true);
+        expect(info.config.max_msg_size).toBe(-1);
+        expect(info.config.max_msgs_per_subject).toBe(-1);
       });
     } finally {
       await deleteStreams(mismatch);
+    }
+  });
+});
+
+describe("a max age shorter than the default dedup window", () => {
+  it("makes the dedup window the max age: the stream is created and dedupWindowMs says so", async () => {
+    const aged = uniquePrefix("aged");
+    const adapter = await readyAdapter(aged, { maxAgeMs: 60_000 });
+    try {
+      expect(adapter.capabilities.dedupWindowMs).toBe(60_000);
+      const batch = new TestProducer().batch(0, ['{"x":1}']);
+      await adapter.onBatch(batch, liveSignal());
+      expect(expectExactly(await readAll(adapter, 0), [batch])).toBeUndefined();
+      await withConnection(NATS_URL, async (nc) => {
+        const info = await (await jetstreamManager(nc)).streams.info(streamName(aged, 0));
+        expect(info.config.duplicate_window).toBe(60_000_000_000);
+        expect(info.config.max_age).toBe(60_000_000_000);
+      });
+    } finally {
+      await adapter.shutdown();
+      await deleteStreams(aged);
     }
   });
 });
@@ -252,6 +284,8 @@ describe("lifecycle", () => {
       { url: NATS_URL, prefix: "a b" },
       { url: NATS_URL, requestTimeoutMs: 0 },
       { url: NATS_URL, duplicateWindowMs: 1.5 },
+      // The server refuses a dedup window longer than the streams' max age.
+      { url: NATS_URL, maxAgeMs: 60_000, duplicateWindowMs: 120_000 },
       { url: NATS_URL, maxAckPending: 0 },
       { url: NATS_URL, onStreamMismatch: "ignore" },
       { url: NATS_URL, inboxPrefix: "_INBOX.>" },

@@ -24,6 +24,8 @@ function setup(replicas: number, options: { timeoutMs?: number } = {}) {
     subject: fake.subject,
     replicas,
     sessions: new ReadSessions(silentLogger),
+    // The fake stream is never deleted.
+    streamExists: () => Promise.resolve(true),
   };
   return { fake, context };
 }

@@ -1,9 +1,10 @@
 import { jetstreamManager } from "@nats-io/jetstream";
 import { type MsgHdrs, headers } from "@nats-io/nats-core";
+import { connect } from "@nats-io/transport-node";
 import { TestProducer } from "@netmesh/adapter-testkit";
-import { isAdapterError } from "@netmesh/core/adapter";
+import { type Batch, isAdapterError } from "@netmesh/core/adapter";
 import { afterAll, describe, expect, it } from "vitest";
-import { shardSubject } from "../src/index.js";
+import { type JetStreamAdapter, shardSubject } from "../src/index.js";
 import { expectExactly, readAll, readyAdapter } from "./support/adapter.js";
 import {
   type LogLine,
@@ -193,6 +194,57 @@ describe("paging", () => {
   });
 });
 
+describe("stream lookups", () => {
+  it("concurrent first reads of a shard look its stream up once", async () => {
+    const writer = await readyAdapter(prefix);
+    const reader = await readyAdapter(prefix);
+    const watcher = await connect({ servers: NATS_URL });
+    try {
+      await writer.onBatch(new TestProducer().batch(15, ['{"a":1}']), liveSignal());
+      let lookups = 0;
+      // Core NATS hands the test a copy of every request to the stream's info API.
+      watcher.subscribe(`$JS.API.STREAM.INFO.${writer.streamName(15)}`, {
+        callback: () => {
+          lookups++;
+        },
+      });
+      await watcher.flush();
+      const pages = await Promise.all(Array.from({ length: 10 }, () => reader.pollShard(15, undefined, 10)));
+      for (const page of pages) expect(page.events).toHaveLength(1);
+      await watcher.flush();
+      expect(lookups).toBe(1);
+    } finally {
+      await watcher.close();
+      await reader.shutdown();
+      await writer.shutdown();
+    }
+  });
+});
+
+describe("a stream deleted after it was read", () => {
+  for (const limit of [10, 100]) {
+    it(`reads as the empty page (limit ${limit}), without waiting out requestTimeoutMs`, async () => {
+      const shard = limit === 10 ? 12 : 13;
+      const writer = await readyAdapter(prefix);
+      const reader = await readyAdapter(prefix, { requestTimeoutMs: 5_000 });
+      try {
+        await writer.onBatch(new TestProducer().batch(shard, ['{"a":1}', '{"a":2}']), liveSignal());
+        expect((await reader.pollShard(shard, undefined, limit)).events).toHaveLength(2);
+        await withConnection(NATS_URL, async (nc) => {
+          await (await jetstreamManager(nc)).streams.delete(writer.streamName(shard));
+        });
+        const started = Date.now();
+        const page = await reader.pollShard(shard, undefined, limit);
+        expect(page).toEqual({ events: [], nextId: undefined, hasMore: false });
+        expect(Date.now() - started).toBeLessThan(2_500);
+      } finally {
+        await reader.shutdown();
+        await writer.shutdown();
+      }
+    });
+  }
+});
+
 describe("read sessions (pages of 64 and more)", () => {
   /** The consumers the server has on a stream. */
   async function consumersOf(stream: string): Promise<number> {
@@ -253,17 +305,53 @@ describe("read sessions (pages of 64 and more)", () => {
     expect(await consumersOf(stream)).toBe(0);
   });
 
-  it("a consumer deleted under a session: the page is read on with direct gets, then a new session takes over", async () => {
+  /** Runs `work` with a reader of `shard` after a writer stored `count` events `{"i":n}` there in one batch. */
+  async function withWrittenShard(
+    shard: number,
+    count: number,
+    work: (reader: JetStreamAdapter, batch: Batch, stream: string) => Promise<void>,
+  ): Promise<void> {
     const writer = await readyAdapter(prefix);
-    const log: LogLine[] = [];
-    const reader = await readyAdapter(prefix, {}, log);
-    const stream = writer.streamName(10);
+    const reader = await readyAdapter(prefix);
     try {
       const batch = new TestProducer().batch(
-        10,
-        Array.from({ length: 3_000 }, (_, i) => `{"i":${i}}`),
+        shard,
+        Array.from({ length: count }, (_, i) => `{"i":${i}}`),
       );
       await writer.onBatch(batch, liveSignal());
+      await work(reader, batch, writer.streamName(shard));
+    } finally {
+      await reader.shutdown();
+      await writer.shutdown();
+    }
+  }
+
+  it("40 readers at once on one shard open at most 32 consumers, and each gets its exact page", async () => {
+    await withWrittenShard(11, 6_100, async (reader, batch, stream) => {
+      const pages = await Promise.all(
+        Array.from({ length: 40 }, (_, k) => reader.pollShard(11, String(k * 150), 100)),
+      );
+      for (const [k, page] of pages.entries()) {
+        expect(page.events.map((event) => event.json)).toEqual(batch.events.slice(k * 150, k * 150 + 100));
+        expect(page).toMatchObject({ nextId: String(k * 150 + 100), hasMore: true });
+      }
+      expect(await consumersOf(stream)).toBeLessThanOrEqual(32);
+    });
+  });
+
+  it("concurrent reads of the same position each open a session of their own and get the same page", async () => {
+    await withWrittenShard(14, 500, async (reader, batch, stream) => {
+      const pages = await Promise.all([1, 2, 3].map(() => reader.pollShard(14, "100", 100)));
+      for (const page of pages) {
+        expect(page.events.map((event) => event.json)).toEqual(batch.events.slice(100, 200));
+        expect(page).toMatchObject({ nextId: "200", hasMore: true });
+      }
+      expect(await consumersOf(stream)).toBe(3);
+    });
+  });
+
+  it("a consumer deleted under a session: the page is read on with direct gets, then a new session takes over", async () => {
+    await withWrittenShard(10, 3_000, async (reader, batch, stream) => {
       const first = await reader.pollShard(10, undefined, 1_000);
       await withConnection(NATS_URL, async (nc) => {
         const jsm = await jetstreamManager(nc);
@@ -273,10 +361,7 @@ describe("read sessions (pages of 64 and more)", () => {
       expect(
         [...first.events, ...rest.filter((event) => Number(event.id) > 1_000)].map((e) => e.json),
       ).toEqual(batch.events);
-    } finally {
-      await reader.shutdown();
-      await writer.shutdown();
-    }
+    });
   });
 });
 

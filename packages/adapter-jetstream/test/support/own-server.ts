@@ -66,6 +66,19 @@ export async function startOwnServer(extraConfig = "", jetStream = true): Promis
   };
 }
 
+/**
+ * A server of the test's own with two users: `writer` (password `w-pass`) may do anything,
+ * `noconsumers` (password `nc-pass`) may not create consumers, so its reads use direct gets only.
+ */
+export function startServerWithoutConsumers(): Promise<OwnServer> {
+  return startOwnServer(`authorization {
+  users = [
+    { user: "writer", password: "w-pass" }
+    { user: "noconsumers", password: "nc-pass", permissions: { publish: { deny: ["$JS.API.CONSUMER.CREATE.>"] } } }
+  ]
+}`);
+}
+
 /** The state letter of a process in /proc (`T` when stopped), or undefined. */
 function processState(pid: number | undefined): string | undefined {
   if (pid === undefined) return undefined;
