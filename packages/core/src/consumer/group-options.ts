@@ -45,6 +45,19 @@ export interface GroupSubscription extends AsyncIterable<StoredEvent> {
   /**
    * Records, for every shard held, the position of the last event delivered (that event included).
    * Needed with `ack: "manual"`; with `"auto"` it checkpoints the page being delivered early.
+   *
+   * Rejects with the coordinator's classified error (an `AdapterError` subclass: `TransientError`
+   * for a timeout, `AdapterShutdownError`, …) when a write failed: the positions of the shards whose
+   * write failed are not recorded (every shard is still tried; the first error is the one thrown), and
+   * calling it again retries them. A shard no longer held is skipped, not an error: one whose lease was
+   * lost (refused by the backend, or gone a whole TTL unrenewed by this member's clock, when nothing
+   * is written for it) or handed over. Its events after its last recorded position are delivered again,
+   * to the member that holds it next.
+   *
+   * The automatic checkpoints of `ack: "auto"` never reject anything: a failed one is logged (warn,
+   * `"group: checkpoint failed"`) and retried by the next page's checkpoint of that shard, or carried by
+   * its release; if neither lands (the member dies), the next owner redelivers from the last position
+   * recorded.
    */
   checkpoint(): Promise<void>;
   /**
