@@ -63,7 +63,9 @@ export interface GroupSubscription extends AsyncIterable<StoredEvent> {
   /**
    * Stops the iteration, checkpoints (auto: every event delivered so far counts as processed, the one
    * in hand included), releases the leases and leaves the group. Idempotent. Leaving a `for await`
-   * loop (`break`, an exception) calls it.
+   * loop (`break`, an exception) calls it. A lease that went a whole TTL unrenewed by this member's
+   * clock is released without a position: its events after the last checkpoint are delivered again.
+   * It does not reject: a failed release or leave is logged, and the lease expires after its TTL.
    */
   close(): Promise<void>;
 }
