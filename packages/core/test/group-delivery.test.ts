@@ -202,19 +202,25 @@ describe("consumer groups: checkpoint() reports a failed write", () => {
   });
 });
 
+/** Member "a" of group "g", pages of 10, over a new store holding `count` events of one shard. */
+async function pagedMember(count: number) {
+  const store = new MemoryStore();
+  await produce(store, count);
+  const reader = await createReader({ adapter: new MemoryAdapter({ store }) });
+  readers.push(reader);
+  const member = reader.subscribe({
+    group: "g",
+    member: "a",
+    leaseTtlMs: TTL,
+    rebalanceMs: 50,
+    pageSize: 10,
+  });
+  return { store, member };
+}
+
 describe("consumer groups: a member fenced by its own clock", () => {
   it("writes no checkpoint past its deadline and releases the shard at once, though the backend still counts it held", async () => {
-    const store = new MemoryStore();
-    await produce(store, 100);
-    const reader = await createReader({ adapter: new MemoryAdapter({ store }) });
-    readers.push(reader);
-    const member = reader.subscribe({
-      group: "g",
-      member: "a",
-      leaseTtlMs: TTL,
-      rebalanceMs: 50,
-      pageSize: 10,
-    });
+    const { store, member } = await pagedMember(100);
     const state = store.groups.group("g");
     const seen: StoredEvent[] = [];
     let fencedAt = 0;
@@ -241,5 +247,23 @@ describe("consumer groups: a member fenced by its own clock", () => {
     expect(seen[20]!.id).toBe(seen[10]!.id);
     // Released at the fence: the member took the shard again at once, not once the backend let it go.
     expect(stallMs).toBeLessThan(TTL);
+  });
+
+  it("does not renew a lease past its deadline, though the backend would still accept it", async () => {
+    const { store, member } = await pagedMember(50);
+    const seen: StoredEvent[] = [];
+    for await (const event of member) {
+      seen.push(event);
+      if (seen.length === 5) {
+        store.groups.now = () => performance.now() - 3 * TTL; // the backend counts the lease held still
+        block(TTL + 50);
+        // The loop turns before the next event is asked for: the overdue renewal timer runs first.
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      if (seen.length === 6) break;
+    }
+    // The member gave the shard up (no renewal revived it) and took it again from the checkpoint
+    // (none yet): the rest of the page was not delivered under the lease that ran out.
+    expect(seen[5]!.id).toBe(seen[0]!.id);
   });
 });
