@@ -321,7 +321,19 @@ export function jetstreamCoordinator(host: BucketHost): JetStreamCoordinator {
         const c = forward(value.c, checkpoint);
         return { m: null, t: null, ttl: 0, ...(c === undefined ? {} : { c }) };
       };
-      await rewrite(leaseKey(group, shard), token, free, "release", true);
+      const key = leaseKey(group, shard);
+      if ((await rewrite(key, token, free, "release", true)) || checkpoint !== undefined) return;
+      // Not held by this process's clock any more (a member that fenced itself), yet maybe still
+      // stored as `token`'s: an observer that saw its last write late counts it live for up to a TTL.
+      // Freed by a compare-and-set on the revision read (a takeover since makes it a no-op), so the
+      // next member takes the shard now. A position is only ever written under a lease held here.
+      await exclusive(key, async () => {
+        const current = await bucket.get<LeaseValue>(key, "release");
+        if (current === undefined || current.value.t !== token) return;
+        const value = free(current.value);
+        const revision = await bucket.put(key, value, "release", current.revision);
+        if (revision !== undefined) learn(key, value, revision);
+      });
     },
     async readCheckpoint(group, shard) {
       const key = leaseKey(group, shard);

@@ -3,7 +3,9 @@
  * the group's hash tag (one cluster slot): `{<prefix>:group:<name>}:leases` (a hash: shard → JSON
  * `{m: member, t: token, e: expiry ms}`), `…:checkpoints` (a hash: shard → entry id) and `…:members` (a
  * sorted set: member → expiry ms). Expiry is judged by the server's clock (`TIME`), so members on
- * different machines need no synchronised clocks. Each operation is one atomic script call:
+ * different machines need no synchronised clocks; it is the wall clock (scripts have no monotonic
+ * one, and key expiry is wall-clock too), so a step of it moves every expiry (see the README's
+ * clock assumption). Each operation is one atomic script call:
  *
  * - `acquire shard member token ttl`: compare-and-set; takes a free or expired lease, renews its own.
  * - `renew shard token ttl`, `release shard token [id]`: only by the holder's token; a release with

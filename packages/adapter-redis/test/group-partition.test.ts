@@ -1,4 +1,4 @@
-import { type StoredEvent, createBus, createReader } from "@netmesh/core";
+import { type StoredEvent, TransientError, createBus, createReader } from "@netmesh/core";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { RedisAdapter } from "../src/index.js";
@@ -63,4 +63,54 @@ describe("consumer groups on Redis: a member cut off from Redis", () => {
     expect(byA.length).toBeGreaterThanOrEqual(20);
     expect(late).toEqual([]);
   }, 60_000);
+
+  it("checkpoint() rejects with a TransientError while Redis is unreachable, and a later call saves the position", async () => {
+    const shardPrefix = `${prefix}-ckpt`;
+    const bus = await createBus({ adapter: new RedisAdapter({ url, prefix: shardPrefix }), shards: 1 });
+    for (let i = 0; i < 50; i++) bus.ingest({ i }, { key: `k${i}` });
+    await bus.shutdown();
+    const hole = await startBlackhole(Number(new URL(url).port));
+    const far = await createReader({
+      adapter: new RedisAdapter({
+        url: `redis://127.0.0.1:${hole.port}`,
+        prefix: shardPrefix,
+        commandTimeoutMs: 300,
+      }),
+    });
+    const near = new RedisAdapter({ url, prefix: shardPrefix });
+    await near.init();
+    try {
+      const a = far.subscribe({ group: "g", member: "a", ack: "manual", leaseTtlMs: 10_000, pageSize: 10 });
+      const iterator = a[Symbol.asyncIterator]();
+      let last: StoredEvent | undefined;
+      for (let i = 0; i < 5; i++) {
+        const next = await iterator.next();
+        expect(next.done).toBe(false);
+        last = next.value as StoredEvent;
+      }
+      hole.silence();
+      await expect(a.checkpoint()).rejects.toBeInstanceOf(TransientError);
+      const coordinator = near.coordination();
+      expect(await coordinator.readCheckpoint("g", last!.shard)).toBeUndefined();
+      hole.heal(); // the silenced connection is cut; the client reconnects through the proxy
+      const deadline = performance.now() + 10_000;
+      let saved = false;
+      while (!saved && performance.now() < deadline) {
+        saved = await a.checkpoint().then(
+          () => true,
+          () => false,
+        );
+        if (!saved) await pause(50);
+      }
+      expect(saved).toBe(true);
+      expect(await coordinator.readCheckpoint("g", last!.shard)).toBe(last!.id);
+    } finally {
+      await far.close();
+      await near.shutdown();
+      await hole.close();
+      const redis = new Redis(url);
+      await deleteKeys(redis, shardPrefix);
+      redis.disconnect();
+    }
+  }, 30_000);
 });

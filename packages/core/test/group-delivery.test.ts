@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { AdapterShutdownError } from "../src/contract/adapter-errors.js";
 import type { StoredEvent } from "../src/contract/adapter.js";
 import { createBus } from "../src/index.js";
 import { type Reader, createReader } from "../src/consumer/reader.js";
@@ -155,5 +156,114 @@ describe("consumer groups: close() of a member whose loop body is stuck", () => 
     expect(a.shards()).toEqual([]);
     expect([...byA, ...byZ]).toHaveLength(50);
     expect(new Set([...byA, ...byZ]).size).toBe(50);
+  });
+});
+
+describe("consumer groups: checkpoint() reports a failed write", () => {
+  it("rejects with the coordinator's classified error and records nothing", async () => {
+    const store = new MemoryStore();
+    await produce(store, 50);
+    const adapter = new MemoryAdapter({ store });
+    const reader = await createReader({ adapter });
+    readers.push(reader);
+    const member = reader.subscribe({
+      group: "g",
+      member: "a",
+      ack: "manual",
+      leaseTtlMs: TTL,
+      pageSize: 10,
+    });
+    const seen: StoredEvent[] = [];
+    for await (const event of member) {
+      seen.push(event);
+      if (seen.length === 5) {
+        await member.checkpoint();
+        expect(store.groups.group("g").checkpoints.get(0)).toBe(event.id);
+      }
+      if (seen.length === 8) break;
+    }
+    // The member is closed; a second one over a shut-down adapter cannot write its checkpoint.
+    const other = new MemoryAdapter({ store });
+    const second = await createReader({ adapter: other });
+    readers.push(second);
+    const sub = second.subscribe({ group: "g", member: "b", ack: "manual", leaseTtlMs: TTL, pageSize: 10 });
+    const iterator = sub[Symbol.asyncIterator]();
+    const first = await iterator.next();
+    expect(first.done).toBe(false);
+    await other.shutdown();
+    const error = await sub.checkpoint().then(
+      () => undefined,
+      (thrown: unknown) => thrown,
+    );
+    expect(error).toBeInstanceOf(AdapterShutdownError);
+    expect((error as AdapterShutdownError).code).toBe("ADAPTER_SHUTDOWN");
+    // Not recorded: the position is still the one the first member left.
+    expect(store.groups.group("g").checkpoints.get(0)).toBe(seen[4]!.id);
+  });
+});
+
+/** Member "a" of group "g", pages of 10, over a new store holding `count` events of one shard. */
+async function pagedMember(count: number) {
+  const store = new MemoryStore();
+  await produce(store, count);
+  const reader = await createReader({ adapter: new MemoryAdapter({ store }) });
+  readers.push(reader);
+  const member = reader.subscribe({
+    group: "g",
+    member: "a",
+    leaseTtlMs: TTL,
+    rebalanceMs: 50,
+    pageSize: 10,
+  });
+  return { store, member };
+}
+
+describe("consumer groups: a member fenced by its own clock", () => {
+  it("writes no checkpoint past its deadline and releases the shard at once, though the backend still counts it held", async () => {
+    const { store, member } = await pagedMember(100);
+    const state = store.groups.group("g");
+    const seen: StoredEvent[] = [];
+    let fencedAt = 0;
+    let checkpointAtBlock: string | undefined;
+    let stallMs = 0;
+    for await (const event of member) {
+      seen.push(event);
+      if (seen.length === 20) {
+        // The last event of the second page: the first page is checkpointed (auto). The backend's
+        // clock now lags (as a JetStream observer that saw the last renewal late counts from then):
+        // it still counts the lease held for 2 TTLs after this member's own deadline.
+        checkpointAtBlock = state.checkpoints.get(0);
+        store.groups.now = () => performance.now() - 3 * TTL;
+        block(TTL + 50);
+        fencedAt = performance.now();
+      }
+      if (seen.length === 21) {
+        stallMs = performance.now() - fencedAt;
+        break;
+      }
+    }
+    expect(checkpointAtBlock).toBe(seen[9]!.id);
+    // The second page was not checkpointed past the deadline: it is delivered again, from the first.
+    expect(seen[20]!.id).toBe(seen[10]!.id);
+    // Released at the fence: the member took the shard again at once, not once the backend let it go.
+    expect(stallMs).toBeLessThan(TTL);
+  });
+
+  it("does not renew a lease past its deadline, though the backend would still accept it", async () => {
+    const { store, member } = await pagedMember(50);
+    const seen: StoredEvent[] = [];
+    for await (const event of member) {
+      seen.push(event);
+      if (seen.length === 5) {
+        store.groups.now = () => performance.now() - 3 * TTL; // the backend counts the lease held still
+        block(TTL + 50);
+        // The loop turns before the next event is asked for: the overdue renewal timer runs first.
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      if (seen.length === 6) break;
+    }
+    // The member gave the shard up (no renewal revived it) and took it again from the checkpoint
+    // (none yet): the rest of the page was not delivered under the lease that ran out.
+    expect(seen[5]!.id).toBe(seen[0]!.id);
   });
 });

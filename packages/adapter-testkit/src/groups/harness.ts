@@ -34,9 +34,11 @@ export interface TestMember {
 
 /**
  * Makes `adapter`'s coordinator "crashable": once `crashed()` is true every call rejects, as calls of a
- * dead process never arrive (no checkpoint, release or leave reaches the backend).
+ * dead process never arrive (no checkpoint, release or leave reaches the backend), and its watches go
+ * silent. `watch` keeps its contract (it returns the function that ends the watch): once crashed it
+ * watches nothing and returns a no-op.
  */
-function crashable(adapter: Adapter, crashed: () => boolean): void {
+export function crashable(adapter: Adapter, crashed: () => boolean): void {
   const coordination = adapter.coordination?.bind(adapter);
   if (coordination === undefined) throw new Error(`adapter ${adapter.name} has no coordination()`);
   let wrapped: GroupCoordinator | undefined;
@@ -47,6 +49,15 @@ function crashable(adapter: Adapter, crashed: () => boolean): void {
       const inner = coordination();
       const calls: Record<string, unknown> = {};
       for (const name of Object.keys(inner) as (keyof GroupCoordinator)[]) {
+        if (name === "watch") {
+          calls[name] = (group: string, listener: () => void): (() => void) =>
+            crashed()
+              ? () => {}
+              : inner.watch!(group, () => {
+                  if (!crashed()) listener();
+                });
+          continue;
+        }
         calls[name] = (...args: unknown[]) =>
           crashed()
             ? Promise.reject(new TransientError("crashed"))

@@ -32,7 +32,8 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * adapter of its own (as separate processes would have), over one backend. It checks fair shares with
  * every event delivered once, independent groups (any allowed name), a clean leave handing over with
  * no duplicate, a join getting shards within two rebalance periods, a crash taken over within TTL + 1 s
- * with nothing missed and duplicates bounded by the un-checkpointed page, fencing of a stale holder,
+ * with nothing missed and duplicates bounded by the un-checkpointed page, a release past the holder's
+ * TTL freeing the lease (without its position), fencing of a stale holder,
  * monotonic checkpoints, and manual ack.
  *
  * ```ts
@@ -193,6 +194,32 @@ export function runGroupConformance(options: GroupConformanceOptions): void {
         expect(dupes).toBeLessThanOrEqual(pageSize);
         const bSeen = new Set(b.seen.map((event) => `${event.shard}:${event.id}`));
         for (const [key, count] of counts) if (count > 1) expect(bSeen.has(key)).toBe(true);
+      },
+      timeout,
+    );
+
+    it(
+      "a holder past its TTL that releases frees the lease, even for a coordinator that only started looking; its position is not written",
+      async () => {
+        const { namespace } = fresh("late");
+        const first = options.create(namespace);
+        await first.init({ logger: silentLogger });
+        const later = options.create(namespace);
+        try {
+          const a = first.coordination!();
+          const short = 300;
+          expect(await a.acquire("late", 0, "a", "ta", short)).toBe(true);
+          await pause(short + 100); // a fenced itself by its own clock; the backend may count it held still
+          await a.release("late", 0, "ta", "1-0"); // a position is only written under a held lease
+          expect(await a.readCheckpoint("late", 0)).toBeUndefined();
+          await a.release("late", 0, "ta"); // what a member that fenced itself sends
+          // A coordinator that judges expiry by watching revisions would wait a TTL from its first look.
+          await later.init({ logger: silentLogger });
+          expect(await later.coordination!().acquire("late", 0, "c", "tc", 5_000)).toBe(true);
+        } finally {
+          await first.shutdown();
+          await later.shutdown();
+        }
       },
       timeout,
     );

@@ -45,6 +45,8 @@ export interface LeaseHost {
   revoke(owned: Owned): Promise<void>;
   /** The lease is gone: stop the shard at once. */
   lose(owned: Owned, why: string): void;
+  /** The lease expired by this member's clock: stop the shard at once and release it. */
+  fence(owned: Owned): void;
 }
 
 /** A coordinator call bounded by the source's timeout, named for errors. */
@@ -283,6 +285,12 @@ export class LeaseUpkeep {
     const renewOne = async (shard: Owned): Promise<void> => {
       // The backend counts the TTL from when it applies the renewal, never earlier than this.
       const sentAt = performance.now();
+      // Past the deadline the member gave the lease up: renewing it would revive what a successor may
+      // be taking over.
+      if (sentAt - shard.renewedAt >= ttl) {
+        this.host.fence(shard);
+        return;
+      }
       let held: boolean | undefined;
       try {
         held = await this.call("renew", (c) => c.renew(group, shard.shard, shard.token, ttl));
@@ -291,8 +299,7 @@ export class LeaseUpkeep {
       }
       if (held === true) shard.renewedAt = sentAt;
       else if (held === false) this.host.lose(shard, "the lease was lost: renewal refused");
-      else if (performance.now() - shard.renewedAt >= ttl)
-        this.host.lose(shard, "the lease expired unrenewed");
+      else if (performance.now() - shard.renewedAt >= ttl) this.host.fence(shard);
     };
     await Promise.all([...owned.values()].filter((shard) => !shard.gone).map(renewOne));
   }

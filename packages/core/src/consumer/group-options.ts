@@ -45,12 +45,27 @@ export interface GroupSubscription extends AsyncIterable<StoredEvent> {
   /**
    * Records, for every shard held, the position of the last event delivered (that event included).
    * Needed with `ack: "manual"`; with `"auto"` it checkpoints the page being delivered early.
+   *
+   * Rejects with the coordinator's classified error (an `AdapterError` subclass: `TransientError`
+   * for a timeout, `AdapterShutdownError`, …) when a write failed: the positions of the shards whose
+   * write failed are not recorded (every shard is still tried; the first error is the one thrown), and
+   * calling it again retries them. A shard no longer held is skipped, not an error: one whose lease was
+   * lost (refused by the backend, or gone a whole TTL unrenewed by this member's clock, when nothing
+   * is written for it) or handed over. Its events after its last recorded position are delivered again,
+   * to the member that holds it next.
+   *
+   * The automatic checkpoints of `ack: "auto"` never reject anything: a failed one is logged (warn,
+   * `"group: checkpoint failed"`) and retried by the next page's checkpoint of that shard, or carried by
+   * its release; if neither lands (the member dies), the next owner redelivers from the last position
+   * recorded.
    */
   checkpoint(): Promise<void>;
   /**
    * Stops the iteration, checkpoints (auto: every event delivered so far counts as processed, the one
    * in hand included), releases the leases and leaves the group. Idempotent. Leaving a `for await`
-   * loop (`break`, an exception) calls it.
+   * loop (`break`, an exception) calls it. A lease that went a whole TTL unrenewed by this member's
+   * clock is released without a position: its events after the last checkpoint are delivered again.
+   * It does not reject: a failed release or leave is logged, and the lease expires after its TTL.
    */
   close(): Promise<void>;
 }

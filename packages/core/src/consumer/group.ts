@@ -2,6 +2,7 @@ import { setMaxListeners } from "node:events";
 import type { ShardPage, StoredEvent } from "../contract/adapter.js";
 import type { GroupCoordinator } from "../contract/group.js";
 import { sleep } from "../lifecycle/timers.js";
+import { followShard } from "./group-follow.js";
 
 import {
   type AckMode,
@@ -69,6 +70,7 @@ class GroupMember implements GroupSubscription {
         start: (shard, token, acquiredAt) => this.start(shard, token, acquiredAt),
         revoke: (owned) => this.revoke(owned),
         lose: (owned, why) => this.lose(owned, why),
+        fence: (owned) => this.fence(owned),
       },
       tickMs,
     );
@@ -96,7 +98,17 @@ class GroupMember implements GroupSubscription {
   }
 
   async checkpoint(): Promise<void> {
-    for (const owned of [...this.owned.values()]) await this.save(owned);
+    // Every shard is tried (one unreachable write does not hold the others' progress back); the
+    // caller then learns of the first failure: its events are not recorded as processed.
+    let failure: { error: unknown } | undefined;
+    for (const owned of [...this.owned.values()]) {
+      try {
+        await this.save(owned);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+    if (failure !== undefined) throw failure.error;
   }
 
   close(): Promise<void> {
@@ -138,7 +150,7 @@ class GroupMember implements GroupSubscription {
           // (the event loop was blocked, the backend unreachable) another member may hold the shard.
           const now = performance.now();
           if (now - item.owned.renewedAt >= this.ttl) {
-            this.lose(item.owned, "the lease expired unrenewed");
+            this.fence(item.owned);
             continue;
           }
           // A loop body that awaits nothing unsettled keeps delivery in microtasks, where neither the
@@ -169,7 +181,15 @@ class GroupMember implements GroupSubscription {
     try {
       if (!owned.gone && page.nextId !== undefined && !this.stop.signal.aborted) owned.position = page.nextId;
       // A revoked shard's position goes with its release, in one call (the successor waits for it).
-      if (this.ack === "auto" && !this.stop.signal.aborted && !owned.revoking) await this.save(owned);
+      // A failed write is retried by the next page's, or carried by the release.
+      if (this.ack === "auto" && !this.stop.signal.aborted && !owned.revoking) {
+        await this.save(owned).catch((error: unknown) =>
+          this.source.logger.warn(
+            { group: this.group, shard: owned.shard, err: error },
+            "group: checkpoint failed",
+          ),
+        );
+      }
     } finally {
       owned.busy = false;
       item.done();
@@ -198,22 +218,22 @@ class GroupMember implements GroupSubscription {
     return item;
   }
 
-  /** Writes the shard's position if it moved; a lost lease stops the shard at once. */
+  /**
+   * Writes the shard's position if it moved; a lost lease stops the shard at once. Rejects with the
+   * coordinator's error when the write failed (the position stays unrecorded).
+   */
   private async save(owned: Owned): Promise<void> {
     const position = owned.position;
     if (owned.gone || position === undefined || position === owned.checkpointed) return;
-    let held: boolean;
-    try {
-      held = await this.call("writeCheckpoint", (c) =>
-        c.writeCheckpoint(this.group, owned.shard, owned.token, position),
-      );
-    } catch (error) {
-      this.source.logger.warn(
-        { group: this.group, shard: owned.shard, err: error },
-        "group: checkpoint failed",
-      );
+    // Past its deadline the member no longer holds the lease as far as it knows: a write would assert
+    // it (and on JetStream, where any write renews, extend it) while a successor may be taking over.
+    if (this.expired(owned)) {
+      this.fence(owned);
       return;
     }
+    const held = await this.call("writeCheckpoint", (c) =>
+      c.writeCheckpoint(this.group, owned.shard, owned.token, position),
+    );
     if (held) owned.checkpointed = position;
     else this.lose(owned, "the lease was lost: checkpoint refused");
   }
@@ -241,43 +261,10 @@ class GroupMember implements GroupSubscription {
       { group: this.group, member: this.member, shard, acquireMs: performance.now() - acquiredAt },
       "group: shard acquired",
     );
-    void this.follow(owned, AbortSignal.any([stop.signal, this.stop.signal]));
-  }
-
-  /** Reads the shard from its checkpoint and queues its pages, one at a time. */
-  private async follow(owned: Owned, signal: AbortSignal): Promise<void> {
-    const adapter = this.source.adapter;
-    let position = owned.position;
-    let pause = 5;
-    while (!signal.aborted) {
-      try {
-        if (adapter.capabilities.streamingReads && adapter.readShard !== undefined) {
-          for await (const page of adapter.readShard(owned.shard, position, {
-            signal,
-            limit: this.pageSize,
-          })) {
-            if (page.nextId !== undefined) position = page.nextId;
-            await this.queue(owned, page, signal);
-            if (signal.aborted) return;
-          }
-          return; // a streaming read ends on its own only when the adapter shut down
-        }
-        const page = await adapter.pollShard(owned.shard, position, this.pageSize);
-        if (page.events.length === 0 && page.nextId === undefined) {
-          await sleep(pause, signal);
-          pause = Math.min(pause * 2, 250);
-          continue;
-        }
-        pause = 5;
-        if (page.nextId !== undefined) position = page.nextId;
-        await this.queue(owned, page, signal);
-      } catch (error) {
-        if (signal.aborted) return;
-        this.source.logger.warn({ group: this.group, shard: owned.shard, err: error }, "group: read failed");
-        await sleep(pause, signal);
-        pause = Math.min(pause * 2, 2_000);
-      }
-    }
+    const signal = AbortSignal.any([stop.signal, this.stop.signal]);
+    void followShard(this.source, this.group, owned, this.pageSize, signal, (page) =>
+      this.queue(owned, page, signal),
+    );
   }
 
   /** Queues a page; resolves once it was delivered (or the shard stopped). */
@@ -305,6 +292,24 @@ class GroupMember implements GroupSubscription {
         item.done();
       }
     }
+  }
+
+  /** True once the lease went a whole TTL without a confirmed renewal: another member may hold it. */
+  private expired(owned: Owned): boolean {
+    return performance.now() - owned.renewedAt >= this.ttl;
+  }
+
+  /**
+   * The lease expired by this member's clock: stop the shard, and release it without a checkpoint.
+   * The backend may still count it held (its clock started later); the release, fenced by the token,
+   * frees it at once rather than after that, and is a no-op if the lease was taken over meanwhile.
+   */
+  private fence(owned: Owned): void {
+    if (owned.gone) return;
+    this.lose(owned, "the lease expired unrenewed");
+    this.call("release", (c) => c.release(this.group, owned.shard, owned.token)).catch((error: unknown) =>
+      this.source.logger.warn({ group: this.group, shard: owned.shard, err: error }, "group: release failed"),
+    );
   }
 
   /** The lease is gone: stop the shard at once, without writing anything. */
@@ -338,7 +343,8 @@ class GroupMember implements GroupSubscription {
     if (this.owned.get(owned.shard) === owned) this.owned.delete(owned.shard);
     const began = performance.now();
     const moved = owned.position !== undefined && owned.position !== owned.checkpointed;
-    const position = this.ack === "auto" && moved ? owned.position : undefined;
+    // Past the deadline the release goes without the position (see `save`).
+    const position = this.ack === "auto" && moved && !this.expired(owned) ? owned.position : undefined;
     try {
       await this.call("release", (c) => c.release(this.group, owned.shard, owned.token, position));
     } catch (error) {

@@ -40,6 +40,12 @@ export interface GroupCoordinator {
    * Gives the lease up if `token` holds it (a no-op otherwise). With `checkpoint`, the group's position
    * in `shard` moves to it first, as {@link GroupCoordinator.writeCheckpoint} would, in the same atomic
    * step: a successor that takes the lease reads that position (a handover costs one call).
+   *
+   * A member also releases (without `checkpoint`) a lease it gave up by its own clock (a TTL without
+   * a confirmed renewal: it fenced itself, and writes nothing else for that lease). A coordinator that
+   * judges expiry later than the member (JetStream's observers count from when they saw the last
+   * renewal) must still free the lease when the backend stores it as `token`'s, so the next member
+   * need not wait; a position is only written under a lease the coordinator counts as held.
    */
   release(group: string, shard: number, token: string, checkpoint?: string): Promise<void>;
   /** The group's position in `shard`: the id of the last entry processed, `undefined` for none yet. */
