@@ -11,9 +11,9 @@ import {
 import type { Delivery } from "./delivery.js";
 import {
   PullGroup,
-  SESSION_PATIENCE_MS,
   SessionBroken,
   SessionUnanswered,
+  sessionPatience,
   takePullSerial,
 } from "./pull-group.js";
 import { type Entry, type StoredMessage, decodeRecord } from "./record.js";
@@ -258,7 +258,7 @@ export class ReadSession {
       `"filter_subject":${JSON.stringify(subject)},"inactive_threshold":${INACTIVE_THRESHOLD_MS * NANOS_PER_MS},` +
       `"mem_storage":true,"num_replicas":1}}`;
     try {
-      const bound = Math.min(timeoutMs, SESSION_PATIENCE_MS);
+      const bound = sessionPatience(timeoutMs);
       const reply = await muxRequest(
         connection,
         mux,
@@ -297,7 +297,7 @@ export class ReadSession {
     const { connection, mux, stream, timeoutMs, maxPull } = this.context;
     const batch = Math.max(1, Math.min(count, Math.max(maxPull, MIN_PULL)));
     const subject = `$JS.API.CONSUMER.MSG.NEXT.${stream}.${this.consumer}`;
-    const pull = new PullGroup(subject, batch, takePullSerial());
+    const pull = new PullGroup(subject, batch, takePullSerial(), sessionPatience(timeoutMs));
     mux.open(pull, timeoutMs, `a pull of ${batch} messages from ${stream}`);
     this.pull = pull;
     pull.done.then(
