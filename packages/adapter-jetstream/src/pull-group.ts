@@ -2,6 +2,7 @@ import type { Msg } from "@nats-io/nats-core";
 import { AdapterShutdownError, TransientError, isAdapterError } from "@netmesh/core/adapter";
 import { StreamGoneError } from "./classify.js";
 import { IdleTimer, ReplyGroup } from "./reply-mux.js";
+import { StreamResetError } from "./stream-reset.js";
 
 /**
  * Most a session waits for its consumer's creation, or in silence between the deliveries of a pull: a
@@ -41,12 +42,16 @@ export class SessionBroken extends TransientError {}
 /** A session's consumer creation or pull went unanswered (its server may be stopped or cut off). */
 export class SessionUnanswered extends SessionBroken {}
 
+/** A session's consumer is gone (deleted, perhaps with its stream): a pull's 409 "consumer deleted" or 503. */
+export class SessionGone extends SessionBroken {}
+
 /**
  * True when a session's failure is better answered by reading on with direct gets than by failing the
  * read: anything but a lost connection (direct gets would fail the same way) and the shutdown.
  */
 export function isSessionFallback(error: unknown): boolean {
   if (error instanceof AdapterShutdownError || error instanceof StreamGoneError) return false;
+  if (error instanceof StreamResetError) return false;
   return !(isAdapterError(error) && error.kind === "connection");
 }
 
@@ -97,6 +102,9 @@ export class PullGroup extends ReplyGroup {
       return;
     }
     // 409: consumer deleted, too many pulls waiting, …; 503: no consumer listens (deleted).
-    this.fail(new SessionBroken(`pull on ${this.subject}: status ${code} ${msg.headers?.description ?? ""}`));
+    const description = msg.headers?.description ?? "";
+    const gone = code === 503 || (code === 409 && /consumer deleted/i.test(description));
+    const Broken = gone ? SessionGone : SessionBroken;
+    this.fail(new Broken(`pull on ${this.subject}: status ${code} ${description}`));
   }
 }
