@@ -1,8 +1,10 @@
+import { TestProducer } from "@netmesh/adapter-testkit";
 import { createBus } from "@netmesh/core";
-import { type StoredEvent, silentLogger } from "@netmesh/core/adapter";
+import { type StoredEvent, isAdapterError, silentLogger } from "@netmesh/core/adapter";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JetStreamAdapter } from "../src/index.js";
-import { readAll } from "./support/adapter.js";
+import { readAll, readyAdapter } from "./support/adapter.js";
+import { deleteStreams, liveSignal, uniquePrefix } from "./support/nats.js";
 import { type OwnServer, startOwnServer } from "./support/own-server.js";
 
 const LARGE_PAYLOAD = 131_072;
@@ -67,5 +69,48 @@ describe("a reconnect onto a server with a smaller max_payload mid-attempt", () 
     } finally {
       await bus.shutdown();
     }
+  });
+});
+
+describe("a maxBytes stream limit", () => {
+  const prefix = uniquePrefix("budget");
+  afterAll(() => deleteStreams(prefix));
+
+  it("bounds maxEventBytes: an event the stream would discard at once is refused alone as tooLarge", async () => {
+    const maxBytes = 4_096;
+    const adapter = await readyAdapter(prefix, { maxBytes });
+    try {
+      // The budget less what the server counts besides the payload: 34 bytes of record, the longest
+      // headers (97) and the longest subject of the prefix.
+      const subject = `${prefix}.shard.65534`.length;
+      const limit = adapter.capabilities.maxEventBytes;
+      expect(limit).toBe(maxBytes - 34 - 97 - subject);
+      const producer = new TestProducer();
+      const fits = `"${"f".repeat(limit - 2)}"`;
+      expect(await adapter.onBatch(producer.batch(0, [fits]), liveSignal())).toBeUndefined();
+      expect((await readAll(adapter, 0)).map((event) => event.json)).toEqual([fits]);
+      // Larger than the whole budget: stored, the server would discard it (and all before it) at once.
+      const above = `"${"a".repeat(maxBytes)}"`;
+      const result = await adapter.onBatch(producer.batch(0, ['{"n":1}', above, '{"n":2}']), liveSignal());
+      expect(result?.rejected).toEqual([
+        { index: 1, reason: "tooLarge", message: expect.stringMatching(new RegExp(`at most ${limit}$`)) },
+      ]);
+      const events = (await readAll(adapter, 0)).map((event) => event.json);
+      expect(events.at(-2)).toBe('{"n":1}');
+      expect(events.at(-1)).toBe('{"n":2}');
+    } finally {
+      await adapter.shutdown();
+    }
+  });
+
+  it("a maxBytes that leaves no room for an event is refused by the constructor", () => {
+    let caught: unknown;
+    try {
+      new JetStreamAdapter({ url: "nats://127.0.0.1:4222", prefix, maxBytes: 100 });
+    } catch (error) {
+      caught = error;
+    }
+    expect(isAdapterError(caught) && caught.kind).toBe("fatal");
+    expect((caught as Error).message).toMatch(/maxBytes \(100\) leaves no room for an event/);
   });
 });
