@@ -270,7 +270,8 @@ export class JetStreamAdapter extends AdapterBase {
    * when undefined). `nextId` is the last examined entry of the page: the last event returned, or a
    * corrupt record skipped after it. A record naming another shard stops the page just before it (and
    * rejects with a `FatalError` when it comes first). Sequences are bigints: a cursor of 2^64-1 returns
-   * the empty page, never wraps; a cursor that is not a decimal u64 is a `FatalError`.
+   * the empty page, never wraps; a cursor that is not a decimal u64 is a `FatalError`. A cursor beyond
+   * the stream's last sequence (a stream deleted and created again) rejects with a `StreamResetError`.
    */
   protected read(shard: number, afterId: string | undefined, limit: number): Promise<ShardPage> {
     const limited = Math.min(limit, Number.MAX_SAFE_INTEGER - 1);
@@ -278,7 +279,10 @@ export class JetStreamAdapter extends AdapterBase {
     return this.track(page.catch(this.scrubbed));
   }
 
-  /** Follows `shard` after `afterId` through an ephemeral pull consumer (see `followShard`). */
+  /**
+   * Follows `shard` after `afterId` through an ephemeral pull consumer (see `followShard`); a cursor
+   * beyond the stream's last sequence ends the iteration with a `StreamResetError`.
+   */
   protected override async *follow(
     shard: number,
     afterId: string | undefined,
