@@ -44,11 +44,8 @@ export async function readShardPage(
   const replicas = await streams.readable(shard);
   if (replicas === undefined) return EMPTY_PAGE; // a shard never written
   const stream = streamName(options.prefix, shard);
-  const failIfReset = (last: bigint | undefined): void => {
-    if (last !== undefined && after > last) throw streamReset(context.logger, { stream, shard }, after, last);
-  };
   // The lookup of a shard's first read (or of one after a failure) tells the stream's end for free.
-  failIfReset(streams.lastSequenceSince(shard, began));
+  failIfReset(context, stream, shard, after, streams.lastSequenceSince(shard, began));
   const read: ReadContext = {
     connection: session.connection,
     mux: session.mux,
@@ -83,9 +80,20 @@ export async function readShardPage(
     // the stream's end is known, so a reader waiting at the end costs no further request.
     const asked = streams.lookupSerial();
     await streams.lookup(shard);
-    failIfReset(streams.lastSequenceSince(shard, asked));
+    failIfReset(context, stream, shard, after, streams.lastSequenceSince(shard, asked));
   }
   return page;
+}
+
+/** Throws a `StreamResetError` when `after` is beyond `last`, the stream's last sequence (when known). */
+function failIfReset(
+  context: ShardReadContext,
+  stream: string,
+  shard: number,
+  after: bigint,
+  last: bigint | undefined,
+): void {
+  if (last !== undefined && after > last) throw streamReset(context.logger, { stream, shard }, after, last);
 }
 
 /** Follows `shard` after `afterId` through an ephemeral pull consumer (the adapter's `readShard`; see `followShard`). */
