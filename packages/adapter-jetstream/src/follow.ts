@@ -13,6 +13,7 @@ import { type MutableDelivery, parseDeliveryInto } from "./delivery.js";
 import { FollowPulls, pullRequestBody } from "./follow-pulls.js";
 import { RecordFault, decodeRecord } from "./record.js";
 import type { ReplyMux } from "./reply-mux.js";
+import { deliveredSequenceIn, lastSequenceIn, streamReset } from "./stream-reset.js";
 
 export { type Delivery, parseDelivery } from "./delivery.js";
 
@@ -51,10 +52,12 @@ const decoder = new TextDecoder();
  * Creates an ephemeral pull consumer on the shard's stream that starts at `start`, acks nothing and
  * lives in memory (the follower keeps the cursor; the consumer is only a pipe). The sequence is
  * written from the bigint's digits. A missing stream (a shard not written yet) or a JetStream that
- * does not answer is waited out; resolves `undefined` once `signal` aborts.
+ * does not answer is waited out; resolves `undefined` once `signal` aborts. Rejects with a
+ * `StreamResetError` when the stream ends before `start - 1` (deleted and created again since).
  */
 async function createConsumer(
   context: FollowContext,
+  shard: number,
   start: bigint,
   signal: AbortSignal,
 ): Promise<string | undefined> {
@@ -76,8 +79,19 @@ async function createConsumer(
         request.then((late) => dropCreated(context, late), () => {});
         return undefined;
       }
-      const answer = JSON.parse(decoder.decode(reply.data)) as { name?: unknown; error?: ApiErrorBody };
-      if (typeof answer.name === "string") return answer.name;
+      const text = decoder.decode(reply.data);
+      const answer = JSON.parse(text) as { name?: unknown; error?: ApiErrorBody };
+      if (typeof answer.name === "string") {
+        // Asked to start beyond the stream's end, a consumer starts at the end of the stream as its
+        // server has it: the stream was created again since the cursor, or that server is a replica
+        // that lags. The stream's own state (its leader's) tells; unknown, the consumer serves anyway.
+        const delivered = deliveredSequenceIn(text);
+        if (delivered === undefined || delivered >= start - 1n) return answer.name;
+        const last = await lastSequence(context);
+        if (last === undefined || last >= start - 1n) return answer.name;
+        dropConsumer(context, answer.name);
+        throw streamReset(context.logger, { stream, shard }, start - 1n, last);
+      }
       const error = answer.error;
       const waitable =
         error === undefined || error.code === 503 || error.err_code === API_CODES.streamNotFound;
@@ -88,6 +102,18 @@ async function createConsumer(
     }
     const delay = RETRY_DELAYS_MS[Math.min(attempt, RETRY_DELAYS_MS.length - 1)]!;
     if (!(await pause(delay, [signal]))) return undefined;
+  }
+}
+
+/** The stream's last sequence, from a `STREAM.INFO`; `undefined` when that fails or says none. */
+async function lastSequence(context: FollowContext): Promise<bigint | undefined> {
+  try {
+    const reply = await context.connection.request(`$JS.API.STREAM.INFO.${context.stream}`, "", {
+      timeout: context.timeoutMs,
+    });
+    return lastSequenceIn(decoder.decode(reply.data));
+  } catch {
+    return undefined;
   }
 }
 
@@ -212,7 +238,7 @@ export async function* followShard(
         pulls.clear();
         queue.length = 0;
         head = 0;
-        consumer = await createConsumer(context, BigInt(last) + 1n, signal);
+        consumer = await createConsumer(context, shard, BigInt(last) + 1n, signal);
         if (consumer === undefined) return;
         delivered = 0;
       }

@@ -8,3 +8,5 @@ export type { JetStreamPublishCounters } from "./jetstream-adapter.js";
 export { JETSTREAM_DEFAULTS } from "./options.js";
 export type { JetStreamAdapterOptions, StreamMismatchPolicy } from "./options.js";
 export { shardSubject, streamName } from "./naming.js";
+export { StreamResetError } from "./stream-reset.js";
+export type { StreamReset } from "./stream-reset.js";

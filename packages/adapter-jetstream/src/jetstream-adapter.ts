@@ -17,6 +17,7 @@ import {
 import { classifyClientError, describe } from "./classify.js";
 import { parseSequence } from "./cursor.js";
 import { LinkState, drainWithin, openConnection, secretsOf, watchStatus, within } from "./connection.js";
+import { checkRoomForEvents, maxEventBytesFor } from "./event-size.js";
 import { type JetStreamCoordinator, jetstreamCoordinator } from "./group-coordinator.js";
 import { MAX_HEADER_BYTES } from "./headers.js";
 import { streamName } from "./naming.js";
@@ -48,8 +49,9 @@ const DEFAULT_MAX_PAYLOAD = 1_048_576;
 /**
  * The capabilities for a server whose `max_payload` is `maxPayload`: readable, dedup on write within
  * the streams' `duplicate_window`, persistent (file storage), ordered per shard, events up to
- * `max_payload` less the most header bytes a message carries, streaming reads, shard listing, and
- * read-ahead of its own for pages read through a session.
+ * `max_payload` less the most header bytes a message carries (and within a `maxBytes` stream limit,
+ * see `maxEventBytesFor`), streaming reads, shard listing, and read-ahead of its own for pages read
+ * through a session.
  */
 function capabilitiesFor(options: ResolvedOptions, maxPayload: number): AdapterCapabilities {
   return Object.freeze({
@@ -58,7 +60,7 @@ function capabilitiesFor(options: ResolvedOptions, maxPayload: number): AdapterC
     dedupWindowMs: options.duplicateWindowMs,
     persistent: true,
     ordering: "shard",
-    maxEventBytes: maxPayload - MAX_HEADER_BYTES,
+    maxEventBytes: maxEventBytesFor(options.prefix, maxPayload, options.maxBytes),
     streamingReads: true,
     listsShards: true,
     // Payloads are published as views of the batch's bytes.
@@ -109,6 +111,7 @@ export class JetStreamAdapter extends AdapterBase {
   constructor(options: JetStreamAdapterOptions) {
     super();
     this.options = resolveOptions(options);
+    checkRoomForEvents(this.options.prefix, this.options.maxBytes);
     this.redactor = new Redactor(secretsOf(this.options.url, this.options.connectOptions));
     this.settled = capabilitiesFor(this.options, DEFAULT_MAX_PAYLOAD);
   }
@@ -267,7 +270,8 @@ export class JetStreamAdapter extends AdapterBase {
    * when undefined). `nextId` is the last examined entry of the page: the last event returned, or a
    * corrupt record skipped after it. A record naming another shard stops the page just before it (and
    * rejects with a `FatalError` when it comes first). Sequences are bigints: a cursor of 2^64-1 returns
-   * the empty page, never wraps; a cursor that is not a decimal u64 is a `FatalError`.
+   * the empty page, never wraps; a cursor that is not a decimal u64 is a `FatalError`. A cursor beyond
+   * the stream's last sequence (a stream deleted and created again) rejects with a `StreamResetError`.
    */
   protected read(shard: number, afterId: string | undefined, limit: number): Promise<ShardPage> {
     const limited = Math.min(limit, Number.MAX_SAFE_INTEGER - 1);
@@ -275,7 +279,10 @@ export class JetStreamAdapter extends AdapterBase {
     return this.track(page.catch(this.scrubbed));
   }
 
-  /** Follows `shard` after `afterId` through an ephemeral pull consumer (see `followShard`). */
+  /**
+   * Follows `shard` after `afterId` through an ephemeral pull consumer (see `followShard`); a cursor
+   * beyond the stream's last sequence ends the iteration with a `StreamResetError`.
+   */
   protected override async *follow(
     shard: number,
     afterId: string | undefined,

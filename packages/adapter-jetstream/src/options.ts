@@ -48,8 +48,9 @@ export interface JetStreamAdapterOptions {
   /** Keep at most this many messages per stream, discarding the oldest. Default: unlimited. */
   readonly maxMessages?: number;
   /**
-   * Keep at most this many bytes per stream, discarding the oldest. Default: unlimited. Keep it well
-   * above `maxEventBytes`: the server acknowledges an event larger than this and discards it at once.
+   * Keep at most this many bytes per stream, discarding the oldest. Default: unlimited. It bounds
+   * `capabilities.maxEventBytes` too (the server would acknowledge a larger event and discard it at
+   * once, so the adapter refuses it as `tooLarge`); one that leaves no room for an event is refused.
    */
   readonly maxBytes?: number;
   /** Discard messages older than this, in ms. Default: never. */

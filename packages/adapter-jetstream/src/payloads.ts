@@ -18,6 +18,16 @@ export interface PreparedBatch {
   readonly count: number;
   /** The events refused, ascending by index (rule 2): they are not published. */
   readonly rejected: EventRejection[];
+  /** The most bytes of an event published: the `maxEventBytes` the batch was prepared for. */
+  readonly limit: number;
+}
+
+function tooLarge(index: number, length: number, maxEventBytes: number): EventRejection {
+  return {
+    index,
+    reason: "tooLarge",
+    message: `${length} bytes; this server stores events of at most ${maxEventBytes}`,
+  };
 }
 
 /**
@@ -41,11 +51,7 @@ export function prepareBatch(batch: Batch, maxEventBytes: number): PreparedBatch
     const isReplaced = replaced[nextReplaced] === i;
     if (isReplaced) nextReplaced++;
     if (length > maxEventBytes) {
-      rejected.push({
-        index: i,
-        reason: "tooLarge",
-        message: `${length} bytes; this server stores events of at most ${maxEventBytes}`,
-      });
+      rejected.push(tooLarge(i, length, maxEventBytes));
     } else if (isReplaced) {
       rejected.push({
         index: i,
@@ -54,7 +60,9 @@ export function prepareBatch(batch: Batch, maxEventBytes: number): PreparedBatch
       });
     }
   }
-  if (rejected.length === 0) return { bytes, order: undefined, count: size, rejected };
+  if (rejected.length === 0) {
+    return { bytes, order: undefined, count: size, rejected, limit: maxEventBytes };
+  }
   const order: number[] = [];
   let next = 0;
   for (const { index } of rejected) {
@@ -62,7 +70,29 @@ export function prepareBatch(batch: Batch, maxEventBytes: number): PreparedBatch
     next = index + 1;
   }
   for (; next < size; next++) order.push(next);
-  return { bytes, order, count: order.length, rejected };
+  return { bytes, order, count: order.length, rejected, limit: maxEventBytes };
+}
+
+/**
+ * `prepared` for a server that takes events of at most `maxEventBytes`, smaller than the limit it was
+ * prepared for (a reconnect landed on another server): the events not published yet (positions
+ * `from` on) that no longer fit are refused as `tooLarge` too, each on its own, and leave the order.
+ * Positions before `from` keep their events, so a write goes on at `from`. Runs once per window, not
+ * per event, and only when the limit shrank.
+ */
+export function narrowBatch(prepared: PreparedBatch, from: number, maxEventBytes: number): PreparedBatch {
+  const { offsets } = prepared.bytes;
+  const order: number[] = [];
+  const refused: EventRejection[] = [];
+  for (let k = 0; k < prepared.count; k++) {
+    const i = prepared.order === undefined ? k : prepared.order[k]!;
+    const length = offsets[i + 1]! - offsets[i]!;
+    if (k >= from && length > maxEventBytes) refused.push(tooLarge(i, length, maxEventBytes));
+    else order.push(i);
+  }
+  if (refused.length === 0) return { ...prepared, limit: maxEventBytes };
+  const rejected = [...prepared.rejected, ...refused].sort((a, b) => a.index - b.index);
+  return { bytes: prepared.bytes, order, count: order.length, rejected, limit: maxEventBytes };
 }
 
 /**

@@ -2,12 +2,23 @@ import type { Msg } from "@nats-io/nats-core";
 import { AdapterShutdownError, TransientError, isAdapterError } from "@netmesh/core/adapter";
 import { StreamGoneError } from "./classify.js";
 import { IdleTimer, ReplyGroup } from "./reply-mux.js";
+import { StreamResetError } from "./stream-reset.js";
 
 /**
- * Bound on a session's consumer creation, and on the silence between the deliveries of a pull: a
+ * Most a session waits for its consumer's creation, or in silence between the deliveries of a pull: a
  * healthy server answers a `no_wait` pull at once. Past it the read goes on with windows.
  */
-export const SESSION_PATIENCE_MS = 1_000;
+const SESSION_PATIENCE_MS = 1_000;
+
+/**
+ * How long a session waits for an answer before the read goes on with direct gets: a second, or half of
+ * `timeoutMs` (`requestTimeoutMs`) when that is shorter. The wait counts toward the read's bound on
+ * making no progress, so the direct gets that follow keep the rest of it: a read on a server that does
+ * not answer fails once `timeoutMs` passed, whether it began in a session or not.
+ */
+export function sessionPatience(timeoutMs: number): number {
+  return Math.max(1, Math.min(SESSION_PATIENCE_MS, Math.floor(timeoutMs / 2)));
+}
 
 /** Numbers every pull sent, so a read can tell a pull sent during it from an older read-ahead. */
 let pullSerial = 0;
@@ -31,12 +42,16 @@ export class SessionBroken extends TransientError {}
 /** A session's consumer creation or pull went unanswered (its server may be stopped or cut off). */
 export class SessionUnanswered extends SessionBroken {}
 
+/** A session's consumer is gone (deleted, perhaps with its stream): a pull's 409 "consumer deleted" or 503. */
+export class SessionGone extends SessionBroken {}
+
 /**
  * True when a session's failure is better answered by reading on with direct gets than by failing the
  * read: anything but a lost connection (direct gets would fail the same way) and the shutdown.
  */
 export function isSessionFallback(error: unknown): boolean {
   if (error instanceof AdapterShutdownError || error instanceof StreamGoneError) return false;
+  if (error instanceof StreamResetError) return false;
   return !(isAdapterError(error) && error.kind === "connection");
 }
 
@@ -57,10 +72,12 @@ export class PullGroup extends ReplyGroup {
     private readonly batch: number,
     /** Orders the pulls: an "end" only counts for reads that started before the pull was sent. */
     readonly serial: number,
+    /** Silence that fails the pull, ms (see {@link sessionPatience}). */
+    patienceMs: number,
   ) {
     super();
-    this.idle = new IdleTimer(SESSION_PATIENCE_MS, () => {
-      this.fail(new SessionUnanswered(`a pull on ${subject} went unanswered for ${SESSION_PATIENCE_MS} ms`));
+    this.idle = new IdleTimer(patienceMs, () => {
+      this.fail(new SessionUnanswered(`a pull on ${subject} went unanswered for ${patienceMs} ms`));
     });
   }
 
@@ -85,6 +102,9 @@ export class PullGroup extends ReplyGroup {
       return;
     }
     // 409: consumer deleted, too many pulls waiting, …; 503: no consumer listens (deleted).
-    this.fail(new SessionBroken(`pull on ${this.subject}: status ${code} ${msg.headers?.description ?? ""}`));
+    const description = msg.headers?.description ?? "";
+    const gone = code === 503 || (code === 409 && /consumer deleted/i.test(description));
+    const Broken = gone ? SessionGone : SessionBroken;
+    this.fail(new Broken(`pull on ${this.subject}: status ${code} ${description}`));
   }
 }

@@ -11,13 +11,15 @@ import {
 import type { Delivery } from "./delivery.js";
 import {
   PullGroup,
-  SESSION_PATIENCE_MS,
   SessionBroken,
+  SessionGone,
   SessionUnanswered,
+  sessionPatience,
   takePullSerial,
 } from "./pull-group.js";
 import { type Entry, type StoredMessage, decodeRecord } from "./record.js";
 import { type ReplyMux, muxRequest } from "./reply-mux.js";
+import { deliveredSequenceIn } from "./stream-reset.js";
 
 /** The message of an entry decoded on arrival (see `ReadSession.deliver`). */
 const DECODED: StoredMessage = Object.freeze({ data: new Uint8Array(0) });
@@ -258,7 +260,7 @@ export class ReadSession {
       `"filter_subject":${JSON.stringify(subject)},"inactive_threshold":${INACTIVE_THRESHOLD_MS * NANOS_PER_MS},` +
       `"mem_storage":true,"num_replicas":1}}`;
     try {
-      const bound = Math.min(timeoutMs, SESSION_PATIENCE_MS);
+      const bound = sessionPatience(timeoutMs);
       const reply = await muxRequest(
         connection,
         mux,
@@ -277,7 +279,8 @@ export class ReadSession {
           `${what}: status ${reply.headers?.code ?? 0} ${reply.headers?.description ?? ""}`,
         );
       }
-      const answer = JSON.parse(decoder.decode(reply.data)) as { name?: unknown; error?: ApiErrorBody };
+      const text = decoder.decode(reply.data);
+      const answer = JSON.parse(text) as { name?: unknown; error?: ApiErrorBody };
       if (answer.error !== undefined) {
         if (answer.error.err_code === API_CODES.streamNotFound)
           throw new StreamGoneError(`${what}: the stream is gone`);
@@ -285,6 +288,16 @@ export class ReadSession {
       }
       if (typeof answer.name !== "string") throw new SessionBroken(`${what}: the reply names no consumer`);
       this.consumer = answer.name;
+      // Asked to start beyond the stream's end, a consumer starts at the end of the stream as its server
+      // has it: the stream was created again since the cursor, or that server is a replica that lags.
+      // The read goes on with direct gets, and its end asks the stream itself (see `forgetStream`).
+      const delivered = deliveredSequenceIn(text);
+      if (delivered !== undefined && delivered < this.coveredTo) {
+        this.deleteConsumer();
+        throw new SessionGone(
+          `${what}: it starts after sequence ${delivered}, before the cursor ${this.coveredTo}`,
+        );
+      }
       if (this.closed) this.deleteConsumer();
       else this.unroute = mux.routeDeliveries(answer.name, (msg, delivery) => this.deliver(msg, delivery));
     } catch (error) {
@@ -297,7 +310,7 @@ export class ReadSession {
     const { connection, mux, stream, timeoutMs, maxPull } = this.context;
     const batch = Math.max(1, Math.min(count, Math.max(maxPull, MIN_PULL)));
     const subject = `$JS.API.CONSUMER.MSG.NEXT.${stream}.${this.consumer}`;
-    const pull = new PullGroup(subject, batch, takePullSerial());
+    const pull = new PullGroup(subject, batch, takePullSerial(), sessionPatience(timeoutMs));
     mux.open(pull, timeoutMs, `a pull of ${batch} messages from ${stream}`);
     this.pull = pull;
     pull.done.then(

@@ -11,7 +11,7 @@ import { MAX_SEQUENCE, parseSequence } from "./cursor.js";
 import { leaderNext, leaderWindow } from "./leader-get.js";
 import { SEQUENCE_HEADER } from "./naming.js";
 import { NoRespondersReply } from "./publish.js";
-import { SessionUnanswered, isSessionFallback, nextPullSerial } from "./pull-group.js";
+import { SessionGone, SessionUnanswered, isSessionFallback, nextPullSerial } from "./pull-group.js";
 import type { ReadSession, SessionContext } from "./read-session.js";
 import type { ReadSessions } from "./read-sessions.js";
 import { headersOf } from "./raw-headers.js";
@@ -74,6 +74,11 @@ export interface ReadContext {
    * saying so.
    */
   readonly streamExists: (timeoutMs: number) => Promise<boolean>;
+  /**
+   * Forgets what is known of the stream, so the read's end checks it again: a session's consumer
+   * vanished, which a deleted stream (perhaps created again since) does to it.
+   */
+  readonly forgetStream: () => void;
 }
 
 /**
@@ -195,6 +200,9 @@ async function scan(
         authoritative = false;
       } catch (error) {
         if (!isSessionFallback(error)) throw error;
+        // Its consumer gone, or silent (the server ignores pulls for a consumer deleted with its stream):
+        // the read's end looks the stream up again, to tell a stream created again since.
+        if (error instanceof SessionGone || error instanceof SessionUnanswered) context.forgetStream();
         if (error instanceof SessionUnanswered) {
           // The time the session waited counts toward the read's bound on making no progress.
           stalledSince ??= tried;

@@ -59,6 +59,7 @@ export class Redactor {
   /**
    * The error to hand out for `error`: an `AdapterError` of the same class and `notStored`, with its
    * message and stack scrubbed and its cause chain replaced by scrubbed copies ({@link scrubbedCopy}).
+   * The own data fields of a subclass (such as `StreamResetError`'s) are copied too, scrubbed.
    * Anything else becomes a scrubbed copy.
    */
   error(error: unknown): unknown {
@@ -68,6 +69,14 @@ export class Redactor {
     const Kind = error.constructor as new (message: string, options: object) => AdapterError;
     const copy = new Kind(this.text(error.message), options);
     if (error.stack !== undefined) copy.stack = this.text(error.stack);
+    for (const key of Object.keys(error)) {
+      const field = Object.getOwnPropertyDescriptor(copy, key);
+      if (key === "message" || key === "stack" || field?.writable !== true) continue;
+      Object.defineProperty(copy, key, {
+        ...field,
+        value: this.value((error as unknown as Record<string, unknown>)[key]),
+      });
+    }
     return copy;
   }
 

@@ -11,6 +11,7 @@ import { followShard } from "./follow.js";
 import { allShardsFilter, shardOfStream, shardSubject, streamName } from "./naming.js";
 import type { ResolvedOptions } from "./options.js";
 import { type ReadContext, readPage } from "./read.js";
+import { streamReset } from "./stream-reset.js";
 import type { Session } from "./write.js";
 
 const EMPTY_PAGE: ShardPage = Object.freeze({ events: Object.freeze([]), nextId: undefined, hasMore: false });
@@ -38,22 +39,29 @@ export async function readShardPage(
   const after = parseCursor(afterId);
   if (after === MAX_SEQUENCE) return EMPTY_PAGE; // nothing can come after the last possible sequence
   if (!session.link.connected) throw new ConnectionError("not connected to NATS (reconnecting)");
-  const replicas = await session.streams.readable(shard);
+  const { streams } = session;
+  const began = streams.lookupSerial();
+  const replicas = await streams.readable(shard);
   if (replicas === undefined) return EMPTY_PAGE; // a shard never written
+  const stream = streamName(options.prefix, shard);
+  // The lookup of a shard's first read (or of one after a failure) tells the stream's end for free.
+  failIfReset(context, stream, shard, after, streams.lastSequenceSince(shard, began));
   const read: ReadContext = {
     connection: session.connection,
     mux: session.mux,
     timeoutMs: options.requestTimeoutMs,
     maxReadAhead: options.maxReadAhead,
     logger: context.logger,
-    stream: streamName(options.prefix, shard),
+    stream,
     subject: shardSubject(options.prefix, shard),
     replicas,
     sessions: session.reads,
-    streamExists: async (timeoutMs) => (await session.streams.lookup(shard, timeoutMs)) !== undefined,
+    streamExists: async (timeoutMs) => (await streams.lookup(shard, timeoutMs)) !== undefined,
+    forgetStream: () => streams.forget(shard),
   };
+  let page: ShardPage;
   try {
-    return await readPage(read, shard, after, limit);
+    page = await readPage(read, shard, after, limit);
   } catch (error) {
     if (context.shutdownSignal.aborted)
       throw new AdapterShutdownError("the adapter was shut down during the read");
@@ -64,6 +72,28 @@ export async function readShardPage(
     }
     throw classifyClientError(error, "read");
   }
+  if (page.nextId !== undefined) {
+    streams.saw(shard, BigInt(page.nextId));
+  } else if (after > 0n && !(after <= (streams.highestKnown(shard) ?? -1n))) {
+    // Nothing after a cursor beyond every sequence known in the stream: the stream was created again
+    // since, or the cursor comes from a reader ahead of this adapter. One lookup tells which; after it
+    // the stream's end is known, so a reader waiting at the end costs no further request.
+    const asked = streams.lookupSerial();
+    await streams.lookup(shard);
+    failIfReset(context, stream, shard, after, streams.lastSequenceSince(shard, asked));
+  }
+  return page;
+}
+
+/** Throws a `StreamResetError` when `after` is beyond `last`, the stream's last sequence (when known). */
+function failIfReset(
+  context: ShardReadContext,
+  stream: string,
+  shard: number,
+  after: bigint,
+  last: bigint | undefined,
+): void {
+  if (last !== undefined && after > last) throw streamReset(context.logger, { stream, shard }, after, last);
 }
 
 /** Follows `shard` after `afterId` through an ephemeral pull consumer (the adapter's `readShard`; see `followShard`). */

@@ -18,6 +18,7 @@ import {
 import { shardSubject, streamName } from "./naming.js";
 import type { ResolvedOptions } from "./options.js";
 import { type ReplyMux, muxRequest } from "./reply-mux.js";
+import { lastSequenceIn } from "./stream-reset.js";
 
 const NANOS_PER_MS = 1_000_000;
 /** The first bound of an API request; each unanswered attempt doubles it (see `StreamRegistry.api`). */
@@ -93,6 +94,12 @@ export class StreamRegistry {
   private readonly lookingUp = new Map<number, Promise<number | undefined>>();
   /** Shards whose stream acknowledged a publish since the last sign that it may not listen. */
   private readonly listening = new Set<number>();
+  /** Lookups sent (and streams created) so far: the serial of the latest. */
+  private lookups = 0;
+  /** Per shard, the stream's last sequence as the latest lookup (by serial) found it. */
+  private readonly lastFound = new Map<number, { serial: number; last: bigint }>();
+  /** Per shard, the highest sequence known to exist in its stream (see {@link highestKnown}). */
+  private readonly highest = new Map<number, bigint>();
 
   constructor(
     private readonly manager: JetStreamManager,
@@ -122,6 +129,7 @@ export class StreamRegistry {
     this.readableShards.delete(shard);
     this.lookingUp.delete(shard);
     this.listening.delete(shard);
+    this.highest.delete(shard);
   }
 
   /** Forgets every shard. */
@@ -130,6 +138,7 @@ export class StreamRegistry {
     this.readableShards.clear();
     this.lookingUp.clear();
     this.listening.clear();
+    this.highest.clear();
   }
 
   /**
@@ -203,7 +212,8 @@ export class StreamRegistry {
   async lookup(shard: number, timeoutMs = this.options.requestTimeoutMs): Promise<StreamInfo | undefined> {
     const name = streamName(this.options.prefix, shard);
     const what = `look up stream ${name}`;
-    const body = await this.api<StreamInfo>(`$JS.API.STREAM.INFO.${name}`, "", what, timeoutMs);
+    const serial = ++this.lookups;
+    const { body, text } = await this.api<StreamInfo>(`$JS.API.STREAM.INFO.${name}`, "", what, timeoutMs);
     if (body.error !== undefined) {
       if (body.error.err_code === API_CODES.streamNotFound) return undefined;
       throw classifyApiError(body.error, what);
@@ -211,7 +221,49 @@ export class StreamRegistry {
     if (typeof body.config !== "object" || body.config === null) {
       throw new TransientError(`${what}: the reply holds no stream configuration`);
     }
+    const last = lastSequenceIn(text);
+    if (last !== undefined) this.learned(shard, serial, last);
     return body;
+  }
+
+  /**
+   * The serial of the latest lookup sent: a read takes it when it begins, and only trusts a last
+   * sequence found by a lookup sent after (see {@link lastSequenceSince}).
+   */
+  lookupSerial(): number {
+    return this.lookups;
+  }
+
+  /**
+   * The last sequence of the shard's stream as a lookup sent after `serial` (or the stream's creation
+   * by this adapter since) found it; `undefined` when there was none. A cursor above it comes from an
+   * earlier life of the stream: sequences only grow within one.
+   */
+  lastSequenceSince(shard: number, serial: number): bigint | undefined {
+    const found = this.lastFound.get(shard);
+    return found !== undefined && found.serial > serial ? found.last : undefined;
+  }
+
+  /**
+   * The highest sequence known to exist in the shard's stream: its last sequence at the latest lookup,
+   * or a sequence read since ({@link saw}). `undefined` when not known (never looked up, or forgotten).
+   * A read that finds nothing after a cursor above it looks the stream up (a reset?); one at or below
+   * it does not, so a reader following the stream's end costs no extra request.
+   */
+  highestKnown(shard: number): bigint | undefined {
+    return this.highest.get(shard);
+  }
+
+  /** A read found `sequence` in the shard's stream. */
+  saw(shard: number, sequence: bigint): void {
+    const known = this.highest.get(shard);
+    if (known !== undefined && sequence > known) this.highest.set(shard, sequence);
+  }
+
+  private learned(shard: number, serial: number, last: bigint): void {
+    const found = this.lastFound.get(shard);
+    if (found === undefined || found.serial < serial) this.lastFound.set(shard, { serial, last });
+    this.highest.set(shard, last);
   }
 
   /**
@@ -222,14 +274,14 @@ export class StreamRegistry {
    * same stream can lose its reply. So an unanswered request is sent again with a doubled bound (250 ms,
    * then 500, …) until `timeoutMs` (default `requestTimeoutMs`) has passed, rather than one request
    * waiting all of it; then it rejects with an {@link UnansweredError}. The requests this is used for
-   * (info, create with the same settings) can be repeated safely.
+   * (info, create with the same settings) can be repeated safely. Resolves the parsed reply and its text.
    */
   private async api<T>(
     subject: string,
     payload: string,
     what: string,
     timeoutMs = this.options.requestTimeoutMs,
-  ): Promise<T & { error?: ApiErrorBody }> {
+  ): Promise<{ body: T & { error?: ApiErrorBody }; text: string }> {
     const deadline = Date.now() + timeoutMs;
     for (let bound = FIRST_API_BOUND_MS; ; bound *= 2) {
       const left = deadline - Date.now();
@@ -251,13 +303,14 @@ export class StreamRegistry {
       }
       const code = reply.headers?.code ?? 0;
       let body: T & { error?: ApiErrorBody };
+      const text = decoder.decode(reply.data);
       if (reply.data.length === 0 && code !== 0) {
         body = { error: { code, description: reply.headers?.description ?? "" } } as T & {
           error?: ApiErrorBody;
         };
       } else {
         try {
-          body = JSON.parse(decoder.decode(reply.data)) as T & { error?: ApiErrorBody };
+          body = JSON.parse(text) as T & { error?: ApiErrorBody };
         } catch {
           throw new TransientError(`${what}: the reply is not JSON`);
         }
@@ -272,7 +325,7 @@ export class StreamRegistry {
           `${what}: ${body.error.description ?? "JetStream not available"} (status 503)`,
         );
       }
-      return body;
+      return { body, text };
     }
   }
 
@@ -286,10 +339,13 @@ export class StreamRegistry {
       const what = `create stream ${name}`;
       try {
         const config = JSON.stringify({ name, subjects: [subject], ...wanted });
-        const created = await this.api<StreamInfo>(`$JS.API.STREAM.CREATE.${name}`, config, what);
+        const serial = ++this.lookups;
+        const { body: created } = await this.api<StreamInfo>(`$JS.API.STREAM.CREATE.${name}`, config, what);
         if (created.error === undefined) {
           this.logger.info({ adapter: "jetstream", stream: name, subject }, "stream created");
           this.readableShards.set(shard, wanted.num_replicas ?? 1);
+          // A new life of the stream: a cursor from before it (above 0) is from an earlier one.
+          this.learned(shard, serial, 0n);
           return;
         }
         // Another process created it between our lookup and our create: check its settings instead.

@@ -17,7 +17,7 @@ import { type LinkState, pause } from "./connection.js";
 import { MAX_HEADER_BYTES } from "./headers.js";
 import { shardSubject, streamName } from "./naming.js";
 import type { ResolvedOptions } from "./options.js";
-import { type PayloadEncoder, prepareBatch } from "./payloads.js";
+import { type PayloadEncoder, narrowBatch, prepareBatch } from "./payloads.js";
 import { NoRespondersReply, type WindowResult, publishWindow } from "./publish.js";
 import type { ReplyMux } from "./reply-mux.js";
 import type { ReadSessions } from "./read-sessions.js";
@@ -86,10 +86,8 @@ export async function writeBatch(
     throw new FatalError(`shard must be an integer in [0, ${MAX_SHARD_ID}], got ${String(shard)}`);
   }
   // The server we are connected to now may take less than the one `init` asked (a failover).
-  const serverLimit = (session.connection.info?.max_payload ?? Number.POSITIVE_INFINITY) - MAX_HEADER_BYTES;
-  const prepared = prepareBatch(batch, Math.min(context.maxEventBytes, serverLimit));
-  const result = prepared.rejected.length === 0 ? undefined : { rejected: prepared.rejected };
-  if (prepared.count === 0) return result;
+  let prepared = prepareBatch(batch, eventLimit(context));
+  if (prepared.count === 0) return { rejected: prepared.rejected };
   const attempt: Attempt = { signal, deadline: Date.now() + context.waitMs };
   await waitingOut(context, attempt, () => session.streams.ensure(shard));
   const subject = shardSubject(options.prefix, shard);
@@ -103,6 +101,11 @@ export async function writeBatch(
   const { streams } = session;
   for (let from = 0; from < prepared.count; ) {
     const window = await waitingOut(context, attempt, async () => {
+      // A reconnect since the batch was prepared may have landed on a server that takes less: the
+      // events not published yet that no longer fit are refused alone, as the first check would have.
+      const limit = eventLimit(context);
+      if (limit < prepared.limit) prepared = narrowBatch(prepared, from, limit);
+      if (from >= prepared.count) return { stored: 0, duplicates: 0, to: from };
       // Until the stream is known to listen, one event goes alone (see `StreamRegistry.listening`).
       const to = streams.isListening(shard)
         ? Math.min(prepared.count, from + options.maxAckPending)
@@ -119,7 +122,16 @@ export async function writeBatch(
     context.counted(window);
     from = window.to;
   }
-  return result;
+  return prepared.rejected.length === 0 ? undefined : { rejected: prepared.rejected };
+}
+
+/**
+ * The most bytes of an event the server connected now takes: the declared limit, or less when a
+ * reconnect landed on a server with a smaller `max_payload` than the one `init` asked.
+ */
+function eventLimit(context: WriteContext): number {
+  const maxPayload = context.session.connection.info?.max_payload ?? Number.POSITIVE_INFINITY;
+  return Math.min(context.maxEventBytes, maxPayload - MAX_HEADER_BYTES);
 }
 
 /**

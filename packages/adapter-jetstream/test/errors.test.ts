@@ -6,6 +6,7 @@ import { TestProducer } from "@netmesh/adapter-testkit";
 import {
   type AdapterError,
   type AdapterErrorKind,
+  type Batch,
   isAdapterError,
   silentLogger,
 } from "@netmesh/core/adapter";
@@ -264,17 +265,37 @@ describe("a server without JetStream", () => {
   });
 });
 
+/**
+ * Runs `work` with an adapter (`requestTimeoutMs: timeoutMs`) on a server of its own, after one event
+ * was written to shard 0 and read back with a page of 100, which opens a read session: the next read
+ * of the shard goes through it. Stops both afterwards.
+ */
+async function withReadSession(
+  timeoutMs: number,
+  work: (server: OwnServer, adapter: JetStreamAdapter, producer: TestProducer, warm: Batch) => Promise<void>,
+): Promise<void> {
+  const server = await startOwnServer();
+  const adapter = new JetStreamAdapter({
+    url: server.url(),
+    prefix: uniquePrefix("stall"),
+    requestTimeoutMs: timeoutMs,
+  });
+  await adapter.init({ logger: silentLogger });
+  try {
+    const producer = new TestProducer();
+    const warm = producer.batch(0, ['{"warm":1}']);
+    await adapter.onBatch(warm, liveSignal());
+    expect((await adapter.pollShard(0, undefined, 100)).events).toHaveLength(1);
+    await work(server, adapter, producer, warm);
+  } finally {
+    await adapter.shutdown().catch(() => {});
+    await server.stop();
+  }
+}
+
 describe("an unresponsive or vanished server", () => {
   it("a paused server makes onBatch and pollShard time out as transient; after it resumes the retry is stored once", async () => {
-    const server = await startOwnServer();
-    const prefix = uniquePrefix("pause");
-    const adapter = new JetStreamAdapter({ url: server.url(), prefix, requestTimeoutMs: 1_000 });
-    await adapter.init({ logger: silentLogger });
-    try {
-      const producer = new TestProducer();
-      const warm = producer.batch(0, ['{"warm":1}']);
-      await adapter.onBatch(warm, liveSignal());
-      expect((await adapter.pollShard(0, undefined, 100)).events).toHaveLength(1);
+    await withReadSession(1_000, async (server, adapter, producer, warm) => {
       await server.pause();
       const batch = producer.batch(0, ['{"a":1}', '{"a":2}']);
       const error = await rejection(adapter.onBatch(batch, liveSignal()), "transient");
@@ -290,11 +311,38 @@ describe("an unresponsive or vanished server", () => {
       server.resume();
       await adapter.onBatch(batch, liveSignal());
       expect(expectExactly(await readAll(adapter, 0), [warm, batch])).toBeUndefined();
-    } finally {
-      await adapter.shutdown().catch(() => {});
-      await server.stop();
-    }
+    });
   });
+
+  it.each([
+    [400, "shorter"],
+    [3_000, "longer"],
+  ])(
+    "a read session on a paused server follows requestTimeoutMs (%i ms, %s than a second): it fails once that passed without progress, and reads the page when the server comes back within it",
+    async (timeoutMs) => {
+      await withReadSession(timeoutMs, async (server, adapter) => {
+        await server.pause();
+        const started = Date.now();
+        await rejection(adapter.pollShard(0, undefined, 100), "transient");
+        const failedAfter = Date.now() - started;
+        expect(failedAfter).toBeGreaterThanOrEqual(timeoutMs - 50);
+        expect(failedAfter).toBeLessThan(timeoutMs + 200);
+        server.resume();
+        await new Promise((resolve) => setTimeout(resolve, 1_100)); // the failed session's pause ends
+        expect((await adapter.pollShard(0, undefined, 100)).events).toHaveLength(1);
+        // Paused for less than requestTimeoutMs: the read waits (a session, then direct gets) and
+        // returns the page once the server answers again.
+        await server.pause();
+        const resumeAfter = Math.floor(timeoutMs * 0.6);
+        const resumed = new Promise((resolve) => setTimeout(resolve, resumeAfter)).then(() =>
+          server.resume(),
+        );
+        const page = await adapter.pollShard(0, undefined, 100);
+        await resumed;
+        expect(page.events.map((event) => event.json)).toEqual(['{"warm":1}']);
+      });
+    },
+  );
 
   describe("a killed server", () => {
     let server: PrivateServer;

@@ -26,6 +26,7 @@ function setup(replicas: number, options: { timeoutMs?: number } = {}) {
     sessions: new ReadSessions(silentLogger),
     // The fake stream is never deleted.
     streamExists: () => Promise.resolve(true),
+    forgetStream: () => {},
   };
   return { fake, context };
 }

@@ -13,8 +13,9 @@ import { FatalError, MAX_SHARD_ID, formatMessageId } from "@netmesh/core/adapter
 import { parseDelivery } from "../src/follow.js";
 import { MAX_HEADER_BYTES, headerBlock } from "../src/headers.js";
 import { shardOfStream } from "../src/naming.js";
-import { prepareBatch } from "../src/payloads.js";
+import { narrowBatch, prepareBatch } from "../src/payloads.js";
 import { parsePubAck } from "../src/pub-ack.js";
+import { deliveredSequenceIn, lastSequenceIn } from "../src/stream-reset.js";
 
 describe("parsePubAck", () => {
   it("reads stored and duplicate acks as servers write them, with or without spaces", () => {
@@ -103,6 +104,43 @@ describe("prepareBatch", () => {
     ]);
     expect(prepared.order).toEqual([0, 1, 3, 5]);
     expect(prepared.count).toBe(4);
+  });
+
+  it("narrowed for a smaller limit, refuses only the events not published yet that no longer fit", () => {
+    const events = [
+      '"a"',
+      `"${"x".repeat(48)}"`,
+      '"\ud800"',
+      `"${"y".repeat(48)}"`,
+      '"b"',
+      `"${"z".repeat(48)}"`,
+    ];
+    const prepared = prepareBatch(new TestProducer().batch(0, events), 100);
+    expect(prepared.order).toEqual([0, 1, 3, 4, 5]);
+    // Positions 0 and 1 (events 0 and 1) went out before the limit shrank to 10: event 1 stays.
+    const narrowed = narrowBatch(prepared, 2, 10);
+    expect(narrowed.rejected.map(({ index, reason }) => [index, reason])).toEqual([
+      [2, "invalidText"],
+      [3, "tooLarge"],
+      [5, "tooLarge"],
+    ]);
+    expect(narrowed).toMatchObject({ order: [0, 1, 4], count: 3, limit: 10 });
+    expect(narrowed.rejected[1]!.message).toMatch(/at most 10$/);
+    // Nothing more to refuse: the same events, the new limit.
+    expect(narrowBatch(narrowed, 3, 5)).toMatchObject({ order: [0, 1, 4], count: 3, limit: 5 });
+  });
+});
+
+describe("stream reset parsers", () => {
+  it("read last_seq and a new consumer's delivered stream sequence exactly, beyond 2^53 too", () => {
+    const info =
+      '{"config":{"name":"s"},"state":{"messages":2,"first_seq":9007199254740993,"last_seq":9007199254740995}}';
+    expect(lastSequenceIn(info)).toBe(9007199254740995n);
+    expect(lastSequenceIn('{"error":{"code":404}}')).toBeUndefined();
+    const consumer =
+      '{"name":"c","delivered":{"consumer_seq":0,"stream_seq":9223372036854775801},"ack_floor":{"consumer_seq":0,"stream_seq":0}}';
+    expect(deliveredSequenceIn(consumer)).toBe(9223372036854775801n);
+    expect(deliveredSequenceIn('{"name":"c"}')).toBeUndefined();
   });
 });
 

@@ -13,6 +13,10 @@ export interface OwnServer {
   pause(): Promise<void>;
   /** SIGCONT after {@link pause}. */
   resume(): void;
+  /** SIGKILL, keeping its files: {@link start} runs it again on the same port and store. */
+  kill(): Promise<void>;
+  /** Starts it again after {@link kill}, with `extraConfig` in place of the config it had. */
+  start(extraConfig?: string): Promise<void>;
   /** Kills it and removes its files. */
   stop(): Promise<void>;
 }
@@ -24,21 +28,34 @@ export async function startOwnServer(extraConfig = "", jetStream = true): Promis
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "netmesh-own-nats-"));
   const config = join(dir, "server.conf");
-  writeFileSync(
-    config,
-    `listen: "127.0.0.1:${port}"\n${jetStream ? `jetstream { store_dir: ${JSON.stringify(join(dir, "js"))} }` : ""}\n${extraConfig}\n`,
-  );
-  const child: ChildProcess = spawn(binary, ["-c", config], { stdio: "ignore" });
+  const writeConfig = (extra: string) =>
+    writeFileSync(
+      config,
+      `listen: "127.0.0.1:${port}"\n${jetStream ? `jetstream { store_dir: ${JSON.stringify(join(dir, "js"))} }` : ""}\n${extra}\n`,
+    );
+  let child: ChildProcess;
   const killOnExit = () => child.kill("SIGKILL");
   process.once("exit", killOnExit);
-  const deadline = Date.now() + 10_000;
-  while (!(await isListening(port, 200))) {
-    if (Date.now() > deadline || child.exitCode !== null) {
-      child.kill("SIGKILL");
-      throw new Error(`own nats-server did not start on port ${port}`);
+  const launch = async () => {
+    child = spawn(binary, ["-c", config], { stdio: "ignore" });
+    const deadline = Date.now() + 10_000;
+    while (!(await isListening(port, 200))) {
+      if (Date.now() > deadline || child.exitCode !== null) {
+        child.kill("SIGKILL");
+        throw new Error(`own nats-server did not start on port ${port}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  };
+  const kill = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill("SIGCONT");
+    child.kill("SIGKILL");
+    await exited;
+  };
+  writeConfig(extraConfig);
+  await launch();
   return {
     port,
     url: (user, password) =>
@@ -53,14 +70,14 @@ export async function startOwnServer(extraConfig = "", jetStream = true): Promis
       }
     },
     resume: () => child.kill("SIGCONT"),
+    kill,
+    async start(extra = extraConfig) {
+      writeConfig(extra);
+      await launch();
+    },
     async stop() {
       process.off("exit", killOnExit);
-      if (child.exitCode === null) {
-        const exited = new Promise((resolve) => child.once("exit", resolve));
-        child.kill("SIGCONT");
-        child.kill("SIGKILL");
-        await exited;
-      }
+      await kill();
       rmSync(dir, { recursive: true, force: true });
     },
   };
