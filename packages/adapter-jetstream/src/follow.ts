@@ -13,7 +13,7 @@ import { type MutableDelivery, parseDeliveryInto } from "./delivery.js";
 import { FollowPulls, pullRequestBody } from "./follow-pulls.js";
 import { RecordFault, decodeRecord } from "./record.js";
 import type { ReplyMux } from "./reply-mux.js";
-import { deliveredSequenceIn, lastSequenceIn, streamReset } from "./stream-reset.js";
+import { deliveredSequenceIn, streamReset } from "./stream-reset.js";
 
 export { type Delivery, parseDelivery } from "./delivery.js";
 
@@ -31,6 +31,8 @@ export interface FollowContext {
   readonly timeoutMs: number;
   /** Tells of pulls the server refused (a permission violation), which have no reply to fail. */
   readonly refusals: Pick<ReplyMux, "watchRefusals">;
+  /** The stream's last sequence, by a fresh lookup (`StreamRegistry.lastSequence`). */
+  readonly lastSequence: () => Promise<bigint | undefined>;
 }
 
 /** Most messages one pull request asks for. */
@@ -87,7 +89,8 @@ async function createConsumer(
         // that lags. The stream's own state (its leader's) tells; unknown, the consumer serves anyway.
         const delivered = deliveredSequenceIn(text);
         if (delivered === undefined || delivered >= start - 1n) return answer.name;
-        const last = await lastSequence(context);
+        // Unknown (the lookup failed), the consumer serves: a reset is only claimed on the stream's word.
+        const last = await context.lastSequence().catch(() => undefined);
         if (last === undefined || last >= start - 1n) return answer.name;
         dropConsumer(context, answer.name);
         throw streamReset(context.logger, { stream, shard }, start - 1n, last);
@@ -102,18 +105,6 @@ async function createConsumer(
     }
     const delay = RETRY_DELAYS_MS[Math.min(attempt, RETRY_DELAYS_MS.length - 1)]!;
     if (!(await pause(delay, [signal]))) return undefined;
-  }
-}
-
-/** The stream's last sequence, from a `STREAM.INFO`; `undefined` when that fails or says none. */
-async function lastSequence(context: FollowContext): Promise<bigint | undefined> {
-  try {
-    const reply = await context.connection.request(`$JS.API.STREAM.INFO.${context.stream}`, "", {
-      timeout: context.timeoutMs,
-    });
-    return lastSequenceIn(decoder.decode(reply.data));
-  } catch {
-    return undefined;
   }
 }
 

@@ -114,6 +114,7 @@ export function followShardPages(
     subject: shardSubject(context.options.prefix, shard),
     timeoutMs: context.options.requestTimeoutMs,
     refusals: session.mux,
+    lastSequence: () => session.streams.lastSequence(shard),
   };
   return followShard(follow, shard, after, options.signal, options.limit);
 }

@@ -227,6 +227,16 @@ export class StreamRegistry {
   }
 
   /**
+   * The stream's last sequence, exactly, by a fresh lookup; `undefined` when the stream does not exist
+   * or the reply tells none. Rejects as {@link lookup} does.
+   */
+  async lastSequence(shard: number): Promise<bigint | undefined> {
+    const before = this.lookups;
+    if ((await this.lookup(shard)) === undefined) return undefined;
+    return this.lastSequenceSince(shard, before);
+  }
+
+  /**
    * The serial of the latest lookup sent: a read takes it when it begins, and only trusts a last
    * sequence found by a lookup sent after (see {@link lastSequenceSince}).
    */
