@@ -23,6 +23,14 @@ export interface Owned {
   gone: boolean;
 }
 
+/**
+ * True once `owned`'s lease went a whole `ttl` without a confirmed renewal: as far as this member
+ * knows it no longer holds it, and another member may (the backend's clock started later than ours).
+ */
+export function leaseExpired(owned: Owned, ttl: number, now = performance.now()): boolean {
+  return now - owned.renewedAt >= ttl;
+}
+
 /** A page of an owned shard waiting to be delivered. */
 export interface Ready {
   readonly owned: Owned;
@@ -287,7 +295,7 @@ export class LeaseUpkeep {
       const sentAt = performance.now();
       // Past the deadline the member gave the lease up: renewing it would revive what a successor may
       // be taking over.
-      if (sentAt - shard.renewedAt >= ttl) {
+      if (leaseExpired(shard, ttl, sentAt)) {
         this.host.fence(shard);
         return;
       }
@@ -299,7 +307,7 @@ export class LeaseUpkeep {
       }
       if (held === true) shard.renewedAt = sentAt;
       else if (held === false) this.host.lose(shard, "the lease was lost: renewal refused");
-      else if (performance.now() - shard.renewedAt >= ttl) this.host.fence(shard);
+      else if (leaseExpired(shard, ttl)) this.host.fence(shard);
     };
     await Promise.all([...owned.values()].filter((shard) => !shard.gone).map(renewOne));
   }

@@ -11,7 +11,7 @@ import {
   type GroupSubscription,
   groupSettings,
 } from "./group-options.js";
-import { LeaseUpkeep, type Owned, type Ready, coordinate } from "./group-leases.js";
+import { LeaseUpkeep, type Owned, type Ready, coordinate, leaseExpired } from "./group-leases.js";
 
 export type { AckMode, GroupSource, GroupSubscribeOptions, GroupSubscription } from "./group-options.js";
 
@@ -92,7 +92,7 @@ class GroupMember implements GroupSubscription {
   shards(): number[] {
     const now = performance.now();
     return [...this.owned.values()]
-      .filter((owned) => !owned.gone && now - owned.renewedAt < this.ttl)
+      .filter((owned) => !owned.gone && !leaseExpired(owned, this.ttl, now))
       .map((owned) => owned.shard)
       .sort((a, b) => a - b);
   }
@@ -149,7 +149,7 @@ class GroupMember implements GroupSubscription {
           // The lease is only known to be held up to a TTL after its last confirmed renewal: past it
           // (the event loop was blocked, the backend unreachable) another member may hold the shard.
           const now = performance.now();
-          if (now - item.owned.renewedAt >= this.ttl) {
+          if (leaseExpired(item.owned, this.ttl, now)) {
             this.fence(item.owned);
             continue;
           }
@@ -227,7 +227,7 @@ class GroupMember implements GroupSubscription {
     if (owned.gone || position === undefined || position === owned.checkpointed) return;
     // Past its deadline the member no longer holds the lease as far as it knows: a write would assert
     // it (and on JetStream, where any write renews, extend it) while a successor may be taking over.
-    if (this.expired(owned)) {
+    if (leaseExpired(owned, this.ttl)) {
       this.fence(owned);
       return;
     }
@@ -294,11 +294,6 @@ class GroupMember implements GroupSubscription {
     }
   }
 
-  /** True once the lease went a whole TTL without a confirmed renewal: another member may hold it. */
-  private expired(owned: Owned): boolean {
-    return performance.now() - owned.renewedAt >= this.ttl;
-  }
-
   /**
    * The lease expired by this member's clock: stop the shard, and release it without a checkpoint.
    * The backend may still count it held (its clock started later); the release, fenced by the token,
@@ -344,7 +339,7 @@ class GroupMember implements GroupSubscription {
     const began = performance.now();
     const moved = owned.position !== undefined && owned.position !== owned.checkpointed;
     // Past the deadline the release goes without the position (see `save`).
-    const position = this.ack === "auto" && moved && !this.expired(owned) ? owned.position : undefined;
+    const position = this.ack === "auto" && moved && !leaseExpired(owned, this.ttl) ? owned.position : undefined;
     try {
       await this.call("release", (c) => c.release(this.group, owned.shard, owned.token, position));
     } catch (error) {

@@ -48,6 +48,8 @@ export class EventInput {
     if (!Array.isArray(values)) throw this.invalid(`expected an array of events, got ${kindOf(values)}`);
     const key = options?.key;
     const columns = this.columns.borrow(values.length);
+    // Set before filling: on a throw, done() clears up to here, and a slot not reached holds nothing.
+    columns.count = values.length;
     const { texts, hashes, keyed } = columns;
     try {
       for (let i = 0; i < values.length; i++) {
@@ -61,7 +63,6 @@ export class EventInput {
         }
         const eventKey = typeof key === "function" ? key(value, i) : key;
         texts[i] = json;
-        columns.count = i + 1;
         hashes[i] = this.hashOf(json, eventKey);
         keyed[i] = eventKey !== undefined;
       }
@@ -99,6 +100,7 @@ export class EventInput {
   unpackRaw(events: readonly RawEvent[]): EventColumns {
     if (!Array.isArray(events)) throw this.invalid(`expected an array of raw events, got ${kindOf(events)}`);
     const columns = this.columns.borrow(events.length);
+    columns.count = events.length; // as in serializeAll
     const { texts, hashes, keyed } = columns;
     for (let i = 0; i < events.length; i++) {
       const event = events[i];
@@ -109,7 +111,6 @@ export class EventInput {
         throw this.invalid(`events[${i}].json must be a string`);
       }
       texts[i] = prepared ?? event!.json;
-      columns.count = i + 1;
       hashes[i] = prepared?.routingHash ?? event!.hash;
       keyed[i] = event.keyed !== false;
     }
